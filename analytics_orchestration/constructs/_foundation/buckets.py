@@ -1,0 +1,109 @@
+"""S3 buckets with the library's secure defaults, and their server-access-log bucket."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from .compliance import acknowledge
+from .removal import destroy_on_removal, stateful_removal_policy
+
+#: How long superseded object versions are kept before they expire.
+DEFAULT_NONCURRENT_VERSION_EXPIRATION = Duration.days(90)
+#: How long server access logs are kept.
+DEFAULT_ACCESS_LOG_EXPIRATION = Duration.days(365)
+#: After this long an unfinished multipart upload is aborted and its parts deleted.
+ABORT_INCOMPLETE_MULTIPART_UPLOAD_AFTER = Duration.days(7)
+
+
+def access_log_bucket(scope: Construct, construct_id: str) -> s3.Bucket:
+    """The target of other buckets' server access logs.
+
+    SSE-S3, because S3 log delivery cannot write to SSE-KMS buckets; logs expire after
+    :data:`DEFAULT_ACCESS_LOG_EXPIRATION`. It does not log its own access (that would
+    loop), which the one acknowledgment below records.
+    """
+    destroy = destroy_on_removal(scope)
+    bucket = s3.Bucket(
+        scope,
+        construct_id,
+        encryption=s3.BucketEncryption.S3_MANAGED,
+        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+        enforce_ssl=True,
+        minimum_tls_version=1.2,
+        versioned=True,
+        object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+        lifecycle_rules=[
+            s3.LifecycleRule(
+                id="ExpireAccessLogs",
+                expiration=DEFAULT_ACCESS_LOG_EXPIRATION,
+                noncurrent_version_expiration=Duration.days(1),
+                abort_incomplete_multipart_upload_after=ABORT_INCOMPLETE_MULTIPART_UPLOAD_AFTER,
+            )
+        ],
+        removal_policy=stateful_removal_policy(scope),
+        auto_delete_objects=destroy,
+    )
+    acknowledge(
+        bucket,
+        "AwsSolutions::AwsSolutions-S1",
+        "This is the server-access-log bucket; logging its own access would loop.",
+    )
+    return bucket
+
+
+def secure_bucket(
+    scope: Construct,
+    construct_id: str,
+    *,
+    server_access_logs_bucket: s3.IBucket,
+    server_access_logs_prefix: str,
+    encryption_key: kms.IKey | None = None,
+    noncurrent_version_expiration: Duration = DEFAULT_NONCURRENT_VERSION_EXPIRATION,
+    event_bridge_notifications: bool = False,
+) -> s3.Bucket:
+    """A private, versioned, encrypted bucket that logs its access.
+
+    With ``encryption_key`` objects use SSE-KMS with an S3 bucket key (fewer KMS calls),
+    otherwise SSE-S3. ``event_bridge_notifications`` turns on EventBridge delivery through
+    the bucket's own ``NotificationConfiguration`` property, never through the
+    ``Custom::S3BucketNotifications`` handler that ``event_bridge_enabled=True`` adds.
+    """
+    destroy = destroy_on_removal(scope)
+    bucket = s3.Bucket(
+        scope,
+        construct_id,
+        encryption=s3.BucketEncryption.KMS if encryption_key else s3.BucketEncryption.S3_MANAGED,
+        encryption_key=encryption_key,
+        bucket_key_enabled=encryption_key is not None,
+        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+        enforce_ssl=True,
+        minimum_tls_version=1.2,
+        versioned=True,
+        object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+        server_access_logs_bucket=server_access_logs_bucket,
+        server_access_logs_prefix=server_access_logs_prefix,
+        lifecycle_rules=[
+            s3.LifecycleRule(
+                id="AbortIncompleteUploadsAndExpireOldVersions",
+                noncurrent_version_expiration=noncurrent_version_expiration,
+                abort_incomplete_multipart_upload_after=ABORT_INCOMPLETE_MULTIPART_UPLOAD_AFTER,
+            )
+        ],
+        removal_policy=stateful_removal_policy(scope),
+        auto_delete_objects=destroy,
+    )
+    if event_bridge_notifications:
+        enable_event_bridge_notifications(bucket)
+    return bucket
+
+
+def enable_event_bridge_notifications(bucket: s3.Bucket) -> None:
+    """Send the bucket's object events to EventBridge natively (no custom resource)."""
+    cfn_bucket = bucket.node.default_child
+    assert isinstance(cfn_bucket, s3.CfnBucket)
+    cfn_bucket.add_property_override(
+        "NotificationConfiguration.EventBridgeConfiguration.EventBridgeEnabled", True
+    )

@@ -1,0 +1,45 @@
+"""EventBridge target settings: every target retries, then dead-letters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from aws_cdk import Duration
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from .queues import dead_letter_queue_for_service
+
+#: The longest EventBridge keeps retrying an undeliverable event.
+DEFAULT_TARGET_MAX_EVENT_AGE = Duration.hours(24)
+#: The most delivery attempts EventBridge makes.
+DEFAULT_TARGET_RETRY_ATTEMPTS = 185
+
+
+@dataclass(frozen=True)
+class TargetRetryPolicy:
+    """How hard EventBridge tries to deliver to a target before dead-lettering.
+
+    :param max_event_age: 1 minute to 24 hours. Default: 24 hours, the maximum.
+    :param retry_attempts: 0 to 185. Default: 185, the maximum.
+    """
+
+    max_event_age: Duration = field(default_factory=lambda: DEFAULT_TARGET_MAX_EVENT_AGE)
+    retry_attempts: int = DEFAULT_TARGET_RETRY_ATTEMPTS
+
+    def problems(self, prop: str) -> list[tuple[str, object, str]]:
+        """The out-of-range settings, as (prop, value, allowed) triples."""
+        found: list[tuple[str, object, str]] = []
+        seconds = self.max_event_age.to_seconds()
+        if not 60 <= seconds <= 86400:
+            found.append((f"{prop}.max_event_age", f"{seconds} s", "must be 1 minute to 24 hours"))
+        if not 0 <= self.retry_attempts <= 185:
+            found.append((f"{prop}.retry_attempts", self.retry_attempts, "must be 0 to 185"))
+        return found
+
+
+def target_dead_letter_queue(scope: Construct, construct_id: str, *, rule_name: str) -> sqs.Queue:
+    """The dead-letter queue of one EventBridge target."""
+    return dead_letter_queue_for_service(
+        scope, construct_id, used_by=f"an EventBridge target of {rule_name}"
+    )

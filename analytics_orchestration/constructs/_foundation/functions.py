@@ -1,0 +1,215 @@
+"""Python Lambda functions bundled from ``analytics_orchestration/lambda_src/<name>``.
+
+No Docker bundling: a handler folder is zipped as it is (no ``__pycache__``), and its
+only run-time dependencies are boto3 (in the runtime) and Powertools for AWS Lambda
+(Python), which comes from Powertools' public AWS-managed layer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import jsii
+from aws_cdk import CfnMapping, Duration, Fn, IStableListProducer, Lazy, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_destinations as destinations
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from .compliance import acknowledge
+from .logs import log_group as build_log_group
+from .queues import dead_letter_queue_for_service
+
+LAMBDA_SOURCE_ROOT = Path(__file__).resolve().parents[2] / "lambda_src"
+#: Files never shipped in a handler asset (they would also change the asset hash).
+ASSET_EXCLUDES = ("__pycache__", "*.pyc", ".pytest_cache")
+
+#: The newest Python runtime aws-cdk-lib offers (``determine_latest_python_runtime``
+#: answers with the newest one available in *every* region, which lags behind).
+LATEST_PYTHON_RUNTIME = lambda_.Runtime.PYTHON_3_14
+DEFAULT_MEMORY_SIZE_MB = 256
+DEFAULT_TIMEOUT = Duration.seconds(30)
+#: Asynchronous invocations: Lambda's retries and how long an event may wait.
+DEFAULT_ASYNC_RETRY_ATTEMPTS = 2
+DEFAULT_ASYNC_MAX_EVENT_AGE = Duration.hours(6)
+
+#: Version of the Powertools for AWS Lambda (Python) v3 public layer.
+POWERTOOLS_LAYER_VERSION = 27
+#: Account that publishes the public Powertools layer, per AWS partition.
+POWERTOOLS_LAYER_ACCOUNTS = {"aws": "017000801446", "aws-cn": "498634801083"}
+_POWERTOOLS_MAPPING_ID = "AnalyticsOrchestrationPowertoolsLayerAccounts"
+
+
+@dataclass(frozen=True)
+class PythonFunction:
+    """A function and the resources built with it."""
+
+    function: lambda_.Function
+    role: iam.Role
+    log_group: logs.LogGroup
+    #: Where failed asynchronous invocations end, when the function is invoked that way.
+    failure_queue: sqs.Queue | None
+
+
+def handler_asset_path(handler_name: str) -> Path:
+    """The folder of a bundled handler; a clear error when it does not exist."""
+    path = LAMBDA_SOURCE_ROOT / handler_name
+    if not (path / "index.py").is_file():
+        raise FileNotFoundError(f"no Lambda handler at {path} (expected {path / 'index.py'})")
+    return path
+
+
+def powertools_layer(
+    scope: Construct, construct_id: str, runtime: lambda_.Runtime,
+    architecture: lambda_.Architecture,
+) -> lambda_.ILayerVersion:
+    """Powertools' public layer for ``runtime`` and ``architecture``, resolved at deploy.
+
+    The ARN is assembled from the stack's partition and region, so one environment-
+    agnostic template deploys in any region; the publishing account is looked up in a
+    mapping per partition.
+    """
+    stack = Stack.of(scope)
+    mapping = stack.node.try_find_child(_POWERTOOLS_MAPPING_ID)
+    if mapping is None:
+        mapping = CfnMapping(
+            stack,
+            _POWERTOOLS_MAPPING_ID,
+            mapping={partition: {"account": account}
+                     for partition, account in POWERTOOLS_LAYER_ACCOUNTS.items()},
+        )
+    assert isinstance(mapping, CfnMapping)
+    python_version = runtime.name.replace(".", "")
+    arch = "arm64" if architecture.name == lambda_.Architecture.ARM_64.name else "x86_64"
+    arn = Fn.join(
+        "",
+        [
+            "arn:", stack.partition, ":lambda:", stack.region, ":",
+            mapping.find_in_map(stack.partition, "account"),
+            f":layer:AWSLambdaPowertoolsPythonV3-{python_version}-{arch}:"
+            f"{POWERTOOLS_LAYER_VERSION}",
+        ],
+    )
+    return lambda_.LayerVersion.from_layer_version_arn(scope, construct_id, arn)
+
+
+def python_function(
+    scope: Construct,
+    construct_id: str,
+    *,
+    handler_name: str,
+    description: str,
+    environment: Mapping[str, str] | None = None,
+    memory_size: int = DEFAULT_MEMORY_SIZE_MB,
+    timeout: Duration = DEFAULT_TIMEOUT,
+    invoked_asynchronously: bool = False,
+    service_name: str | None = None,
+    metrics_namespace: str = "AnalyticsOrchestration",
+    log_retention: logs.RetentionDays | None = None,
+) -> PythonFunction:
+    """A least-privilege, traced Python function running a handler of ``lambda_src``.
+
+    - the latest Python runtime CDK knows to be available in every region, on Graviton;
+    - its own role, allowed only to write to its own log group (grant the rest);
+    - X-Ray active tracing; a log group with finite retention;
+    - with ``invoked_asynchronously``, Lambda retries twice and then sends the failed
+      event, with the error that failed it, to an SQS on-failure destination
+      (``failure_queue``), so no event is lost.
+    """
+    runtime = LATEST_PYTHON_RUNTIME
+    architecture = lambda_.Architecture.ARM_64
+    fn_log_group = build_log_group(
+        scope, f"{construct_id}LogGroup",
+        **({"retention": log_retention} if log_retention else {}),
+    )
+    role = iam.Role(
+        scope,
+        f"{construct_id}Role",
+        assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+        description=f"Execution role of {description}",
+    )
+    failure_queue = (
+        dead_letter_queue_for_service(
+            scope, f"{construct_id}FailureQueue",
+            used_by=f"the asynchronous invocations of {construct_id}",
+        )
+        if invoked_asynchronously
+        else None
+    )
+    env = {
+        "POWERTOOLS_SERVICE_NAME": service_name or handler_name,
+        "POWERTOOLS_METRICS_NAMESPACE": metrics_namespace,
+        **(environment or {}),
+    }
+    function = lambda_.Function(
+        scope,
+        construct_id,
+        description=description,
+        runtime=runtime,
+        architecture=architecture,
+        handler="index.handler",
+        code=lambda_.Code.from_asset(
+            str(handler_asset_path(handler_name)), exclude=list(ASSET_EXCLUDES)
+        ),
+        layers=[powertools_layer(scope, f"{construct_id}Powertools", runtime, architecture)],
+        memory_size=memory_size,
+        timeout=timeout,
+        tracing=lambda_.Tracing.ACTIVE,
+        role=role,
+        log_group=fn_log_group,
+        environment=env,
+        on_failure=destinations.SqsDestination(failure_queue) if failure_queue else None,
+        retry_attempts=DEFAULT_ASYNC_RETRY_ATTEMPTS if invoked_asynchronously else None,
+        max_event_age=DEFAULT_ASYNC_MAX_EVENT_AGE if invoked_asynchronously else None,
+    )
+    if failure_queue is not None:
+        acknowledge(
+            function,
+            "Serverless::Serverless-LambdaDLQ",
+            "Failed asynchronous events go to the on-failure destination, which keeps the "
+            "error with the event; a DLQ as well would deliver every failure twice.",
+        )
+    fn_log_group.grant_write(role)
+    _depend_on_policies_only(function, role)
+    policy = role.node.try_find_child("DefaultPolicy")
+    if policy is not None:
+        acknowledge(
+            policy,
+            "AwsSolutions::AwsSolutions-IAM5[Resource::*]",
+            "X-Ray's PutTraceSegments and PutTelemetryRecords accept no resource but '*'.",
+        )
+    return PythonFunction(
+        function=function, role=role, log_group=fn_log_group, failure_queue=failure_queue
+    )
+
+
+@jsii.implements(IStableListProducer)
+class _RolePolicyLogicalIds:
+    """Produces, at synth, the logical ids of the policies attached to a role."""
+
+    def __init__(self, role: iam.Role) -> None:
+        self._role = role
+
+    def produce(self) -> list[str]:
+        stack = Stack.of(self._role)
+        return [
+            stack.resolve(stack.get_logical_id(child))
+            for child in self._role.node.find_all()
+            if isinstance(child, iam.CfnPolicy)
+        ]
+
+
+def _depend_on_policies_only(function: lambda_.Function, role: iam.Role) -> None:
+    """Keep the function's DependsOn on its role's policies, not on the role itself.
+
+    The function already references the role (``GetAtt``), so CDK's explicit dependency on
+    the role is redundant (cfn-lint W3005); the one on the policies is what makes sure
+    the function can use its permissions as soon as it exists.
+    """
+    cfn_function = function.node.default_child
+    assert isinstance(cfn_function, lambda_.CfnFunction)
+    cfn_function.add_override("DependsOn", Lazy.list(_RolePolicyLogicalIds(role)))

@@ -1,0 +1,58 @@
+"""CloudWatch log groups with finite retention."""
+
+from __future__ import annotations
+
+from aws_cdk import ArnFormat, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from .removal import stateful_removal_policy
+
+#: Logs are kept for a year: long enough for an audit, short enough to bound cost.
+DEFAULT_LOG_RETENTION = logs.RetentionDays.ONE_YEAR
+
+
+def log_group(
+    scope: Construct,
+    construct_id: str,
+    *,
+    retention: logs.RetentionDays = DEFAULT_LOG_RETENTION,
+    encryption_key: kms.IKey | None = None,
+) -> logs.LogGroup:
+    """A log group with finite retention, optionally encrypted with ``encryption_key``.
+
+    CloudWatch Logs always encrypts at rest; a customer-managed key adds control over who
+    can read. The key is granted to this region's CloudWatch Logs service, limited by the
+    encryption context to log groups of this account.
+    """
+    if encryption_key is not None:
+        stack = Stack.of(scope)
+        encryption_key.add_to_resource_policy(
+            iam.PolicyStatement(
+                actions=["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*",
+                         "kms:GenerateDataKey*", "kms:Describe*"],
+                principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
+                resources=["*"],
+                conditions={
+                    "ArnLike": {
+                        "kms:EncryptionContext:aws:logs:arn": stack.format_arn(
+                            service="logs", resource="log-group", resource_name="*",
+                            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                        )
+                    }
+                },
+            )
+        )
+    return logs.LogGroup(
+        scope,
+        construct_id,
+        retention=retention,
+        encryption_key=encryption_key,
+        removal_policy=stateful_removal_policy(scope),
+    )
+
+
+
+
