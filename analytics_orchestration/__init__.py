@@ -13,7 +13,12 @@ from .constructs import (
 )
 from .constructs._foundation import DESTROY_ON_REMOVAL_CONTEXT_KEY, TargetRetryPolicy
 from .errors import AnalyticsOrchestrationError, ConfigurationError
-from .event_catalog import OBJECT_ACCEPTED, OBJECT_NOTIFICATION_FIELDS, OBJECT_REJECTED, LibraryEvent
+from .event_catalog import (
+    OBJECT_ACCEPTED,
+    OBJECT_NOTIFICATION_FIELDS,
+    OBJECT_REJECTED,
+    LibraryEvent,
+)
 
 __all__ = [
     "DESTROY_ON_REMOVAL_CONTEXT_KEY",

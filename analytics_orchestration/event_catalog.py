@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from aws_cdk import aws_events as events
 
-__all__ = ["OBJECT_ACCEPTED", "OBJECT_REJECTED", "LibraryEvent", "OBJECT_NOTIFICATION_FIELDS"]
+__all__ = ["OBJECT_ACCEPTED", "OBJECT_NOTIFICATION_FIELDS", "OBJECT_REJECTED", "LibraryEvent"]
 
 #: The compact shape every ingestion target receives (and ObjectAccepted's detail starts
 #: with): bucket name, object key, size in bytes, ETag, version id (null when the bucket

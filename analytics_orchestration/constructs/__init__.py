@@ -3,6 +3,11 @@
 The private ``_foundation`` package holds the secure builders they share.
 """
 
-from .ingestion import EventDrivenIngestion, FanOutSubscriber, IngestionTarget, ObjectValidationRules
+from .ingestion import (
+    EventDrivenIngestion,
+    FanOutSubscriber,
+    IngestionTarget,
+    ObjectValidationRules,
+)
 
 __all__ = ["EventDrivenIngestion", "FanOutSubscriber", "IngestionTarget", "ObjectValidationRules"]

@@ -23,7 +23,7 @@ from __future__ import annotations
 import abc
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from aws_cdk import Annotations, Duration, Names, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -52,6 +52,7 @@ from ._foundation import (
     function_errors_alarm,
     function_throttles_alarm,
     python_function,
+    require_feature_flags,
     rule_failed_invocations_alarm,
     secure_bucket,
     secure_key,
@@ -76,6 +77,8 @@ DEFAULT_QUARANTINE_PREFIX = "quarantine/"
 #: How long the validator remembers an object for idempotency: as long as EventBridge
 #: may keep redelivering an event (24 hours).
 IDEMPOTENCY_EXPIRY = Duration.hours(24)
+#: Default period of the ``metric_*`` helpers.
+METRIC_PERIOD = Duration.minutes(5)
 #: CloudWatch namespace of the validator's Powertools metrics.
 METRICS_NAMESPACE = "AnalyticsOrchestration/Ingestion"
 
@@ -168,55 +171,55 @@ class IngestionTarget(abc.ABC):
 
 class _StateMachineTarget(IngestionTarget):
     def __init__(self, state_machine: sfn.IStateMachine) -> None:
-        self.state_machine = state_machine
+        self._state_machine = state_machine
 
     def bind(self, *, message: events.RuleTargetInput, dead_letter_queue: sqs.IQueue,
              retry: TargetRetryPolicy) -> events.IRuleTarget:
         return targets.SfnStateMachine(
-            self.state_machine, input=message, dead_letter_queue=dead_letter_queue,
+            self._state_machine, input=message, dead_letter_queue=dead_letter_queue,
             max_event_age=retry.max_event_age, retry_attempts=retry.retry_attempts,
         )
 
 
 class _FunctionTarget(IngestionTarget):
     def __init__(self, function: lambda_.IFunction) -> None:
-        self.function = function
+        self._function = function
 
     def bind(self, *, message: events.RuleTargetInput, dead_letter_queue: sqs.IQueue,
              retry: TargetRetryPolicy) -> events.IRuleTarget:
         return targets.LambdaFunction(
-            self.function, event=message, dead_letter_queue=dead_letter_queue,
+            self._function, event=message, dead_letter_queue=dead_letter_queue,
             max_event_age=retry.max_event_age, retry_attempts=retry.retry_attempts,
         )
 
 
 class _QueueTarget(IngestionTarget):
     def __init__(self, queue: sqs.IQueue, message_group_id: str | None) -> None:
-        self.queue = queue
+        self._queue = queue
         self.message_group_id = message_group_id
 
     def bind(self, *, message: events.RuleTargetInput, dead_letter_queue: sqs.IQueue,
              retry: TargetRetryPolicy) -> events.IRuleTarget:
         return targets.SqsQueue(
-            self.queue, message=message, message_group_id=self.message_group_id,
+            self._queue, message=message, message_group_id=self.message_group_id,
             dead_letter_queue=dead_letter_queue,
             max_event_age=retry.max_event_age, retry_attempts=retry.retry_attempts,
         )
 
     def problems(self) -> list[str]:
-        if self.queue.fifo and self.message_group_id is None:
+        if self._queue.fifo and self.message_group_id is None:
             return ["a FIFO queue needs IngestionTarget.queue(queue, message_group_id=...)"]
         return []
 
 
 class _TopicTarget(IngestionTarget):
     def __init__(self, topic: sns.ITopic) -> None:
-        self.topic = topic
+        self._topic = topic
 
     def bind(self, *, message: events.RuleTargetInput, dead_letter_queue: sqs.IQueue,
              retry: TargetRetryPolicy) -> events.IRuleTarget:
         return targets.SnsTopic(
-            self.topic, message=message, dead_letter_queue=dead_letter_queue,
+            self._topic, message=message, dead_letter_queue=dead_letter_queue,
             max_event_age=retry.max_event_age, retry_attempts=retry.retry_attempts,
         )
 
@@ -276,6 +279,7 @@ class EventDrivenIngestion(Construct):
         alarm_topic: sns.ITopic | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
+        require_feature_flags(self)
         self.key_prefixes: tuple[str, ...] | None = (
             tuple(key_prefixes) if key_prefixes is not None else None
         )
@@ -394,13 +398,13 @@ class EventDrivenIngestion(Construct):
         return self.ledger_table.grant_read_data(grantee)
 
     def metric_objects_accepted(
-        self, *, period: Duration = Duration.minutes(5), statistic: str = "Sum"
+        self, *, period: Duration = METRIC_PERIOD, statistic: str = "Sum"
     ) -> cloudwatch.Metric:
         """Objects the validation stage accepted, from its Powertools metrics."""
         return self._validator_metric("ObjectsAccepted", period, statistic)
 
     def metric_objects_rejected(
-        self, *, period: Duration = Duration.minutes(5), statistic: str = "Sum"
+        self, *, period: Duration = METRIC_PERIOD, statistic: str = "Sum"
     ) -> cloudwatch.Metric:
         """Objects the validation stage quarantined, from its Powertools metrics."""
         return self._validator_metric("ObjectsRejected", period, statistic)
@@ -451,11 +455,11 @@ class EventDrivenIngestion(Construct):
                            "fan-out sends accepted objects, which needs enable_validation")
         else:
             self._check_rules(problems, rules)
-        for problem in self.target_retry.problems("target_retry"):
-            problems.add(*problem)
+        for retry_problem in self.target_retry.problems("target_retry"):
+            problems.add(*retry_problem)
         for index, target in enumerate(targets):
-            for problem in target.problems():
-                problems.add(f"targets[{index}]", target.__class__.__name__, problem)
+            for target_problem in target.problems():
+                problems.add(f"targets[{index}]", target.__class__.__name__, target_problem)
         problems.raise_if_any()
 
     def _check_rules(self, problems: ProblemCollector, rules: ObjectValidationRules) -> None:
@@ -569,13 +573,20 @@ class EventDrivenIngestion(Construct):
         objects = self.bucket.arn_for_objects("*")
         role.add_to_principal_policy(iam.PolicyStatement(
             sid="ReadAndRemoveLandedObjects",
-            actions=["s3:GetObject", "s3:GetObjectVersion", "s3:DeleteObject",
-                     "s3:DeleteObjectVersion"],
+            actions=["s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectTagging",
+                     "s3:GetObjectVersionTagging", "s3:DeleteObject", "s3:DeleteObjectVersion"],
             resources=[objects],
+        ))
+        # Without ListBucket S3 answers 403 instead of 404 for an object deleted since
+        # its event, and the validator could not tell "gone" from "forbidden".
+        role.add_to_principal_policy(iam.PolicyStatement(
+            sid="TellMissingObjectsFromForbiddenOnes",
+            actions=["s3:ListBucket"],
+            resources=[self.bucket.bucket_arn],
         ))
         role.add_to_principal_policy(iam.PolicyStatement(
             sid="WriteQuarantinedObjects",
-            actions=["s3:PutObject"],
+            actions=["s3:PutObject", "s3:PutObjectTagging", "s3:AbortMultipartUpload"],
             resources=[self.bucket.arn_for_objects(f"{rules.quarantine_prefix}*")],
         ))
         keys = {self.encryption_key}
@@ -584,7 +595,9 @@ class EventDrivenIngestion(Construct):
         for key in keys:
             key.grant(role, "kms:Decrypt", "kms:GenerateDataKey")
         assert self.ledger_table is not None and self.idempotency_table is not None
-        self.ledger_table.grant(role, "dynamodb:PutItem", "dynamodb:GetItem")
+        self.ledger_table.grant(
+            role, "dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem"
+        )
         self.idempotency_table.grant(
             role, "dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem",
             "dynamodb:DeleteItem",

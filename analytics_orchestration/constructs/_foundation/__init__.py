@@ -14,6 +14,7 @@ from .alarms import (
 from .buckets import access_log_bucket, enable_event_bridge_notifications, secure_bucket
 from .compliance import acknowledge
 from .event_targets import TargetRetryPolicy, target_dead_letter_queue
+from .feature_flags import require_feature_flags
 from .functions import PythonFunction, python_function
 from .keys import secure_key
 from .logs import log_group
@@ -50,6 +51,7 @@ __all__ = [
     "observable_state_machine",
     "python_function",
     "queue_with_dead_letter_queue",
+    "require_feature_flags",
     "rule_failed_invocations_alarm",
     "secure_bucket",
     "secure_key",

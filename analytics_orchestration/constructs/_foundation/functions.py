@@ -21,6 +21,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from .compliance import acknowledge
+from .logs import DEFAULT_LOG_RETENTION
 from .logs import log_group as build_log_group
 from .queues import dead_letter_queue_for_service
 
@@ -123,8 +124,7 @@ def python_function(
     runtime = LATEST_PYTHON_RUNTIME
     architecture = lambda_.Architecture.ARM_64
     fn_log_group = build_log_group(
-        scope, f"{construct_id}LogGroup",
-        **({"retention": log_retention} if log_retention else {}),
+        scope, f"{construct_id}LogGroup", retention=log_retention or DEFAULT_LOG_RETENTION
     )
     role = iam.Role(
         scope,

@@ -14,6 +14,9 @@ from .removal import stateful_removal_policy
 
 #: Dead-letter queues keep messages for the longest time SQS allows.
 DEAD_LETTER_RETENTION = Duration.days(14)
+#: How long a work queue keeps a message nobody processed (SQS's own default, made
+#: explicit).
+DEFAULT_RETENTION = Duration.days(4)
 #: Receives before a message is moved to the dead-letter queue.
 DEFAULT_MAX_RECEIVE_COUNT = 5
 #: SQS's recommendation: visibility timeout >= 6 x consumer timeout + batching window.
@@ -93,6 +96,7 @@ def queue_with_dead_letter_queue(
     encryption_key: kms.IKey | None = None,
     fifo: bool = False,
     content_based_deduplication: bool = False,
+    retention_period: Duration = DEFAULT_RETENTION,
 ) -> QueueWithDeadLetterQueue:
     """A work queue whose messages move to a DLQ after ``max_receive_count`` receives.
 
@@ -137,6 +141,7 @@ def queue_with_dead_letter_queue(
         fifo=fifo or None,
         content_based_deduplication=content_based_deduplication or None,
         visibility_timeout=visibility_timeout,
+        retention_period=retention_period,
         dead_letter_queue=sqs.DeadLetterQueue(
             queue=dead_letter_queue, max_receive_count=max_receive_count
         ),
