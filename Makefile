@@ -21,7 +21,7 @@ $(VENV_STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required (found " + sys.version.split()[0] + "); set PYTHON=python3.11")'
 	$(PYTHON) -m venv $(VENV)
 	$(VENV_PY) -m pip install --quiet --upgrade pip
-	$(VENV_PY) -m pip install --quiet -e '.[dev]'
+	$(VENV_PY) -m pip install --quiet -e '.[dev,testing]'
 	@touch $@
 
 $(NODE_STAMP): package.json package-lock.json
