@@ -96,6 +96,7 @@ class IngestionStack(Stack):
         return sqs.Queue(
             self, construct_id, encryption_master_key=key,
             encryption=sqs.QueueEncryption.KMS, enforce_ssl=True,
-            visibility_timeout=visibility or Duration.seconds(30), retention_period=Duration.days(4),
+            visibility_timeout=visibility or Duration.seconds(30),
+            retention_period=Duration.days(4),
             dead_letter_queue=sqs.DeadLetterQueue(queue=dead_letters, max_receive_count=5),
         )

@@ -49,7 +49,9 @@ def built() -> tuple[Stack, Template, dict[str, object]]:
         stack, "Rule", event_pattern=events.EventPattern(source=["x"]),
         event_bus=events.EventBus(stack, "Bus"),
     )
-    default_rule = events.Rule(stack, "DefaultRule", event_pattern=events.EventPattern(source=["x"]))
+    default_rule = events.Rule(
+        stack, "DefaultRule", event_pattern=events.EventPattern(source=["x"])
+    )
     alarm_topic = sns.Topic(stack, "AlarmTopic")
     foundation.rule_failed_invocations_alarm(
         stack, "RuleAlarm", rule=rule, alarm_topic=alarm_topic

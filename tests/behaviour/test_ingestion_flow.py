@@ -1,0 +1,91 @@
+"""The example ingestion stack, run end to end on the offline harness.
+
+Object put -> S3 event -> validator -> ledger row -> ObjectAccepted on the bus -> the
+loader queue and the fan-out subscribers; a rejected object ends in quarantine with
+ObjectRejected emitted.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from analytics_orchestration import OBJECT_ACCEPTED, OBJECT_NOTIFICATION_FIELDS, OBJECT_REJECTED
+
+STACK = "AnalyticsIngestion"
+
+
+@pytest.fixture
+def aws(offline_aws, example_stack):
+    offline_aws.deploy(example_stack(STACK))
+    return offline_aws
+
+
+def _bodies(aws, queue: str) -> list[dict]:
+    return [message.json() for message in aws.queue_messages(queue)]
+
+
+def _library_events(aws, detail_type: str) -> list[dict]:
+    return [event for event in aws.events_on() if event["detail-type"] == detail_type
+            and event["source"] == OBJECT_ACCEPTED.source]
+
+
+def test_accepted_object_is_recorded_announced_and_routed(aws):
+    bucket = aws.physical_id("Ingestion/LandingBucket")
+    aws.put_object("Ingestion/LandingBucket", "incoming/sales/2026-11-25.csv", b"id,amount\n1,9\n")
+
+    [row] = aws.table_items("Ingestion/Ledger")
+    assert row["status"] == "ACCEPTED"
+    assert row["key"] == "incoming/sales/2026-11-25.csv"
+    [accepted] = _library_events(aws, OBJECT_ACCEPTED.detail_type)
+    assert accepted["detail"]["object_id"] == row["object_id"]
+
+    [loader] = _bodies(aws, "LoaderQueue")
+    assert sorted(loader) == sorted(OBJECT_NOTIFICATION_FIELDS)
+    assert loader["bucket"] == bucket
+    assert loader["key"] == "incoming/sales/2026-11-25.csv"
+    assert loader["size"] == len(b"id,amount\n1,9\n")
+    assert loader["version_id"] == row["version_id"]
+    # Fan-out: the audit queue gets everything, the sales queue its prefix.
+    assert [m["key"] for m in _bodies(aws, "AuditQueue")] == ["incoming/sales/2026-11-25.csv"]
+    assert [m["key"] for m in _bodies(aws, "SalesTeamQueue")] == ["incoming/sales/2026-11-25.csv"]
+
+
+def test_sales_subscription_filters_other_prefixes(aws):
+    aws.put_object("Ingestion/LandingBucket", "incoming/inventory/stock.jsonl", b'{"sku": 1}\n')
+    assert [m["key"] for m in _bodies(aws, "AuditQueue")] == ["incoming/inventory/stock.jsonl"]
+    assert _bodies(aws, "SalesTeamQueue") == []
+
+
+def test_rejected_object_is_quarantined_with_reason(aws):
+    aws.put_object("Ingestion/LandingBucket", "incoming/sales/empty.csv", b"")
+
+    [row] = aws.table_items("Ingestion/Ledger")
+    assert row["status"] == "REJECTED"
+    assert "empty" in row["reason"]
+    assert aws.list_objects("Ingestion/LandingBucket") == ["quarantine/incoming/sales/empty.csv"]
+    [rejected] = _library_events(aws, OBJECT_REJECTED.detail_type)
+    assert rejected["detail"]["quarantine_key"] == "quarantine/incoming/sales/empty.csv"
+    assert _library_events(aws, OBJECT_ACCEPTED.detail_type) == []
+    for queue in ("LoaderQueue", "AuditQueue", "SalesTeamQueue"):
+        assert _bodies(aws, queue) == [], queue
+
+
+def test_objects_outside_the_filters_are_not_ingested(aws):
+    aws.put_object("Ingestion/LandingBucket", "outgoing/report.csv", b"x\n")
+    aws.put_object("Ingestion/LandingBucket", "incoming/picture.png", b"x\n")
+    assert aws.table_items("Ingestion/Ledger") == []
+    assert aws.invocations("Ingestion/Validator") == []
+
+
+def test_redelivered_object_event_is_recorded_and_routed_once(aws):
+    aws.put_object("Ingestion/LandingBucket", "incoming/sales/a.csv", b"a\n")
+    [s3_event] = [e for e in aws.events_on() if e["source"] == "aws.s3"]
+    aws.put_events({"Source": "aws.s3", "DetailType": s3_event["detail-type"],
+                    "Detail": json.dumps(s3_event["detail"]), "Resources": s3_event["resources"]})
+
+    assert len(aws.invocations("Ingestion/Validator")) == 2
+    assert len(aws.table_items("Ingestion/Ledger")) == 1
+    assert len(_library_events(aws, OBJECT_ACCEPTED.detail_type)) == 1
+    assert len(_bodies(aws, "LoaderQueue")) == 1
