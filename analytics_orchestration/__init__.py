@@ -14,6 +14,11 @@ from .constructs import (
 from .constructs._foundation import DESTROY_ON_REMOVAL_CONTEXT_KEY, TargetRetryPolicy
 from .errors import AnalyticsOrchestrationError, ConfigurationError
 from .event_catalog import (
+    ETL_RUN_FAILED,
+    ETL_RUN_SUCCEEDED,
+    JOB_FAILED,
+    JOB_SUCCEEDED,
+    LIBRARY_EVENTS,
     OBJECT_ACCEPTED,
     OBJECT_NOTIFICATION_FIELDS,
     OBJECT_REJECTED,
@@ -22,6 +27,11 @@ from .event_catalog import (
 
 __all__ = [
     "DESTROY_ON_REMOVAL_CONTEXT_KEY",
+    "ETL_RUN_FAILED",
+    "ETL_RUN_SUCCEEDED",
+    "JOB_FAILED",
+    "JOB_SUCCEEDED",
+    "LIBRARY_EVENTS",
     "OBJECT_ACCEPTED",
     "OBJECT_NOTIFICATION_FIELDS",
     "OBJECT_REJECTED",

@@ -319,3 +319,47 @@ def test_handler_asset_path_rejects_unknown_handler():
         foundation.python_function(
             new_stack(), "Fn", handler_name="no_such_handler", description="missing"
         )
+
+
+def test_private_vpc_is_isolated_with_endpoints_and_flow_logs():
+    from aws_cdk import aws_ec2 as ec2
+
+    stack = new_stack()
+    foundation.private_vpc(
+        stack, "Vpc", interface_endpoints=[ec2.InterfaceVpcEndpointAwsService.SQS]
+    )
+    template = Template.from_stack(stack)
+    template.resource_count_is("AWS::EC2::InternetGateway", 0)
+    template.resource_count_is("AWS::EC2::NatGateway", 0)
+    template.resource_count_is("AWS::EC2::Subnet", 2)
+    for subnet in template.find_resources("AWS::EC2::Subnet").values():
+        assert subnet["Properties"]["MapPublicIpOnLaunch"] is False
+    template.has_resource_properties("AWS::EC2::FlowLog", {
+        "TrafficType": "ALL", "LogDestinationType": "cloud-watch-logs"})
+    gateway = template.find_resources("AWS::EC2::VPCEndpoint", {
+        "Properties": {"VpcEndpointType": "Gateway"}})
+    assert len(gateway) == 2
+    template.has_resource_properties("AWS::EC2::VPCEndpoint", {
+        "VpcEndpointType": "Interface", "PrivateDnsEnabled": True})
+    template.has_resource_properties("AWS::EC2::SecurityGroup", {"SecurityGroupIngress": [
+        Match.object_like({"CidrIp": "10.0.0.0/16", "FromPort": 443, "ToPort": 443})]})
+    template.resource_count_is("Custom::VpcRestrictDefaultSG", 1)
+    handlers = [r for k, r in template.to_json()["Resources"].items()
+                if k.startswith("CustomVpcRestrictDefaultSGCustomResourceProviderHandler")]
+    assert handlers and "DependsOn" not in handlers[0]
+
+
+def test_python_function_runs_caller_code_and_needs_exactly_one_source():
+    stack = new_stack()
+    from aws_cdk import aws_lambda as lambda_
+
+    code = lambda_.Code.from_inline("def main(event, context):\n    return event\n")
+    foundation.python_function(stack, "Mine", code=code, handler="index.main", description="d")
+    Template.from_stack(stack).has_resource_properties("AWS::Lambda::Function", {
+        "Handler": "index.main", "Runtime": "python3.14",
+        "Environment": {"Variables": Match.object_like({"POWERTOOLS_SERVICE_NAME": "Mine"})}})
+    with pytest.raises(ValueError, match="exactly one of handler_name and code"):
+        foundation.python_function(stack, "Both", code=code, handler_name="object_validator",
+                                   description="d")
+    with pytest.raises(ValueError, match="exactly one"):
+        foundation.python_function(stack, "Neither", description="d")

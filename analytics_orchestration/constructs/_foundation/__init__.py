@@ -18,6 +18,7 @@ from .feature_flags import require_feature_flags
 from .functions import PythonFunction, python_function
 from .keys import secure_key
 from .logs import log_group
+from .networks import private_vpc
 from .queues import (
     QueueWithDeadLetterQueue,
     dead_letter_queue_for_service,
@@ -49,6 +50,7 @@ __all__ = [
     "log_group",
     "minimum_visibility_timeout",
     "observable_state_machine",
+    "private_vpc",
     "python_function",
     "queue_with_dead_letter_queue",
     "require_feature_flags",

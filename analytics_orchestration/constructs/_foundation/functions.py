@@ -102,7 +102,9 @@ def python_function(
     scope: Construct,
     construct_id: str,
     *,
-    handler_name: str,
+    handler_name: str | None = None,
+    code: lambda_.Code | None = None,
+    handler: str = "index.handler",
     description: str,
     environment: Mapping[str, str] | None = None,
     memory_size: int = DEFAULT_MEMORY_SIZE_MB,
@@ -112,15 +114,20 @@ def python_function(
     metrics_namespace: str = "AnalyticsOrchestration",
     log_retention: logs.RetentionDays | None = None,
 ) -> PythonFunction:
-    """A least-privilege, traced Python function running a handler of ``lambda_src``.
+    """A least-privilege, traced Python function.
 
-    - the latest Python runtime CDK knows to be available in every region, on Graviton;
+    Its code is either the library's handler ``lambda_src/<handler_name>`` or the caller's
+    ``code`` asset with ``handler`` (exactly one of the two).
+
+    - the newest Python runtime aws-cdk-lib offers, on Graviton (arm64);
     - its own role, allowed only to write to its own log group (grant the rest);
     - X-Ray active tracing; a log group with finite retention;
     - with ``invoked_asynchronously``, Lambda retries twice and then sends the failed
       event, with the error that failed it, to an SQS on-failure destination
       (``failure_queue``), so no event is lost.
     """
+    if (handler_name is None) == (code is None):
+        raise ValueError("python_function: give exactly one of handler_name and code")
     runtime = LATEST_PYTHON_RUNTIME
     architecture = lambda_.Architecture.ARM_64
     fn_log_group = build_log_group(
@@ -141,7 +148,7 @@ def python_function(
         else None
     )
     env = {
-        "POWERTOOLS_SERVICE_NAME": service_name or handler_name,
+        "POWERTOOLS_SERVICE_NAME": service_name or handler_name or construct_id,
         "POWERTOOLS_METRICS_NAMESPACE": metrics_namespace,
         **(environment or {}),
     }
@@ -151,9 +158,9 @@ def python_function(
         description=description,
         runtime=runtime,
         architecture=architecture,
-        handler="index.handler",
-        code=lambda_.Code.from_asset(
-            str(handler_asset_path(handler_name)), exclude=list(ASSET_EXCLUDES)
+        handler="index.handler" if handler_name else handler,
+        code=code or lambda_.Code.from_asset(
+            str(handler_asset_path(handler_name or "")), exclude=list(ASSET_EXCLUDES)
         ),
         layers=[powertools_layer(scope, f"{construct_id}Powertools", runtime, architecture)],
         memory_size=memory_size,
