@@ -7,7 +7,9 @@
 - peak memory of the example app's synth: the largest sum of resident memory over the
   whole process tree (Python and its jsii Node.js child), sampled every 10 ms
   (target < 1 GiB);
-- wall time of the whole test suite, as `make test` runs it (target < 60 s).
+- wall time of the whole test suite, as `make test` runs it (target < 60 s);
+- every other ``benchmarks/*.py`` script (one per pattern, e.g. the offline end-to-end
+  test time): each prints one JSON object of figures as its last line of output.
 
 Results are printed and written to ``benchmarks/results/latest.json``.
 """
@@ -107,12 +109,36 @@ def measure_test_suite() -> dict[str, float]:
     return {"test_suite_s": round(elapsed, 2), "test_suite_peak_memory_mib": round(peak / 2**20, 1)}
 
 
+def measure_pattern_scripts() -> dict[str, float]:
+    """Run every other benchmark script; each prints its figures as a JSON last line."""
+    figures: dict[str, float] = {}
+    for script in sorted(Path(__file__).parent.glob("*.py")):
+        if script.name == Path(__file__).name:
+            continue
+        completed = subprocess.run(
+            [sys.executable, str(script)], cwd=ROOT, capture_output=True, text=True,
+            env={**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"},
+            check=False,
+        )
+        if completed.returncode != 0:
+            raise RuntimeError(f"{script.name} failed:\n{completed.stdout}\n{completed.stderr}")
+        figures.update(json.loads(completed.stdout.strip().splitlines()[-1]))
+    return figures
+
+
 def main() -> None:
-    results = {"cpu_count": os.cpu_count(), **measure_synth(), **measure_test_suite()}
+    results = {
+        "cpu_count": os.cpu_count(),
+        **measure_synth(),
+        **measure_test_suite(),
+        **measure_pattern_scripts(),
+    }
     targets = {
         "synth_ratio": ("<=", 1.5),
         "example_app_peak_memory_mib": ("<", 1024),
         "test_suite_s": ("<", 60),
+        "e2e_ingestion_first_s": ("<", 2),
+        "e2e_ingestion_warm_median_s": ("<", 2),
     }
     for name, value in results.items():
         target = targets.get(name)

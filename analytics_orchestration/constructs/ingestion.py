@@ -16,6 +16,10 @@ Either way every target receives the same compact JSON object
 
     {"bucket": "...", "key": "...", "size": 123, "etag": "...",
      "version_id": "..." | null, "event_time": "2026-01-01T00:00:00Z"}
+
+One difference: S3 URL-encodes keys in its events (a space is ``+``). The validator
+decodes them, so after validation ``key`` is the object's real key; without validation
+targets receive it as S3 sent it and decode it themselves (``urllib.parse.unquote_plus``).
 """
 
 from __future__ import annotations

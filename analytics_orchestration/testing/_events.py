@@ -18,6 +18,7 @@ import re
 import uuid
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import quote_plus
 
 _PLACEHOLDER = re.compile(r"<([A-Za-z0-9_.\-]+)>")
 
@@ -163,9 +164,10 @@ def s3_event(
     """The event S3 sends to EventBridge, in the shape AWS documents.
 
     https://docs.aws.amazon.com/AmazonS3/latest/userguide/ev-events.html
+    The key is URL-encoded as in every S3 notification (a space becomes ``+``).
     """
     created = event_name.startswith("s3:ObjectCreated")
-    obj: dict[str, Any] = {"key": key, "sequencer": sequencer}
+    obj: dict[str, Any] = {"key": quote_plus(key, safe="/"), "sequencer": sequencer}
     if created:
         obj["size"] = size
         obj["etag"] = etag

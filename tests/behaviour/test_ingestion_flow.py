@@ -52,6 +52,15 @@ def test_accepted_object_is_recorded_announced_and_routed(aws):
     assert [m["key"] for m in _bodies(aws, "SalesTeamQueue")] == ["incoming/sales/2026-11-25.csv"]
 
 
+def test_keys_with_spaces_are_decoded_once(aws):
+    """S3 URL-encodes keys in its events; the validator works on the real key."""
+    aws.put_object("Ingestion/LandingBucket", "incoming/sales/q3 report+final.csv", b"a\n")
+    [row] = aws.table_items("Ingestion/Ledger")
+    assert row["status"] == "ACCEPTED"
+    assert row["key"] == "incoming/sales/q3 report+final.csv"
+    assert [m["key"] for m in _bodies(aws, "LoaderQueue")] == ["incoming/sales/q3 report+final.csv"]
+
+
 def test_sales_subscription_filters_other_prefixes(aws):
     aws.put_object("Ingestion/LandingBucket", "incoming/inventory/stock.jsonl", b'{"sku": 1}\n')
     assert [m["key"] for m in _bodies(aws, "AuditQueue")] == ["incoming/inventory/stock.jsonl"]

@@ -713,6 +713,12 @@ def test_parse_object_event_normalises(rules: ModuleType) -> None:
     )
 
 
+def test_parse_object_event_decodes_the_url_encoded_key(rules: ModuleType) -> None:
+    base = {"bucket": "b", "etag": "e", "event_time": "t", "size": 1}
+    ref = rules.parse_object_event({**base, "key": "in/q3+report%2Bfinal%C3%A9.csv"})
+    assert ref.key == "in/q3 report+finalé.csv"
+
+
 def test_quarantine_metadata_is_ascii_safe_and_keeps_the_original(rules: ModuleType) -> None:
     metadata = rules.quarantine_metadata({"owner": "bob"}, "clé\ninvalide")
     assert metadata == {"owner": "bob", "rejection-reason": "cl\\xe9 invalide"}

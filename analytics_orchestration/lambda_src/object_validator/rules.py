@@ -13,6 +13,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote_plus
 
 __all__ = [
     "DEFAULT_ACCEPTED_DETAIL_TYPE",
@@ -99,6 +100,9 @@ def parse_object_event(event: Any) -> ObjectRef:
     Every problem is collected first and reported in one :class:`InvalidObjectEvent`, so a
     malformed payload is diagnosed in one look instead of one field per retry.
     ``size`` may be an int or a string of decimal digits; missing or null means unknown.
+    ``key`` arrives as S3 writes it into its EventBridge events, URL-encoded (a space is
+    ``+``, as in every S3 notification); it is decoded here, so the ledger, the S3 calls
+    and the outcome events all use the object's real key.
     """
     if not isinstance(event, Mapping):
         raise InvalidObjectEvent(
@@ -115,7 +119,7 @@ def parse_object_event(event: Any) -> ObjectRef:
         return value
 
     bucket = required_string("bucket")
-    key = required_string("key")
+    key = unquote_plus(required_string("key"))
     etag = required_string("etag")
     event_time = required_string("event_time")
 
