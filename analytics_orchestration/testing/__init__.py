@@ -26,6 +26,13 @@ On the handle:
   ``Execution.states_entered()``), ``table_items(table)``, ``queue_messages(queue)``,
   ``get_object``, ``list_objects``, ``invocations(function)``, ``events_seen`` (every event put
   on each bus, by bus name), ``events_on(bus)``, ``virtual_seconds``.
+- analytics jobs (``aws.analytics``, :class:`AnalyticsServices`): ``on(service, name,
+  handler)`` runs a fake of a Glue job, crawler, Athena work group, Batch job definition,
+  EMR Serverless job or SageMaker processing/training job (it may read and write S3 and
+  return fields of the job's description); ``fail(service, name, reason)`` (or a handler
+  raising :class:`JobFailed`) fails it; ``runs(...)`` lists every :class:`JobRun`;
+  ``models`` / ``endpoint_configs`` / ``endpoints`` hold what workflows created;
+  ``run_schedule(path)`` starts what an EventBridge Scheduler schedule targets.
 
 What runs
 =========
@@ -52,11 +59,33 @@ What runs
   SNS, Step Functions and event-bus targets with ``Input``, ``InputPath`` or
   ``InputTransformer`` applied as AWS does. S3 sends "Object Created"/"Object Deleted" events
   in AWS's shape to the default bus when the bucket has EventBridge notifications on.
+- Event routing (:mod:`~analytics_orchestration.testing._routing`): an EventBridge target
+  that refuses a delivery (deleted queue, state machine or topic; function not deployed)
+  sends the event to the target's ``DeadLetterConfig`` queue with AWS's ``RULE_ARN``,
+  ``TARGET_ARN``, ``ERROR_CODE`` and ``ERROR_MESSAGE`` attributes (without a DLQ the error
+  is raised from ``settle()``); ``AWS::Pipes::Pipe`` from SQS (filter criteria, batch size,
+  optional Lambda enrichment called synchronously with the batch) to Step Functions, one
+  execution per batch with the batch as a JSON array, failed batches redelivered and
+  dead-lettered by the queue's redrive policy; ``AWS::KinesisFirehose::DeliveryStream``
+  with an S3 destination, fed by SNS ``firehose`` subscriptions (raw, filtered), each record
+  written to S3 at once, uncompressed; ``AWS::Events::EventBusPolicy`` and
+  ``AWS::Logs::LogStream`` as no-ops.
 - Step Functions: moto's interpreter, with JSONata evaluated by jsonata-python (``$uuid()``
   and ``$hash()`` included), optimized/aws-sdk integrations given the API's parameter casing
   (``states:startExecution`` incl. ``.sync``/``.sync:2``), aws-sdk error names such as
   ``S3.NoSuchKeyException``, Distributed Map with an S3 item reader, and virtual time: a
   ``Wait`` or a retry back-off advances ``virtual_seconds`` instead of sleeping.
+- Analytics integrations, emulated (:mod:`~analytics_orchestration.testing._analytics_services`):
+  ``glue:startJobRun``, ``athena:startQueryExecution``, ``batch:submitJob``,
+  ``emr-serverless:startJobRun``, ``sagemaker:createProcessingJob`` / ``createTrainingJob``
+  (each also ``.sync``), ``sagemaker:createModel`` / ``createEndpointConfig`` /
+  ``createEndpoint`` / ``updateEndpoint``, and aws-sdk ``glue:startCrawler`` /
+  ``getCrawler`` and ``sagemaker:listEndpoints``: AWS's response shapes and error names,
+  ``States.TaskFailed`` for a failed job, existence checks against the deployed template.
+  Jobs finish when started (a crawl reports RUNNING for one poll). Glue jobs, crawlers,
+  tables and security configurations, Athena work groups, Batch, EMR Serverless, Scheduler,
+  ECR and EC2 network resources deploy as records (``AWS::Glue::Database``: ignore it).
+  ``$$.Execution.StartTime`` is ISO 8601 and a Fail state may re-raise ``States.*`` errors.
 
 What does not
 =============
@@ -66,10 +95,16 @@ What does not
   :class:`UnsupportedIntegrationError` when invoked); Powertools' tracer is disabled.
 - Wall-clock time is not virtual: ``time.time()`` in handlers is real; SQS delays and
   visibility timeouts are not waited for (failed messages are redelivered immediately).
-- Scheduled rules are not triggered; DynamoDB/Kinesis event sources, container-image
+- Scheduled rules and schedules are not triggered (``aws.analytics.run_schedule`` starts a
+  schedule's state machine by hand); job scripts and containers never run (register a
+  fake); DynamoDB/Kinesis event sources, container-image
   functions, nested stacks, ``Fn::ImportValue`` and custom resources other than the CDK's
   bucket-notification one are unsupported. EventBridge patterns on arrays of objects are not
   matched (moto's matcher limitation). IAM is not evaluated: a missing grant passes here.
+- EventBridge retries, throttling and ``RetryPolicy`` are not emulated (a refused delivery
+  is dead-lettered at once); archives and replays do nothing; API destinations, pipe input
+  templates and pipe sources/targets other than SQS -> Step Functions raise
+  :class:`UnsupportedIntegrationError`; Firehose neither buffers nor compresses.
 - Only one harness may be active per process at a time (moto's mock is process-wide).
 """
 
@@ -89,6 +124,11 @@ from analytics_orchestration.testing.exceptions import (
 
 check_moto_version()
 
+from analytics_orchestration.testing._analytics_services import (  # noqa: E402
+    AnalyticsServices,
+    JobFailed,
+    JobRun,
+)
 from analytics_orchestration.testing._deploy import DeployedResource  # noqa: E402
 from analytics_orchestration.testing._lambda_runtime import Invocation  # noqa: E402
 from analytics_orchestration.testing.harness import (  # noqa: E402
@@ -99,11 +139,14 @@ from analytics_orchestration.testing.harness import (  # noqa: E402
 
 __all__ = [
     "REQUIRED_MOTO_VERSION",
+    "AnalyticsServices",
     "DeployedResource",
     "Execution",
     "ExecutionTimeoutError",
     "HarnessStateError",
     "Invocation",
+    "JobFailed",
+    "JobRun",
     "MotoVersionMismatchError",
     "OfflineAws",
     "OfflineHarnessError",

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from analytics_orchestration.testing import _analytics_services, _routing
 from analytics_orchestration.testing._lambda_runtime import (
     FunctionRuntime,
     environment_of,
@@ -181,6 +182,8 @@ class Deployer:
             "AWS::SSM::Parameter": self.ssm_parameter,
             "Custom::S3BucketNotifications": self.bucket_notifications,
         }
+        self.handlers.update(_routing.handlers(self))
+        self.handlers.update(_analytics_services.resource_handlers(self))
 
     # -- helpers ----------------------------------------------------------------------
     @property
@@ -324,7 +327,8 @@ class Deployer:
         if props.get("FilterPolicyScope"):
             attributes["FilterPolicyScope"] = props["FilterPolicyScope"]
         protocol = props["Protocol"]
-        if protocol not in ("sqs", "lambda", "http", "https", "email", "email-json", "sms"):
+        if protocol not in ("sqs", "lambda", "http", "https", "email", "email-json", "sms",
+                            "firehose"):
             raise UnsupportedIntegrationError(f"SNS subscription protocol {protocol}")
         arn = self.h.client("sns").subscribe(
             TopicArn=props["TopicArn"], Protocol=protocol, Endpoint=props["Endpoint"],

@@ -330,3 +330,8 @@ def apply(patcher: Patcher, harness: OfflineAws) -> None:
                               **kwargs)
 
     patcher.set(sfn_models.StepFunctionsParserBackend, "start_execution", start_execution)
+
+    # Glue, Athena, Batch, EMR Serverless and SageMaker integrations: the emulator.
+    from analytics_orchestration.testing import _analytics_services
+
+    _analytics_services.apply(patcher, harness)

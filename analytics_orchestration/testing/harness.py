@@ -24,7 +24,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from analytics_orchestration.testing import _patches
+from analytics_orchestration.testing import _analytics_services, _patches, _routing
 from analytics_orchestration.testing._deploy import (
     AsyncInvokeConfig,
     DeployedResource,
@@ -207,6 +207,8 @@ class OfflineAws:
         self.ignore_resource_types = frozenset(ignore_resource_types)
         self.max_deliveries_without_dlq = max_deliveries_without_dlq
         self.clock = _patches.VirtualClock()
+        self.analytics = _analytics_services.AnalyticsServices(self)
+        """Emulated Glue, Athena, Batch, EMR Serverless and SageMaker jobs (fakes, failures)."""
         self.resources: list[DeployedResource] = []
         self.events_seen: dict[str, list[dict[str, Any]]] = collections.defaultdict(list)
         """Every event put on each bus (by bus name), in order, including S3's."""
@@ -215,6 +217,7 @@ class OfflineAws:
         self._function_dlq: dict[str, str] = {}
         self._async_configs: dict[str, AsyncInvokeConfig] = {}
         self._mappings: list[EventSourceMapping] = []
+        self._pipes: list[_routing.PipeRuntime] = []
         self._deliveries: dict[str, int] = collections.Counter()
         self._pending: collections.deque[Callable[[], None]] = collections.deque()
         self._pending_lock = threading.Lock()
@@ -248,6 +251,7 @@ class OfflineAws:
         boto3.DEFAULT_SESSION = _shared_session()
         try:
             _patches.apply(self._patcher, self)
+            _routing.apply(self._patcher, self)
         except BaseException:
             self._patcher.undo()
             self._mock.stop()
@@ -827,14 +831,15 @@ class OfflineAws:
             queue = backend.get_queue(mapping.queue_name)
             if not any(m.visible for m in queue._messages):
                 continue
+            # Lambda receives every message attribute; moto strips them unless asked.
             messages = backend.receive_message(
                 mapping.queue_name, mapping.batch_size, 0,
-                int(getattr(queue, "visibility_timeout", 30)))
+                int(getattr(queue, "visibility_timeout", 30)), ["All"])
             if not messages:
                 continue
             progressed = True
             self._deliver_batch(backend, queue, mapping, messages)
-        return progressed
+        return _routing.poll_pipes(self) or progressed
 
     def _sqs_record(self, queue: Any, message: Any) -> dict[str, Any]:
         attributes = {
@@ -983,7 +988,8 @@ class OfflineAws:
         if not rule.event_pattern.matches_event(event):
             return
         for target in list(rule.targets):
-            self._enqueue(functools.partial(self._deliver_target, rule, dict(target), event))
+            self._enqueue(functools.partial(_routing.deliver_to_target, self, rule, dict(target),
+                                            event))
 
     def _deliver_target(self, rule: Any, target: dict[str, Any], event: dict[str, Any]) -> None:
         arn = str(target["Arn"])

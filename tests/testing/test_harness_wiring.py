@@ -182,6 +182,14 @@ def test_sqs_batch_item_failures_retry_then_reach_dlq(aws: OfflineAws) -> None:
     assert poison_deliveries[0]["eventSourceARN"] == aws.arn("Work")
 
 
+def test_sqs_records_carry_every_message_attribute(aws: OfflineAws) -> None:
+    """Lambda delivers all message attributes; moto drops them unless asked for."""
+    aws.send_message("Work", {"id": 3}, MessageAttributes={
+        "job_id": {"DataType": "String", "StringValue": "j-3"}})
+    [record] = [r for i in aws.invocations("Batch") for r in i.event["Records"]]
+    assert record["messageAttributes"]["job_id"]["stringValue"] == "j-3"
+
+
 def test_async_failure_goes_to_on_failure_destination_after_retries(aws: OfflineAws) -> None:
     aws.put_events({"Source": "fails", "DetailType": "x", "Detail": {"k": "v"}})
     assert len(aws.invocations("Fails")) == 2  # first try + retry_attempts=1

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from aws_cdk import Duration
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
@@ -63,8 +65,12 @@ def secure_bucket(
     encryption_key: kms.IKey | None = None,
     noncurrent_version_expiration: Duration = DEFAULT_NONCURRENT_VERSION_EXPIRATION,
     event_bridge_notifications: bool = False,
+    lifecycle_rules: Sequence[s3.LifecycleRule] = (),
 ) -> s3.Bucket:
     """A private, versioned, encrypted bucket that logs its access.
+
+    ``lifecycle_rules`` are added after the bucket's own rule (abort incomplete multipart
+    uploads, expire superseded versions), e.g. storage-class transitions.
 
     With ``encryption_key`` objects use SSE-KMS with an S3 bucket key (fewer KMS calls),
     otherwise SSE-S3. ``event_bridge_notifications`` turns on EventBridge delivery through
@@ -90,7 +96,8 @@ def secure_bucket(
                 id="AbortIncompleteUploadsAndExpireOldVersions",
                 noncurrent_version_expiration=noncurrent_version_expiration,
                 abort_incomplete_multipart_upload_after=ABORT_INCOMPLETE_MULTIPART_UPLOAD_AFTER,
-            )
+            ),
+            *lifecycle_rules,
         ],
         removal_policy=stateful_removal_policy(scope),
         auto_delete_objects=destroy,
