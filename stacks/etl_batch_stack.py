@@ -1,0 +1,164 @@
+"""Scenario: nightly batch processing of sensor readings with AWS Batch on Fargate.
+
+Field devices upload raw readings (JSON lines) under ``readings/raw/``. Every night at 01:00
+UTC a Distributed Map lists them and runs one AWS Batch job per object (Fargate, in a
+private VPC without internet access: ECR, CloudWatch Logs and S3 through endpoints), up to
+50 at a time; each job writes the object's hourly aggregates under ``readings/hourly/``
+(``etl_assets/batch/process_object.py``). Up to 5 % of objects may fail without failing the
+night's run; the per-object results land under ``etl-map-results/``.
+
+The job image is built from ``etl_assets/batch/Dockerfile`` and pushed to the stack's ECR
+repository with tag :data:`IMAGE_TAG` (CI does it; no Docker is needed to synthesize).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import (
+    Acknowledgment,
+    Duration,
+    RemovalPolicy,
+    Size,
+    Stack,
+    TimeZone,
+    Validations,
+)
+from aws_cdk import aws_batch as batch
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_ecr as ecr
+from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_scheduler as scheduler
+from aws_cdk import aws_sns as sns
+from constructs import Construct
+
+from analytics_orchestration import (
+    EtlTrigger,
+    ItemProcessor,
+    LargeInput,
+    StepFunctionsEtl,
+)
+from analytics_orchestration.constructs._foundation import private_vpc
+
+IMAGE_TAG = "1.0.0"
+RAW_PREFIX = "readings/raw/"
+HOURLY_PREFIX = "readings/hourly/"
+
+
+class BatchProcessingStack(Stack):
+    """Nightly per-object processing of S3 data with AWS Batch through a Distributed Map."""
+
+    def __init__(self, scope: Construct, construct_id: str, **kwargs: Any) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        key = kms.Key(self, "ReadingsKey", enable_key_rotation=True,
+                      description="Encrypts the sensor readings, their jobs and workflow")
+        for service in ("cloudwatch.amazonaws.com", "events.amazonaws.com"):
+            key.grant(iam.ServicePrincipal(service), "kms:Decrypt", "kms:GenerateDataKey*")
+        operations = sns.Topic(self, "OperationsTopic", master_key=key, enforce_ssl=True)
+        access_logs = s3.Bucket(
+            self, "AccessLogs", encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL, enforce_ssl=True,
+            versioned=True, object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(365))],
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        Validations.of(access_logs).acknowledge(Acknowledgment(
+            id="AwsSolutions::AwsSolutions-S1",
+            reason="This is the server-access-log bucket; logging its own access would loop."))
+        self.readings = s3.Bucket(
+            self, "Readings", encryption=s3.BucketEncryption.KMS, encryption_key=key,
+            bucket_key_enabled=True, block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True, minimum_tls_version=1.2, versioned=True,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            server_access_logs_bucket=access_logs, server_access_logs_prefix="readings/",
+            lifecycle_rules=[s3.LifecycleRule(
+                noncurrent_version_expiration=Duration.days(90),
+                abort_incomplete_multipart_upload_after=Duration.days(7))],
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        vpc = private_vpc(self, "Network", flow_logs_key=None, interface_endpoints=[
+            ec2.InterfaceVpcEndpointAwsService.ECR, ec2.InterfaceVpcEndpointAwsService.ECR_DOCKER,
+            ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_LOGS,
+        ])
+        repository = ecr.Repository(
+            self, "JobImages", image_scan_on_push=True,
+            image_tag_mutability=ecr.TagMutability.IMMUTABLE,
+            encryption=ecr.RepositoryEncryption.KMS, encryption_key=key,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        compute = batch.FargateComputeEnvironment(
+            self, "Fargate", vpc=vpc,
+            vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED),
+            maxv_cpus=64, spot=False,
+        )
+        queue = batch.JobQueue(self, "Jobs", compute_environments=[
+            batch.OrderedComputeEnvironment(compute_environment=compute, order=1)])
+        job_role = iam.Role(self, "JobRole",
+                            assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com"),
+                            description="Reads raw readings and writes hourly aggregates")
+        job_role.add_to_policy(iam.PolicyStatement(
+            sid="ReadRawReadings", actions=["s3:GetObject"],
+            resources=[self.readings.arn_for_objects(f"{RAW_PREFIX}*")]))
+        job_role.add_to_policy(iam.PolicyStatement(
+            sid="WriteHourlyAggregates", actions=["s3:PutObject"],
+            resources=[self.readings.arn_for_objects(f"{HOURLY_PREFIX}*")]))
+        key.grant(job_role, "kms:Decrypt", "kms:GenerateDataKey")
+        readings_id = self.resolve(self.get_logical_id(_cfn_bucket(self.readings)))
+        for prefix, what in ((RAW_PREFIX, "reads whichever raw object its item names"),
+                             (HOURLY_PREFIX, "writes the aggregates of that object")):
+            Validations.of(job_role.node.find_child("DefaultPolicy")).acknowledge(Acknowledgment(
+                id=f"AwsSolutions::AwsSolutions-IAM5[Resource::<{readings_id}.Arn>/{prefix}*]",
+                reason=f"Each job {what}; keys are only known at run time, within {prefix}."))
+        job_logs = logs.LogGroup(self, "JobLogs", retention=logs.RetentionDays.ONE_YEAR,
+                                 removal_policy=RemovalPolicy.RETAIN)
+        definition = batch.EcsJobDefinition(
+            self, "ProcessObject",
+            container=batch.EcsFargateContainerDefinition(
+                self, "ProcessObjectContainer",
+                image=ecs.ContainerImage.from_ecr_repository(repository, IMAGE_TAG),
+                cpu=1, memory=Size.gibibytes(2),
+                command=["--bucket", "Ref::bucket", "--key", "Ref::key",
+                         "--output-prefix", HOURLY_PREFIX],
+                job_role=job_role,
+                readonly_root_filesystem=True,
+                logging=ecs.LogDriver.aws_logs(stream_prefix="process-object",
+                                               log_group=job_logs),
+            ),
+            timeout=Duration.minutes(30),
+            retry_attempts=2,
+        )
+        execution_role = definition.container.execution_role
+        Validations.of(execution_role.node.find_child("DefaultPolicy")).acknowledge(
+            Acknowledgment(
+                id="AwsSolutions::AwsSolutions-IAM5[Resource::*]",
+                reason="ecr:GetAuthorizationToken, which pulling the job image needs, accepts "
+                       "no resource but '*' (CDK's container execution role)."))
+        self.etl = StepFunctionsEtl(
+            self, "NightlyReadings",
+            workflow_name="nightly-readings",
+            large_input=LargeInput(
+                bucket=self.readings, prefix=RAW_PREFIX,
+                processor=ItemProcessor.batch_job(job_queue=queue, job_definition=definition),
+                max_concurrency=50, tolerated_failure_percentage=5,
+            ),
+            timeout=Duration.hours(6),
+            triggers=[EtlTrigger.schedule(
+                scheduler.ScheduleExpression.cron(minute="0", hour="1",
+                                                  time_zone=TimeZone.ETC_UTC),
+                description="Nightly processing of the day's sensor readings",
+            )],
+            encryption_key=key,
+            notification_topic=operations,
+            notify_on_success=False,
+            alarm_topic=operations,
+        )
+
+
+def _cfn_bucket(bucket: s3.IBucket) -> s3.CfnBucket:
+    child = bucket.node.default_child
+    assert isinstance(child, s3.CfnBucket)
+    return child

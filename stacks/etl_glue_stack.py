@@ -1,0 +1,289 @@
+"""Scenario: partner order extracts become a curated sales zone and a warehouse table.
+
+Partners upload order extracts (CSV) under ``incoming/orders/`` of an ingestion landing
+bucket; each accepted extract (``ObjectAccepted``) starts the workflow:
+
+1. extract, in parallel: the landed orders (Glue job, CSV -> raw zone, rules of
+   ``sales_transforms.clean_order``) and the customer reference data (Glue job, JSON lines
+   -> raw zone);
+2. transform: join and deduplicate into the curated zone, partitioned by day (Glue job);
+3. validate: an Athena query fails the run when the curated sales have no row or a
+   non-positive amount, before anything is loaded;
+4. load: a crawler updates the catalog's curated table, then Athena inserts the day's
+   totals into the warehouse table.
+
+Every run is recorded in the ledger; failures notify the operations topic and put
+``EtlRunFailed`` on the default bus.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from aws_cdk import Acknowledgment, ArnFormat, Duration, RemovalPolicy, Stack, Validations
+from aws_cdk import aws_athena as athena
+from aws_cdk import aws_glue as glue
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+from analytics_orchestration import (
+    EtlStep,
+    EtlTrigger,
+    EventDrivenIngestion,
+    ObjectValidationRules,
+    StepFunctionsEtl,
+)
+
+GLUE_SCRIPTS = Path(__file__).parent / "etl_assets" / "glue"
+DATABASE = "sales_lake"
+WAREHOUSE_TABLE = "daily_sales"
+#: Raw, curated and warehouse prefixes of the data lake bucket.
+RAW_ORDERS = "raw/orders/"
+RAW_CUSTOMERS = "raw/customers/"
+CURATED_SALES = "curated/sales/"
+WAREHOUSE = "warehouse/daily_sales/"
+REFERENCE_CUSTOMERS = "reference/customers/"
+
+QUALITY_QUERY = (
+    "SELECT 1 / (CASE WHEN count(*) > 0 AND count_if(CAST(amount AS decimal(18, 2)) <= 0) = 0 "
+    f"THEN 1 ELSE 0 END) AS quality_gate FROM {DATABASE}.sales"
+)
+LOAD_QUERY = (
+    f"INSERT INTO {DATABASE}.{WAREHOUSE_TABLE} SELECT segment, currency, count(*) AS orders, "
+    "sum(CAST(amount AS decimal(18, 2))) AS revenue, order_date "
+    f"FROM {DATABASE}.sales GROUP BY order_date, segment, currency"
+)
+
+
+class GlueEtlStack(Stack):
+    """Glue ETL from landed extracts to the curated zone and the warehouse."""
+
+    def __init__(self, scope: Construct, construct_id: str, **kwargs: Any) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        key = kms.Key(self, "DataKey", enable_key_rotation=True,
+                      description="Encrypts the sales data lake, its jobs and its workflow")
+        for service in ("cloudwatch.amazonaws.com", "events.amazonaws.com"):
+            key.grant(iam.ServicePrincipal(service), "kms:Decrypt", "kms:GenerateDataKey*")
+        operations = sns.Topic(self, "OperationsTopic", master_key=key, enforce_ssl=True)
+        logs_bucket = self._access_logs()
+        self.ingestion = EventDrivenIngestion(
+            self, "Ingestion", encryption_key=key, server_access_logs_bucket=logs_bucket,
+            key_prefixes=["incoming/orders/"], key_suffixes=[".csv"],
+            validation_rules=ObjectValidationRules(allowed_suffixes=[".csv"]),
+            alarm_topic=operations,
+        )
+        self.lake = self._bucket("DataLake", key, logs_bucket, "lake/")
+        self.query_results = self._bucket("QueryResults", key, logs_bucket, "athena/")
+        glue_role = self._glue_role(key)
+        security = glue.SecurityConfiguration(
+            self, "GlueSecurity",
+            s3_encryption=glue.S3Encryption.kms(key),
+            cloud_watch_encryption=glue.CloudWatchEncryption.kms(key),
+            job_bookmarks_encryption=glue.JobBookmarksEncryption.client_side_kms(key),
+        )
+        lake = self.lake.bucket_name
+        extract_orders = self._job("ExtractOrders", "extract_orders.py", glue_role, security,
+                                   "Partner order extracts (CSV) to the raw zone")
+        extract_customers = self._job("ExtractCustomers", "extract_customers.py", glue_role,
+                                      security, "Customer reference data to the raw zone")
+        curate = self._job("CurateSales", "curate_sales.py", glue_role, security,
+                           "Orders joined with customers into the curated zone")
+        database = glue.CfnDatabase(
+            self, "SalesDatabase", catalog_id=self.account,
+            database_input=glue.CfnDatabase.DatabaseInputProperty(
+                name=DATABASE, description="Curated sales and the daily warehouse table"))
+        crawler = glue.CfnCrawler(
+            self, "CuratedCrawler", role=glue_role.role_arn, database_name=DATABASE,
+            crawler_security_configuration=security.security_configuration_name,
+            targets=glue.CfnCrawler.TargetsProperty(s3_targets=[
+                glue.CfnCrawler.S3TargetProperty(path=f"s3://{lake}/{CURATED_SALES}")]),
+            schema_change_policy=glue.CfnCrawler.SchemaChangePolicyProperty(
+                update_behavior="UPDATE_IN_DATABASE", delete_behavior="LOG"),
+        )
+        crawler.node.add_dependency(database)
+        self._warehouse_table(database)
+        work_group = athena.CfnWorkGroup(
+            self, "Warehouse", name=f"{construct_id}-warehouse".lower(),
+            description="Quality checks and warehouse loads of the sales ETL",
+            work_group_configuration=athena.CfnWorkGroup.WorkGroupConfigurationProperty(
+                enforce_work_group_configuration=True,
+                publish_cloud_watch_metrics_enabled=True,
+                result_configuration=athena.CfnWorkGroup.ResultConfigurationProperty(
+                    output_location=f"s3://{self.query_results.bucket_name}/results/",
+                    encryption_configuration=athena.CfnWorkGroup.EncryptionConfigurationProperty(
+                        encryption_option="SSE_KMS", kms_key=key.key_arn)),
+            ),
+        )
+        work_group.apply_removal_policy(RemovalPolicy.RETAIN)
+        self.etl = StepFunctionsEtl(
+            self, "SalesEtl",
+            workflow_name="sales-etl",
+            extract=[
+                EtlStep.glue_job("ExtractOrders", extract_orders,
+                                 arguments=sfn.TaskInput.from_object({
+                                     "--source_bucket": sfn.JsonPath.string_at("$.bucket"),
+                                     "--source_key": sfn.JsonPath.string_at("$.key"),
+                                     "--raw_path": f"s3://{lake}/{RAW_ORDERS}",
+                                 })),
+                EtlStep.glue_job("ExtractCustomers", extract_customers,
+                                 arguments=sfn.TaskInput.from_object({
+                                     "--source_path": f"s3://{lake}/{REFERENCE_CUSTOMERS}",
+                                     "--raw_path": f"s3://{lake}/{RAW_CUSTOMERS}",
+                                 })),
+            ],
+            transform=[EtlStep.glue_job(
+                "CurateSales", curate, arguments=sfn.TaskInput.from_object({
+                    "--orders_path": f"s3://{lake}/{RAW_ORDERS}",
+                    "--customers_path": f"s3://{lake}/{RAW_CUSTOMERS}",
+                    "--curated_path": f"s3://{lake}/{CURATED_SALES}",
+                }))],
+            validate=[EtlStep.athena_query("CheckCuratedSales", QUALITY_QUERY,
+                                           work_group=work_group, database=DATABASE)],
+            load=[
+                EtlStep.glue_crawler("UpdateCatalog", crawler),
+                EtlStep.athena_query("LoadWarehouse", LOAD_QUERY, work_group=work_group,
+                                     database=DATABASE),
+            ],
+            timeout=Duration.hours(3),
+            triggers=[EtlTrigger.object_accepted(self.ingestion.bucket,
+                                                 key_prefix="incoming/orders/")],
+            encryption_key=key,
+            notification_topic=operations,
+            notify_on_success=False,
+            alarm_topic=operations,
+        )
+
+    # ------------------------------------------------------------------ helpers
+    def _access_logs(self) -> s3.Bucket:
+        bucket = s3.Bucket(
+            self, "AccessLogs", encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL, enforce_ssl=True,
+            versioned=True, object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(365))],
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        Validations.of(bucket).acknowledge(Acknowledgment(
+            id="AwsSolutions::AwsSolutions-S1",
+            reason="This is the server-access-log bucket; logging its own access would loop."))
+        return bucket
+
+    def _bucket(self, construct_id: str, key: kms.IKey, logs: s3.IBucket,
+                log_prefix: str) -> s3.Bucket:
+        return s3.Bucket(
+            self, construct_id, encryption=s3.BucketEncryption.KMS, encryption_key=key,
+            bucket_key_enabled=True, block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True, minimum_tls_version=1.2, versioned=True,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            server_access_logs_bucket=logs, server_access_logs_prefix=log_prefix,
+            lifecycle_rules=[s3.LifecycleRule(
+                noncurrent_version_expiration=Duration.days(90),
+                abort_incomplete_multipart_upload_after=Duration.days(7))],
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+
+    def _glue_role(self, key: kms.IKey) -> iam.Role:
+        """Exactly what the jobs and the crawler do: read sources, write the lake's zones."""
+        role = iam.Role(self, "GlueRole", assumed_by=iam.ServicePrincipal("glue.amazonaws.com"),
+                        description="Runs the sales ETL's Glue jobs and crawler")
+        lake, landing = self.lake, self.ingestion.bucket
+        statements = [
+            ("ReadTheLake", ["s3:GetObject"], [lake.arn_for_objects("*")]),
+            ("ListTheLake", ["s3:ListBucket"], [lake.bucket_arn]),
+            ("WriteTheZones", ["s3:PutObject", "s3:DeleteObject"],
+             [lake.arn_for_objects(f"{zone}*") for zone in (RAW_ORDERS, RAW_CUSTOMERS,
+                                                            CURATED_SALES)]),
+            ("ReadLandedOrders", ["s3:GetObject"], [landing.arn_for_objects("incoming/orders/*")]),
+            ("CatalogOfTheSalesDatabase",
+             ["glue:GetDatabase", "glue:GetTable", "glue:GetTables", "glue:CreateTable",
+              "glue:UpdateTable", "glue:GetPartition", "glue:GetPartitions",
+              "glue:BatchCreatePartition", "glue:BatchGetPartition", "glue:UpdatePartition",
+              "glue:GetSecurityConfiguration"],
+             [self.format_arn(service="glue", resource="catalog"),
+              self.format_arn(service="glue", resource="database", resource_name=DATABASE),
+              self.format_arn(service="glue", resource="table", resource_name=f"{DATABASE}/*")]),
+            ("GlueLogs", ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents",
+                          "logs:AssociateKmsKey"],
+             [self.format_arn(service="logs", resource="log-group", resource_name="/aws-glue/*",
+                              arn_format=ArnFormat.COLON_RESOURCE_NAME)]),
+        ]
+        for sid, actions, resources in statements:
+            role.add_to_policy(iam.PolicyStatement(sid=sid, actions=actions,
+                                                   resources=resources))
+        key.grant(role, "kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey")
+        policy = role.node.find_child("DefaultPolicy")
+        lake_id = self.resolve(self.get_logical_id(_cfn(lake)))
+        landing_id = self.resolve(self.get_logical_id(_cfn(landing)))
+        reasons = {
+            f"Resource::<{lake_id}.Arn>/*": "The jobs read any data set of the lake (raw, "
+            "reference, curated); object keys are partitioned by day and only known at run time.",
+            **{f"Resource::<{lake_id}.Arn>/{zone}*": f"Jobs write the {zone} zone, partitioned "
+               "by day: keys are only known at run time." for zone in (
+                   RAW_ORDERS, RAW_CUSTOMERS, CURATED_SALES)},
+            f"Resource::<{landing_id}.Arn>/incoming/orders/*": "The extract job reads whichever "
+            "order extract was accepted; keys are only known at run time.",
+            f"Resource::arn:<AWS::Partition>:glue:<AWS::Region>:<AWS::AccountId>:table/"
+            f"{DATABASE}/*": "The crawler creates and updates the tables of the sales database "
+            "only.",
+            "Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:"
+            "/aws-glue/*": "Glue writes job and crawler logs to log groups it names under "
+            "/aws-glue/.",
+            "Resource::arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-"
+            "<AWS::Region>/*": "Glue reads the job scripts CDK published as assets (granted by "
+            "the Glue job construct).",
+            **{f"Action::{action}": "The Glue job construct's read grant on the job script "
+               "assets (CDK's grant_read) for the scripts and their extra Python files."
+               for action in ("s3:GetBucket*", "s3:GetObject*", "s3:List*")},
+        }
+        for finding, reason in reasons.items():
+            Validations.of(policy).acknowledge(Acknowledgment(
+                id=f"AwsSolutions::AwsSolutions-IAM5[{finding}]", reason=reason))
+        return role
+
+    def _job(self, construct_id: str, script: str, role: iam.IRole,
+             security: glue.ISecurityConfiguration, description: str) -> glue.PySparkEtlJob:
+        return glue.PySparkEtlJob(
+            self, construct_id,
+            role=role,
+            description=description,
+            script=glue.Code.from_asset(str(GLUE_SCRIPTS / script)),
+            extra_python_files=[glue.Code.from_asset(str(GLUE_SCRIPTS / "sales_transforms.py"))],
+            glue_version=glue.GlueVersion.V5_0,
+            worker_configuration=glue.WorkerConfiguration(worker_type=glue.WorkerType.G_1X,
+                                                          number_of_workers=2),
+            timeout=Duration.hours(1),
+            max_concurrent_runs=1,
+            security_configuration=security,
+            job_run_queuing_enabled=True,
+        )
+
+    def _warehouse_table(self, database: glue.CfnDatabase) -> None:
+        table = glue.CfnTable(
+            self, "DailySalesTable", catalog_id=self.account, database_name=DATABASE,
+            table_input=glue.CfnTable.TableInputProperty(
+                name=WAREHOUSE_TABLE, table_type="EXTERNAL_TABLE",
+                parameters={"classification": "json"},
+                partition_keys=[glue.CfnTable.ColumnProperty(name="order_date", type="string")],
+                storage_descriptor=glue.CfnTable.StorageDescriptorProperty(
+                    location=f"s3://{self.lake.bucket_name}/{WAREHOUSE}",
+                    input_format="org.apache.hadoop.mapred.TextInputFormat",
+                    output_format="org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat",
+                    serde_info=glue.CfnTable.SerdeInfoProperty(
+                        serialization_library="org.openx.data.jsonserde.JsonSerDe"),
+                    columns=[glue.CfnTable.ColumnProperty(name=n, type=t) for n, t in (
+                        ("segment", "string"), ("currency", "string"), ("orders", "bigint"),
+                        ("revenue", "decimal(18,2)"))],
+                ),
+            ),
+        )
+        table.node.add_dependency(database)
+
+
+def _cfn(bucket: s3.IBucket) -> s3.CfnBucket:
+    child = bucket.node.default_child
+    assert isinstance(child, s3.CfnBucket)
+    return child

@@ -1,0 +1,325 @@
+"""The three ETL example stacks, run end to end on the offline harness.
+
+The jobs' fakes run the real job logic (``stacks/etl_assets``) against the emulated S3, so
+data flows from the sample inputs to the curated zone, the warehouse table, the model
+channels and the hourly aggregates. Each scenario also takes its failure path once: the
+ledger row ends FAILED, the operations topic gets a FAILED notification and EtlRunFailed is
+put on the bus.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from analytics_orchestration import ETL_RUN_FAILED, ETL_RUN_SUCCEEDED
+from analytics_orchestration.testing import JobFailed, OfflineAws
+from stacks.etl_assets.batch import process_object
+from stacks.etl_assets.glue import sales_transforms
+from stacks.etl_assets.sagemaker import preprocess
+from stacks.etl_batch_stack import HOURLY_PREFIX, RAW_PREFIX
+from stacks.etl_glue_stack import CURATED_SALES, RAW_CUSTOMERS, RAW_ORDERS, WAREHOUSE
+
+ORDERS_CSV = (
+    "order_id,customer_id,order_date,amount,currency\n"
+    "o-1,c-1,2026-11-24,19.90,EUR\n"
+    "o-2,c-2,2026-11-24,5.00,EUR\n"
+    "o-2,c-2,2026-11-24,5.00,EUR\n"       # duplicate: curated once
+    "o-3,c-9,2026-11-25,42.00,eur\n"       # unknown customer: segment unknown
+    "o-4,c-1,not-a-date,1.00,EUR\n"        # rejected by clean_order
+)
+CUSTOMERS = [{"customer_id": "c-1", "segment": "Retail", "country": "fr"},
+             {"customer_id": "c-2", "segment": "pro", "country": "de"}]
+
+
+# ------------------------------------------------------------------------------ helpers
+def _read_lines(aws, bucket: str, prefix: str) -> list[dict[str, Any]]:
+    records = []
+    for key in aws.list_objects(bucket, prefix):
+        records += [json.loads(line) for line in aws.get_object(bucket, key).decode().splitlines()
+                    if line.strip()]
+    return records
+
+
+def _put_lines(aws, bucket: str, key: str, records: list[dict[str, Any]]) -> None:
+    body = "".join(json.dumps(r) + "\n" for r in records)
+    aws.client("s3").put_object(Bucket=aws.physical_id(bucket), Key=key, Body=body.encode())
+
+
+def _notifications(aws, topic: str) -> Iterator[dict[str, Any]]:
+    """Subscribe a fresh queue to ``topic``; the iterator drains it (messages as JSON)."""
+    sqs, sns = aws.client("sqs"), aws.client("sns")
+    url = sqs.create_queue(QueueName=f"probe-{topic.split('/')[0]}")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"]
+    sns.subscribe(TopicArn=aws.physical_id(topic), Protocol="sqs", Endpoint=arn,
+                  Attributes={"RawMessageDelivery": "true"})
+
+    def drain() -> Iterator[dict[str, Any]]:
+        for message in aws.queue_messages(url):
+            yield message.json()
+
+    return drain  # type: ignore[return-value]
+
+
+def _run_events(aws) -> list[dict[str, Any]]:
+    return [e for e in aws.events_on() if e["source"] == ETL_RUN_SUCCEEDED.source]
+
+
+def _only_execution(aws, machine: str):
+    [execution] = aws.wait_for_executions(machine, count=1, timeout=30)
+    return execution
+
+
+# ------------------------------------------------------------------------------ scenario 1
+def _glue_fakes(aws, fail: str | None = None) -> None:
+    """Fakes of the Glue jobs, crawler and warehouse queries, running sales_transforms."""
+    lake = aws.physical_id("AnalyticsGlueEtl/DataLake")
+
+    def extract_orders(request: dict[str, Any]) -> None:
+        args = request["Arguments"]
+        text = aws.get_object(args["--source_bucket"], args["--source_key"]).decode()
+        import csv
+        import io
+
+        rows = [sales_transforms.clean_order(row) for row in csv.DictReader(io.StringIO(text))]
+        _put_lines(aws, "AnalyticsGlueEtl/DataLake", f"{RAW_ORDERS}part-0.jsonl",
+                   [r for r in rows if r is not None])
+
+    def extract_customers(request: dict[str, Any]) -> None:
+        source = request["Arguments"]["--source_path"].removeprefix(f"s3://{lake}/")
+        records = [sales_transforms.clean_customer(r) for r in
+                   _read_lines(aws, lake, source)]
+        _put_lines(aws, "AnalyticsGlueEtl/DataLake", f"{RAW_CUSTOMERS}part-0.jsonl",
+                   [r for r in records if r is not None])
+
+    def curate(request: dict[str, Any]) -> None:
+        if fail == "CurateSales":
+            raise JobFailed("AnalysisException: Path does not exist: s3://lake/raw/orders/")
+        sales = sales_transforms.curate_sales(_read_lines(aws, lake, RAW_ORDERS),
+                                              _read_lines(aws, lake, RAW_CUSTOMERS))
+        by_day: dict[str, list[dict[str, Any]]] = {}
+        for sale in sales:
+            by_day.setdefault(sale["order_date"], []).append(sale)
+        for day, records in by_day.items():
+            _put_lines(aws, "AnalyticsGlueEtl/DataLake",
+                       f"{CURATED_SALES}order_date={day}/part-0.jsonl", records)
+
+    def warehouse(request: dict[str, Any]) -> None:
+        sales = _read_lines(aws, lake, CURATED_SALES)
+        if request["QueryString"].startswith("SELECT 1 /"):
+            if not sales or any(float(s["amount"]) <= 0 for s in sales):
+                raise JobFailed("DIVISION_BY_ZERO: Division by zero")
+            return
+        for total in sales_transforms.daily_totals(sales):
+            _put_lines(aws, "AnalyticsGlueEtl/DataLake",
+                       f"{WAREHOUSE}order_date={total['order_date']}/{total['segment']}.jsonl",
+                       [total])
+
+    for job, handler in (("ExtractOrders", extract_orders),
+                         ("ExtractCustomers", extract_customers), ("CurateSales", curate)):
+        aws.analytics.on("glue", aws.physical_id(f"AnalyticsGlueEtl/{job}"), handler)
+    aws.analytics.on("athena", aws.physical_id("AnalyticsGlueEtl/Warehouse"), warehouse)
+
+
+#: The harness does not create Glue databases yet; the crawler and queries name it.
+GLUE_IGNORED = {"AWS::Glue::Database"}
+
+
+@pytest.fixture
+def glue_etl(example_stack):
+    with OfflineAws(ignore_resource_types=GLUE_IGNORED) as aws:
+        aws.deploy(example_stack("AnalyticsGlueEtl"))
+        _put_lines(aws, "AnalyticsGlueEtl/DataLake", "reference/customers/customers.jsonl",
+                   CUSTOMERS)
+        yield aws
+
+
+def test_glue_etl_turns_an_accepted_extract_into_curated_sales_and_warehouse_rows(glue_etl):
+    aws = glue_etl
+    _glue_fakes(aws)
+    aws.put_object("Ingestion/LandingBucket", "incoming/orders/2026-11-25.csv", ORDERS_CSV)
+
+    execution = _only_execution(aws, "SalesEtl/StateMachine")
+    assert execution.status == "SUCCEEDED", execution.cause
+    assert execution.input["key"] == "incoming/orders/2026-11-25.csv"
+    entered = execution.states_entered()
+    assert entered.index("CheckCuratedSales") < entered.index("UpdateCatalog") < entered.index(
+        "LoadWarehouse")
+    lake = aws.physical_id("DataLake")
+    curated = _read_lines(aws, lake, CURATED_SALES)
+    assert sorted((s["order_id"], s["segment"]) for s in curated) == [
+        ("o-1", "retail"), ("o-2", "pro"), ("o-3", "unknown")]
+    totals = {(t["order_date"], t["segment"]): t for t in _read_lines(aws, lake, WAREHOUSE)}
+    assert totals["2026-11-24", "retail"]["revenue"] == "19.90"
+    assert totals["2026-11-25", "unknown"]["orders"] == 1
+    assert [r.name for r in aws.analytics.runs("glue-crawler")] == [
+        aws.physical_id("CuratedCrawler")]
+    [row] = aws.table_items("SalesEtl/Ledger")
+    assert row["status"] == "SUCCEEDED" and row["workflow"] == "sales-etl"
+    assert json.loads(row["input"])["key"] == "incoming/orders/2026-11-25.csv"
+    assert [e["detail-type"] for e in _run_events(aws)] == [ETL_RUN_SUCCEEDED.detail_type]
+
+
+def test_glue_etl_failure_is_recorded_notified_and_loads_nothing(glue_etl):
+    aws = glue_etl
+    _glue_fakes(aws, fail="CurateSales")
+    drain = _notifications(aws, "AnalyticsGlueEtl/OperationsTopic")
+    aws.put_object("Ingestion/LandingBucket", "incoming/orders/2026-11-25.csv", ORDERS_CSV)
+
+    execution = _only_execution(aws, "SalesEtl/StateMachine")
+    assert execution.status == "FAILED"
+    assert execution.error == "States.TaskFailed"
+    assert "Path does not exist" in execution.cause
+    assert "LoadWarehouse" not in execution.states_entered()
+    assert aws.list_objects("DataLake", WAREHOUSE) == []
+    [row] = aws.table_items("SalesEtl/Ledger")
+    assert row["status"] == "FAILED" and row["error"] == "States.TaskFailed"
+    [message] = list(drain())
+    assert message["status"] == "FAILED" and message["workflow"] == "sales-etl"
+    assert message["execution_arn"] == execution.arn
+    [event] = _run_events(aws)
+    assert event["detail-type"] == ETL_RUN_FAILED.detail_type
+    assert event["detail"]["error"] == "States.TaskFailed"
+
+
+# ------------------------------------------------------------------------------ scenario 2
+ACTIVITY = "customer_id,tenure_months,monthly_spend,support_calls,churned\n" + "".join(
+    f"c-{i},{i % 48},{20 + i % 70}.5,{i % 7},{int(i % 5 == 0)}\n" for i in range(200))
+
+
+def _ml_fakes(aws, auc: float) -> None:
+    def process(request: dict[str, Any]) -> None:
+        source = request["ProcessingInputs"][1]["S3Input"]["S3Uri"]
+        bucket, prefix = source.removeprefix("s3://").split("/", 1)
+        train, validation, _ = [], [], 0
+        for key in aws.list_objects(bucket, prefix):
+            t, v, _ = preprocess.split(aws.get_object(bucket, key).decode().splitlines(), 0.2)
+            train, validation = train + t, validation + v
+        for output in request["ProcessingOutputConfig"]["Outputs"]:
+            rows = train if output["OutputName"] == "train" else validation
+            out_bucket, out_prefix = output["S3Output"]["S3Uri"].removeprefix("s3://").split(
+                "/", 1)
+            aws.client("s3").put_object(Bucket=out_bucket, Key=f"{out_prefix}/data.csv",
+                                        Body=preprocess.to_csv(rows).encode())
+
+    def train(request: dict[str, Any]) -> dict[str, Any]:
+        for channel in request["InputDataConfig"]:
+            bucket, prefix = channel["DataSource"]["S3DataSource"]["S3Uri"].removeprefix(
+                "s3://").split("/", 1)
+            assert aws.list_objects(bucket, prefix), f"empty channel {channel['ChannelName']}"
+        return {"FinalMetricDataList": [{"MetricName": "train:auc", "Value": 0.99},
+                                        {"MetricName": "validation:auc", "Value": auc}]}
+
+    aws.analytics.on("sagemaker-processing", "churn", process)
+    aws.analytics.on("sagemaker-training", "churn", train)
+
+
+@pytest.fixture
+def ml_workflow(offline_aws, example_stack):
+    aws = offline_aws.deploy(example_stack("AnalyticsMlWorkflow"))
+    aws.put_object("ModelData", "activity/2026-11.csv", ACTIVITY)
+    return aws
+
+
+def test_ml_workflow_preprocesses_trains_and_deploys_a_good_model(ml_workflow):
+    aws = ml_workflow
+    _ml_fakes(aws, auc=0.86)
+    execution = aws.wait_for_execution(aws.analytics.run_schedule("ChurnModel/Trigger0"))
+
+    assert execution.status == "SUCCEEDED", execution.cause
+    assert execution.input["trigger"] == "schedule"
+    assert len(aws.list_objects("ModelData", "prepared/train/")) == 1
+    [endpoint] = aws.analytics.endpoints.values()
+    assert endpoint["EndpointName"] == "churn-scoring"
+    model = aws.analytics.models[execution.output["results"]["Train"]["TrainingJobName"]]
+    assert model["PrimaryContainer"]["ModelDataUrl"].endswith("/output/model.tar.gz")
+    [row] = aws.table_items("ChurnModel/Ledger")
+    assert row["status"] == "SUCCEEDED"
+
+
+def test_ml_workflow_keeps_the_endpoint_when_the_model_is_too_weak(ml_workflow):
+    aws = ml_workflow
+    _ml_fakes(aws, auc=0.62)
+    drain = _notifications(aws, "AnalyticsMlWorkflow/OperationsTopic")
+    execution = aws.wait_for_execution(aws.analytics.run_schedule("ChurnModel/Trigger0"))
+
+    assert execution.status == "FAILED"
+    assert execution.error == "ModelEvaluationFailed"
+    assert json.loads(execution.cause) == {"values": [0.62]}
+    assert aws.analytics.endpoints == {} and aws.analytics.models == {}
+    [row] = aws.table_items("ChurnModel/Ledger")
+    assert row["status"] == "FAILED" and row["error"] == "ModelEvaluationFailed"
+    assert [m["status"] for m in drain()] == ["FAILED"]
+
+
+# ------------------------------------------------------------------------------ scenario 3
+def _reading(sensor: str, minute: int, value: float) -> str:
+    stamp = f"2026-11-24T0{minute % 3}:{minute:02d}:00Z"
+    return json.dumps({"sensor_id": sensor, "timestamp": stamp, "value": value}) + "\n"
+
+
+def _batch_fake(aws) -> None:
+    def run(request: dict[str, Any]) -> None:
+        parameters = request["Parameters"]
+        code = process_object.main(["--bucket", parameters["bucket"], "--key",
+                                    parameters["key"], "--output-prefix", HOURLY_PREFIX])
+        if code != 0:
+            raise JobFailed(f"Essential container in task exited (exit code {code})")
+
+    [definition] = aws.analytics.deployed["batch-job-definition"]
+    aws.analytics.on("batch", definition, run)
+
+
+@pytest.fixture
+def batch_processing(offline_aws, example_stack):
+    aws = offline_aws.deploy(example_stack("AnalyticsBatchProcessing"))
+    _batch_fake(aws)
+    for device in range(20):
+        body = "".join(_reading(f"s-{device}", m, m / 2) for m in range(0, 60, 7))
+        aws.client("s3").put_object(Bucket=aws.physical_id("Readings"),
+                                    Key=f"{RAW_PREFIX}device-{device:02d}.jsonl", Body=body)
+    return aws
+
+
+def test_batch_processing_aggregates_every_object_within_the_tolerance(batch_processing):
+    aws = batch_processing
+    aws.client("s3").put_object(Bucket=aws.physical_id("Readings"),
+                                Key=f"{RAW_PREFIX}device-99.jsonl", Body=b"not json\n")
+    execution = aws.wait_for_execution(aws.analytics.run_schedule("NightlyReadings/Trigger0"),
+                                       timeout=30)
+
+    assert execution.status == "SUCCEEDED", execution.cause
+    runs = aws.analytics.runs("batch")
+    assert len(runs) == 21 and sum(r.failed for r in runs) == 1  # 1 of 21 < 5 %
+    outputs = aws.list_objects("Readings", HOURLY_PREFIX)
+    assert len(outputs) == 20
+    [first] = [k for k in outputs if "device-00" in k]
+    aggregates = [json.loads(x) for x in aws.get_object("Readings", first).decode().splitlines()]
+    assert {a["sensor_id"] for a in aggregates} == {"s-0"}
+    assert sum(a["count"] for a in aggregates) == len(range(0, 60, 7))
+    results = execution.output["results"]["ProcessObjects"]["ResultWriterDetails"]
+    assert results["Key"].startswith("etl-map-results/")
+    [row] = aws.table_items("NightlyReadings/Ledger")
+    assert row["status"] == "SUCCEEDED"
+
+
+def test_batch_processing_fails_past_the_tolerated_percentage(batch_processing):
+    aws = batch_processing
+    drain = _notifications(aws, "AnalyticsBatchProcessing/OperationsTopic")
+    for bad in ("device-97", "device-98"):
+        aws.client("s3").put_object(Bucket=aws.physical_id("Readings"),
+                                    Key=f"{RAW_PREFIX}{bad}.jsonl", Body=b'{"value": 1}\n')
+    execution = aws.wait_for_execution(aws.analytics.run_schedule("NightlyReadings/Trigger0"),
+                                       timeout=30)
+
+    assert execution.status == "FAILED"
+    assert execution.error == "States.ExceedToleratedFailureThreshold"
+    [row] = aws.table_items("NightlyReadings/Ledger")
+    assert row["status"] == "FAILED"
+    assert row["error"] == "States.ExceedToleratedFailureThreshold"
+    assert [m["status"] for m in drain()] == ["FAILED"]
+    assert [e["detail-type"] for e in _run_events(aws)] == [ETL_RUN_FAILED.detail_type]
