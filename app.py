@@ -12,13 +12,34 @@ from typing import Any
 from aws_cdk import App, Validations
 from cdk_nag import AwsSolutionsChecks, ServerlessChecks
 
-from stacks import IngestionStack
+from stacks import (
+    BatchProcessingStack,
+    EventRoutingStack,
+    GlueEtlStack,
+    IngestionStack,
+    JobQueueStack,
+    MlWorkflowStack,
+    ServerlessAnalyticsStack,
+)
 
 
 def build_app(**app_props: Any) -> App:
     """The app with every example stack and the compliance checks registered."""
     app = App(**app_props)
     IngestionStack(app, "AnalyticsIngestion", description="Event-driven ingestion example")
+    EventRoutingStack(app, "AnalyticsEventRouting",
+                      description="Event routing, notification fan-out and pipes example")
+    JobQueueStack(app, "AnalyticsJobQueue",
+                  description="Job queue with Lambda and Fargate worker pools and a job API")
+    ServerlessAnalyticsStack(app, "AnalyticsServerless",
+                             description="Serverless analytics platform: data lake, catalog, "
+                             "Athena, Redshift, EMR, MSK and OpenSearch Serverless")
+    GlueEtlStack(app, "AnalyticsGlueEtl",
+                 description="Glue ETL from landed extracts to the curated zone and warehouse")
+    MlWorkflowStack(app, "AnalyticsMlWorkflow",
+                    description="ML workflow: preprocess, train, evaluate, deploy on SageMaker")
+    BatchProcessingStack(app, "AnalyticsBatchProcessing",
+                         description="Batch processing of S3 objects with AWS Batch on Fargate")
     Validations.of(app).add_plugins(AwsSolutionsChecks(app), ServerlessChecks(app))
     return app
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -47,14 +50,24 @@ def test_template_snapshots(cloud_assembly, json_snapshot):
         assert normalise_template(stack.template) == json_snapshot(name=stack_name)
 
 
+def _lint_errors_and_warnings(template_path: str) -> list[str]:
+    """cfn-lint's errors and warnings for one template (informational findings pass)."""
+    matches = lint_all(Path(template_path).read_text())
+    return [str(m) for m in matches if m.rule.severity in ("error", "warning")]
+
+
 def test_cfn_lint_finds_no_error_or_warning_in_any_template(cloud_assembly):
-    findings = {}
-    for stack_name, stack in _stacks(cloud_assembly).items():
-        template = (Path(cloud_assembly.directory) / stack.template_file).read_text()
-        problems = [str(m) for m in lint_all(template) if m.rule.severity in ("error", "warning")]
-        if problems:
-            findings[stack_name] = problems
-    assert findings == {}
+    """Templates are linted in parallel processes: cfn-lint is the slowest check here.
+
+    Forked (not spawned) workers: they need no re-import of this module, whose imports start
+    jsii; a forked worker ends with os._exit and never touches the parent's jsii kernel.
+    """
+    stacks = _stacks(cloud_assembly)
+    paths = [str(Path(cloud_assembly.directory) / s.template_file) for s in stacks.values()]
+    workers = min(len(paths), os.cpu_count() or 1)
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        results = dict(zip(stacks, pool.map(_lint_errors_and_warnings, paths), strict=True))
+    assert {name: problems for name, problems in results.items() if problems} == {}
 
 
 def test_no_custom_resource_handlers_for_bucket_notifications(cloud_assembly):
