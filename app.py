@@ -12,15 +12,13 @@ from typing import Any
 from aws_cdk import App, Validations
 from cdk_nag import AwsSolutionsChecks, ServerlessChecks
 
-from stacks import (
-    BatchProcessingStack,
-    EventRoutingStack,
-    GlueEtlStack,
-    IngestionStack,
-    JobQueueStack,
-    MlWorkflowStack,
-    ServerlessAnalyticsStack,
-)
+from stacks.etl_batch_stack import BatchProcessingStack
+from stacks.etl_glue_stack import GlueEtlStack
+from stacks.etl_ml_stack import MlWorkflowStack
+from stacks.event_routing_stack import EventRoutingStack
+from stacks.ingestion_stack import IngestionStack
+from stacks.job_queue_stack import JobQueueStack
+from stacks.serverless_analytics_stack import ServerlessAnalyticsStack
 
 
 def build_app(**app_props: Any) -> App:

@@ -5,57 +5,11 @@ Import the constructs from here::
     from analytics_orchestration import EventDrivenIngestion, IngestionTarget
 """
 
-from .constructs import (
-    AthenaNamedQuery,
-    AthenaOptions,
-    CatalogOptions,
-    CollectionType,
-    ContainerWorkers,
-    CurationJobOptions,
-    DataLakeOptions,
-    DataZone,
-    EmrArchitecture,
-    EmrOptions,
-    EndpointDeployment,
-    EtlRetryPolicy,
-    EtlStep,
-    EtlTrigger,
-    EvaluationGate,
-    EventDrivenIngestion,
-    EventRouter,
-    FanOutSubscriber,
-    IngestionTarget,
-    ItemProcessor,
-    JobApiOptions,
-    LambdaWorkers,
-    LargeInput,
-    MlWorkflow,
-    MskOptions,
-    NotificationFanOut,
-    ObjectValidationRules,
-    OpenSearchOptions,
-    PipeEnrichment,
-    PipeLogLevel,
-    QueueToStateMachinePipe,
-    RedshiftOptions,
-    RouteTarget,
-    RoutingRule,
-    RunStatus,
-    SageMakerProcessing,
-    SageMakerTraining,
-    ServerlessAnalytics,
-    SourceFormat,
-    SqsWorkerPool,
-    StepContext,
-    StepFunctionsEtl,
-    StepKind,
-    TopicSubscription,
-    WorkerCompute,
-    WorkflowSubscription,
-    catalog_pattern,
-    detail_input,
-)
-from .constructs._foundation import DESTROY_ON_REMOVAL_CONTEXT_KEY, TargetRetryPolicy
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from .errors import AnalyticsOrchestrationError, ConfigurationError
 from .event_catalog import (
     ETL_RUN_FAILED,
@@ -68,6 +22,66 @@ from .event_catalog import (
     OBJECT_REJECTED,
     LibraryEvent,
 )
+
+if TYPE_CHECKING:
+    from .constructs import (
+        AthenaNamedQuery as AthenaNamedQuery,
+        AthenaOptions as AthenaOptions,
+        CatalogOptions as CatalogOptions,
+        CollectionType as CollectionType,
+        ContainerWorkers as ContainerWorkers,
+        CurationJobOptions as CurationJobOptions,
+        DataLakeOptions as DataLakeOptions,
+        DataZone as DataZone,
+        EmrArchitecture as EmrArchitecture,
+        EmrOptions as EmrOptions,
+        EndpointDeployment as EndpointDeployment,
+        EtlRetryPolicy as EtlRetryPolicy,
+        EtlStep as EtlStep,
+        EtlTrigger as EtlTrigger,
+        EvaluationGate as EvaluationGate,
+        EventDrivenIngestion as EventDrivenIngestion,
+        EventRouter as EventRouter,
+        FanOutSubscriber as FanOutSubscriber,
+        IngestionTarget as IngestionTarget,
+        ItemProcessor as ItemProcessor,
+        JobApiOptions as JobApiOptions,
+        LambdaWorkers as LambdaWorkers,
+        LargeInput as LargeInput,
+        MlWorkflow as MlWorkflow,
+        MskOptions as MskOptions,
+        NotificationFanOut as NotificationFanOut,
+        ObjectValidationRules as ObjectValidationRules,
+        OpenSearchOptions as OpenSearchOptions,
+        PipeEnrichment as PipeEnrichment,
+        PipeLogLevel as PipeLogLevel,
+        QueueToStateMachinePipe as QueueToStateMachinePipe,
+        RedshiftOptions as RedshiftOptions,
+        RouteTarget as RouteTarget,
+        RoutingRule as RoutingRule,
+        RunStatus as RunStatus,
+        SageMakerProcessing as SageMakerProcessing,
+        SageMakerTraining as SageMakerTraining,
+        ServerlessAnalytics as ServerlessAnalytics,
+        SourceFormat as SourceFormat,
+        SqsWorkerPool as SqsWorkerPool,
+        StepContext as StepContext,
+        StepFunctionsEtl as StepFunctionsEtl,
+        StepKind as StepKind,
+        TopicSubscription as TopicSubscription,
+        WorkerCompute as WorkerCompute,
+        WorkflowSubscription as WorkflowSubscription,
+        catalog_pattern as catalog_pattern,
+        detail_input as detail_input,
+    )
+    from .constructs._foundation import (
+        DESTROY_ON_REMOVAL_CONTEXT_KEY as DESTROY_ON_REMOVAL_CONTEXT_KEY,
+        TargetRetryPolicy as TargetRetryPolicy,
+    )
+
+#: Names served from the construct modules, imported on first access (see
+#: ``analytics_orchestration.constructs``): importing the package stays cheap.
+_FOUNDATION_NAMES = ("DESTROY_ON_REMOVAL_CONTEXT_KEY", "TargetRetryPolicy")
 
 __all__ = [
     "DESTROY_ON_REMOVAL_CONTEXT_KEY",
@@ -134,3 +148,22 @@ __all__ = [
 ]
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    """Serve construct and foundation names lazily, importing only what is used."""
+    if name in _FOUNDATION_NAMES:
+        value = getattr(importlib.import_module(".constructs._foundation", __name__), name)
+    else:
+        # import_module, not `from . import constructs`: the latter looks the submodule up
+        # as an attribute first, which would recurse into this function.
+        constructs = importlib.import_module(".constructs", __name__)
+        if name not in constructs.__all__:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        value = getattr(constructs, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

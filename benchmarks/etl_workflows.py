@@ -31,7 +31,9 @@ def main() -> None:
     from aws_cdk import App
 
     from analytics_orchestration.testing import OfflineAws
-    from stacks import BatchProcessingStack, GlueEtlStack, MlWorkflowStack
+    from stacks.etl_batch_stack import BatchProcessingStack
+    from stacks.etl_glue_stack import GlueEtlStack
+    from stacks.etl_ml_stack import MlWorkflowStack
     from tests.behaviour import test_etl_workflows as flows
     from tests.support import cdk_json_context
 

@@ -1,114 +1,116 @@
 """Public pattern constructs, one module per pattern.
 
 The private ``_foundation`` package holds the secure builders they share.
+
+Pattern modules are imported on first use (PEP 562): an app that uses one construct does
+not pay for importing the aws-cdk-lib modules of all the others. ``_EXPORTS`` is the one
+table of what each module exports; the ``TYPE_CHECKING`` imports give type checkers the
+same names (a test keeps the two in step).
 """
 
-from .etl import (
-    EndpointDeployment,
-    EtlRetryPolicy,
-    EtlStep,
-    EtlTrigger,
-    EvaluationGate,
-    ItemProcessor,
-    LargeInput,
-    MlWorkflow,
-    RunStatus,
-    SageMakerProcessing,
-    SageMakerTraining,
-    StepContext,
-    StepFunctionsEtl,
-    StepKind,
-)
-from .event_routing import (
-    EventRouter,
-    NotificationFanOut,
-    PipeEnrichment,
-    PipeLogLevel,
-    QueueToStateMachinePipe,
-    RouteTarget,
-    RoutingRule,
-    TopicSubscription,
-    WorkflowSubscription,
-    catalog_pattern,
-    detail_input,
-)
-from .ingestion import (
-    EventDrivenIngestion,
-    FanOutSubscriber,
-    IngestionTarget,
-    ObjectValidationRules,
-)
-from .serverless_analytics import (
-    AthenaNamedQuery,
-    AthenaOptions,
-    CatalogOptions,
-    CollectionType,
-    CurationJobOptions,
-    DataLakeOptions,
-    DataZone,
-    EmrArchitecture,
-    EmrOptions,
-    MskOptions,
-    OpenSearchOptions,
-    RedshiftOptions,
-    ServerlessAnalytics,
-    SourceFormat,
-)
-from .worker_pool import (
-    ContainerWorkers,
-    JobApiOptions,
-    LambdaWorkers,
-    SqsWorkerPool,
-    WorkerCompute,
-)
+from __future__ import annotations
 
-__all__ = [
-    "AthenaNamedQuery",
-    "AthenaOptions",
-    "CatalogOptions",
-    "CollectionType",
-    "ContainerWorkers",
-    "CurationJobOptions",
-    "DataLakeOptions",
-    "DataZone",
-    "EmrArchitecture",
-    "EmrOptions",
-    "EndpointDeployment",
-    "EtlRetryPolicy",
-    "EtlStep",
-    "EtlTrigger",
-    "EvaluationGate",
-    "EventDrivenIngestion",
-    "EventRouter",
-    "FanOutSubscriber",
-    "IngestionTarget",
-    "ItemProcessor",
-    "JobApiOptions",
-    "LambdaWorkers",
-    "LargeInput",
-    "MlWorkflow",
-    "MskOptions",
-    "NotificationFanOut",
-    "ObjectValidationRules",
-    "OpenSearchOptions",
-    "PipeEnrichment",
-    "PipeLogLevel",
-    "QueueToStateMachinePipe",
-    "RedshiftOptions",
-    "RouteTarget",
-    "RoutingRule",
-    "RunStatus",
-    "SageMakerProcessing",
-    "SageMakerTraining",
-    "ServerlessAnalytics",
-    "SourceFormat",
-    "SqsWorkerPool",
-    "StepContext",
-    "StepFunctionsEtl",
-    "StepKind",
-    "TopicSubscription",
-    "WorkerCompute",
-    "WorkflowSubscription",
-    "catalog_pattern",
-    "detail_input",
-]
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .etl import (
+        EndpointDeployment as EndpointDeployment,
+        EtlRetryPolicy as EtlRetryPolicy,
+        EtlStep as EtlStep,
+        EtlTrigger as EtlTrigger,
+        EvaluationGate as EvaluationGate,
+        ItemProcessor as ItemProcessor,
+        LargeInput as LargeInput,
+        MlWorkflow as MlWorkflow,
+        RunStatus as RunStatus,
+        SageMakerProcessing as SageMakerProcessing,
+        SageMakerTraining as SageMakerTraining,
+        StepContext as StepContext,
+        StepFunctionsEtl as StepFunctionsEtl,
+        StepKind as StepKind,
+    )
+    from .event_routing import (
+        EventRouter as EventRouter,
+        NotificationFanOut as NotificationFanOut,
+        PipeEnrichment as PipeEnrichment,
+        PipeLogLevel as PipeLogLevel,
+        QueueToStateMachinePipe as QueueToStateMachinePipe,
+        RouteTarget as RouteTarget,
+        RoutingRule as RoutingRule,
+        TopicSubscription as TopicSubscription,
+        WorkflowSubscription as WorkflowSubscription,
+        catalog_pattern as catalog_pattern,
+        detail_input as detail_input,
+    )
+    from .ingestion import (
+        EventDrivenIngestion as EventDrivenIngestion,
+        FanOutSubscriber as FanOutSubscriber,
+        IngestionTarget as IngestionTarget,
+        ObjectValidationRules as ObjectValidationRules,
+    )
+    from .serverless_analytics import (
+        AthenaNamedQuery as AthenaNamedQuery,
+        AthenaOptions as AthenaOptions,
+        CatalogOptions as CatalogOptions,
+        CollectionType as CollectionType,
+        CurationJobOptions as CurationJobOptions,
+        DataLakeOptions as DataLakeOptions,
+        DataZone as DataZone,
+        EmrArchitecture as EmrArchitecture,
+        EmrOptions as EmrOptions,
+        MskOptions as MskOptions,
+        OpenSearchOptions as OpenSearchOptions,
+        RedshiftOptions as RedshiftOptions,
+        ServerlessAnalytics as ServerlessAnalytics,
+        SourceFormat as SourceFormat,
+    )
+    from .worker_pool import (
+        ContainerWorkers as ContainerWorkers,
+        JobApiOptions as JobApiOptions,
+        LambdaWorkers as LambdaWorkers,
+        SqsWorkerPool as SqsWorkerPool,
+        WorkerCompute as WorkerCompute,
+    )
+
+_EXPORTS: dict[str, tuple[str, ...]] = {
+    ".etl": (
+        "EndpointDeployment", "EtlRetryPolicy", "EtlStep", "EtlTrigger", "EvaluationGate",
+        "ItemProcessor", "LargeInput", "MlWorkflow", "RunStatus", "SageMakerProcessing",
+        "SageMakerTraining", "StepContext", "StepFunctionsEtl", "StepKind",
+    ),
+    ".event_routing": (
+        "EventRouter", "NotificationFanOut", "PipeEnrichment", "PipeLogLevel",
+        "QueueToStateMachinePipe", "RouteTarget", "RoutingRule", "TopicSubscription",
+        "WorkflowSubscription", "catalog_pattern", "detail_input",
+    ),
+    ".ingestion": (
+        "EventDrivenIngestion", "FanOutSubscriber", "IngestionTarget", "ObjectValidationRules",
+    ),
+    ".serverless_analytics": (
+        "AthenaNamedQuery", "AthenaOptions", "CatalogOptions", "CollectionType",
+        "CurationJobOptions", "DataLakeOptions", "DataZone", "EmrArchitecture", "EmrOptions",
+        "MskOptions", "OpenSearchOptions", "RedshiftOptions", "ServerlessAnalytics",
+        "SourceFormat",
+    ),
+    ".worker_pool": (
+        "ContainerWorkers", "JobApiOptions", "LambdaWorkers", "SqsWorkerPool", "WorkerCompute",
+    ),
+}
+_MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
+
+__all__ = sorted(_MODULE_OF)
+
+
+def __getattr__(name: str) -> Any:
+    """Import the pattern module that defines ``name`` on first access."""
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
