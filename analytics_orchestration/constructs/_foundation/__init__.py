@@ -27,8 +27,9 @@ from .queues import (
 )
 from .removal import DESTROY_ON_REMOVAL_CONTEXT_KEY, destroy_on_removal, stateful_removal_policy
 from .state_machines import observable_state_machine
+from .subscriptions import subscribe_queue
 from .tables import secure_table
-from .topics import secure_topic, subscribe_queue
+from .topics import secure_topic
 from .validation import ProblemCollector, is_unresolved
 
 __all__ = [

@@ -1,12 +1,12 @@
-"""SNS subscriptions other than SQS, each with its own dead-letter queue.
+"""SNS subscriptions, each with its own dead-letter queue for what SNS cannot deliver.
 
-(SQS subscriptions are :func:`.topics.subscribe_queue`.) Private to the library; imported
-by module path.
+Every ``subscribe_*`` returns that dead-letter queue, so the caller can alarm on it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kinesisfirehose as firehose
@@ -18,11 +18,49 @@ from constructs import Construct
 
 from .queues import dead_letter_queue_for_service
 
+FilterPolicy = Mapping[str, sns.SubscriptionFilter]
+BodyFilterPolicy = Mapping[str, sns.FilterOrPolicy]
 
-def _dead_letter_queue(scope: Construct, construct_id: str) -> sqs.Queue:
-    return dead_letter_queue_for_service(
+
+def _subscribe(
+    scope: Construct,
+    construct_id: str,
+    topic: sns.ITopic,
+    subscription: Callable[[sqs.IQueue], sns.ITopicSubscription],
+) -> sqs.Queue:
+    """Create the subscription's DLQ, subscribe, and return the DLQ."""
+    dead_letter_queue = dead_letter_queue_for_service(
         scope, f"{construct_id}DeadLetterQueue", used_by=f"the SNS subscription {construct_id}"
     )
+    topic.add_subscription(subscription(dead_letter_queue))
+    return dead_letter_queue
+
+
+def _filters(
+    filter_policy: FilterPolicy | None, filter_policy_with_message_body: BodyFilterPolicy | None
+) -> dict[str, Any]:
+    """The filter keyword arguments every filterable subscription type takes."""
+    return {
+        "filter_policy": dict(filter_policy) if filter_policy else None,
+        "filter_policy_with_message_body": (
+            dict(filter_policy_with_message_body) if filter_policy_with_message_body else None
+        ),
+    }
+
+
+def subscribe_queue(
+    scope: Construct,
+    construct_id: str,
+    *,
+    topic: sns.ITopic,
+    queue: sqs.IQueue,
+    filter_policy: FilterPolicy | None = None,
+    filter_policy_with_message_body: BodyFilterPolicy | None = None,
+) -> sqs.Queue:
+    """Subscribe ``queue`` with raw delivery (the queue receives the message itself)."""
+    filters = _filters(filter_policy, filter_policy_with_message_body)
+    return _subscribe(scope, construct_id, topic, lambda dlq: subscriptions.SqsSubscription(
+        queue, raw_message_delivery=True, dead_letter_queue=dlq, **filters))
 
 
 def subscribe_function(
@@ -31,20 +69,13 @@ def subscribe_function(
     *,
     topic: sns.ITopic,
     function: lambda_.IFunction,
-    filter_policy: Mapping[str, sns.SubscriptionFilter] | None = None,
-    filter_policy_with_message_body: Mapping[str, sns.FilterOrPolicy] | None = None,
+    filter_policy: FilterPolicy | None = None,
+    filter_policy_with_message_body: BodyFilterPolicy | None = None,
 ) -> sqs.Queue:
-    """Subscribe ``function``; returns the DLQ of messages SNS could not deliver to it."""
-    dead_letter_queue = _dead_letter_queue(scope, construct_id)
-    topic.add_subscription(subscriptions.LambdaSubscription(
-        function,
-        dead_letter_queue=dead_letter_queue,
-        filter_policy=dict(filter_policy) if filter_policy else None,
-        filter_policy_with_message_body=(
-            dict(filter_policy_with_message_body) if filter_policy_with_message_body else None
-        ),
-    ))
-    return dead_letter_queue
+    """Subscribe ``function``."""
+    filters = _filters(filter_policy, filter_policy_with_message_body)
+    return _subscribe(scope, construct_id, topic, lambda dlq: subscriptions.LambdaSubscription(
+        function, dead_letter_queue=dlq, **filters))
 
 
 def subscribe_email(
@@ -53,20 +84,13 @@ def subscribe_email(
     *,
     topic: sns.ITopic,
     address: str,
-    filter_policy: Mapping[str, sns.SubscriptionFilter] | None = None,
-    filter_policy_with_message_body: Mapping[str, sns.FilterOrPolicy] | None = None,
+    filter_policy: FilterPolicy | None = None,
+    filter_policy_with_message_body: BodyFilterPolicy | None = None,
 ) -> sqs.Queue:
-    """Subscribe an e-mail address (confirmed by its owner); returns the DLQ."""
-    dead_letter_queue = _dead_letter_queue(scope, construct_id)
-    topic.add_subscription(subscriptions.EmailSubscription(
-        address,
-        dead_letter_queue=dead_letter_queue,
-        filter_policy=dict(filter_policy) if filter_policy else None,
-        filter_policy_with_message_body=(
-            dict(filter_policy_with_message_body) if filter_policy_with_message_body else None
-        ),
-    ))
-    return dead_letter_queue
+    """Subscribe an e-mail address (confirmed by its owner)."""
+    filters = _filters(filter_policy, filter_policy_with_message_body)
+    return _subscribe(scope, construct_id, topic, lambda dlq: subscriptions.EmailSubscription(
+        address, dead_letter_queue=dlq, **filters))
 
 
 def subscribe_delivery_stream(
@@ -76,19 +100,13 @@ def subscribe_delivery_stream(
     topic: sns.ITopic,
     delivery_stream: firehose.IDeliveryStream,
 ) -> sqs.Queue:
-    """Subscribe a Firehose stream with raw delivery and its own role; returns the DLQ.
-
-    The role SNS assumes may only put records into this stream.
-    """
-    dead_letter_queue = _dead_letter_queue(scope, construct_id)
+    """Subscribe a Firehose stream with raw delivery; the role SNS assumes may only put
+    records into this stream."""
     role = iam.Role(
         scope,
         f"{construct_id}Role",
         assumed_by=iam.ServicePrincipal("sns.amazonaws.com"),
         description=f"Lets SNS deliver {construct_id} notifications to Firehose",
     )
-    topic.add_subscription(subscriptions.FirehoseSubscription(
-        delivery_stream, raw_message_delivery=True, role=role,
-        dead_letter_queue=dead_letter_queue,
-    ))
-    return dead_letter_queue
+    return _subscribe(scope, construct_id, topic, lambda dlq: subscriptions.FirehoseSubscription(
+        delivery_stream, raw_message_delivery=True, role=role, dead_letter_queue=dlq))
