@@ -29,11 +29,9 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_scheduler as scheduler
-from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from analytics_orchestration import (
@@ -42,7 +40,7 @@ from analytics_orchestration import (
     LargeInput,
     StepFunctionsEtl,
 )
-from analytics_orchestration.constructs._foundation import private_vpc
+from analytics_orchestration import building_blocks as blocks
 
 IMAGE_TAG = "1.0.0"
 RAW_PREFIX = "readings/raw/"
@@ -54,33 +52,16 @@ class BatchProcessingStack(Stack):
 
     def __init__(self, scope: Construct, construct_id: str, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        key = kms.Key(self, "ReadingsKey", enable_key_rotation=True,
-                      description="Encrypts the sensor readings, their jobs and workflow")
-        for service in ("cloudwatch.amazonaws.com", "events.amazonaws.com"):
-            key.grant(iam.ServicePrincipal(service), "kms:Decrypt", "kms:GenerateDataKey*")
-        operations = sns.Topic(self, "OperationsTopic", master_key=key, enforce_ssl=True)
-        access_logs = s3.Bucket(
-            self, "AccessLogs", encryption=s3.BucketEncryption.S3_MANAGED,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL, enforce_ssl=True,
-            versioned=True, object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(365))],
-            removal_policy=RemovalPolicy.RETAIN,
+        key = blocks.secure_key(
+            self, "ReadingsKey", description="Encrypts the sensor readings, their jobs and workflow"
         )
-        Validations.of(access_logs).acknowledge(Acknowledgment(
-            id="AwsSolutions::AwsSolutions-S1",
-            reason="This is the server-access-log bucket; logging its own access would loop."))
-        self.readings = s3.Bucket(
-            self, "Readings", encryption=s3.BucketEncryption.KMS, encryption_key=key,
-            bucket_key_enabled=True, block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            enforce_ssl=True, minimum_tls_version=1.2, versioned=True,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            server_access_logs_bucket=access_logs, server_access_logs_prefix="readings/",
-            lifecycle_rules=[s3.LifecycleRule(
-                noncurrent_version_expiration=Duration.days(90),
-                abort_incomplete_multipart_upload_after=Duration.days(7))],
-            removal_policy=RemovalPolicy.RETAIN,
+        operations = blocks.alarm_topic(self, "OperationsTopic", encryption_key=key)
+        self.readings = blocks.secure_bucket(
+            self, "Readings", encryption_key=key,
+            server_access_logs_bucket=blocks.access_log_bucket(self, "AccessLogs"),
+            server_access_logs_prefix="readings/",
         )
-        vpc = private_vpc(self, "Network", flow_logs_key=None, interface_endpoints=[
+        vpc = blocks.private_vpc(self, "Network", flow_logs_key=None, interface_endpoints=[
             ec2.InterfaceVpcEndpointAwsService.ECR, ec2.InterfaceVpcEndpointAwsService.ECR_DOCKER,
             ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_LOGS,
         ])

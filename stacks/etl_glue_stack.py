@@ -27,7 +27,6 @@ from aws_cdk import aws_glue as glue
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
-from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
@@ -38,6 +37,7 @@ from analytics_orchestration import (
     ObjectValidationRules,
     StepFunctionsEtl,
 )
+from analytics_orchestration import building_blocks as blocks
 
 GLUE_SCRIPTS = Path(__file__).parent / "etl_assets" / "glue"
 DATABASE = "sales_lake"
@@ -65,20 +65,23 @@ class GlueEtlStack(Stack):
 
     def __init__(self, scope: Construct, construct_id: str, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        key = kms.Key(self, "DataKey", enable_key_rotation=True,
-                      description="Encrypts the sales data lake, its jobs and its workflow")
-        for service in ("cloudwatch.amazonaws.com", "events.amazonaws.com"):
-            key.grant(iam.ServicePrincipal(service), "kms:Decrypt", "kms:GenerateDataKey*")
-        operations = sns.Topic(self, "OperationsTopic", master_key=key, enforce_ssl=True)
-        logs_bucket = self._access_logs()
+        key = blocks.secure_key(
+            self, "DataKey", description="Encrypts the sales data lake, its jobs and its workflow"
+        )
+        operations = blocks.alarm_topic(self, "OperationsTopic", encryption_key=key)
+        logs_bucket = blocks.access_log_bucket(self, "AccessLogs")
         self.ingestion = EventDrivenIngestion(
             self, "Ingestion", encryption_key=key, server_access_logs_bucket=logs_bucket,
             key_prefixes=["incoming/orders/"], key_suffixes=[".csv"],
             validation_rules=ObjectValidationRules(allowed_suffixes=[".csv"]),
             alarm_topic=operations,
         )
-        self.lake = self._bucket("DataLake", key, logs_bucket, "lake/")
-        self.query_results = self._bucket("QueryResults", key, logs_bucket, "athena/")
+        self.lake, self.query_results = (
+            blocks.secure_bucket(self, name, encryption_key=key,
+                                 server_access_logs_bucket=logs_bucket,
+                                 server_access_logs_prefix=prefix)
+            for name, prefix in (("DataLake", "lake/"), ("QueryResults", "athena/"))
+        )
         glue_role = self._glue_role(key)
         security = glue.SecurityConfiguration(
             self, "GlueSecurity",
@@ -159,33 +162,6 @@ class GlueEtlStack(Stack):
         )
 
     # ------------------------------------------------------------------ helpers
-    def _access_logs(self) -> s3.Bucket:
-        bucket = s3.Bucket(
-            self, "AccessLogs", encryption=s3.BucketEncryption.S3_MANAGED,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL, enforce_ssl=True,
-            versioned=True, object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(365))],
-            removal_policy=RemovalPolicy.RETAIN,
-        )
-        Validations.of(bucket).acknowledge(Acknowledgment(
-            id="AwsSolutions::AwsSolutions-S1",
-            reason="This is the server-access-log bucket; logging its own access would loop."))
-        return bucket
-
-    def _bucket(self, construct_id: str, key: kms.IKey, logs: s3.IBucket,
-                log_prefix: str) -> s3.Bucket:
-        return s3.Bucket(
-            self, construct_id, encryption=s3.BucketEncryption.KMS, encryption_key=key,
-            bucket_key_enabled=True, block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            enforce_ssl=True, minimum_tls_version=1.2, versioned=True,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            server_access_logs_bucket=logs, server_access_logs_prefix=log_prefix,
-            lifecycle_rules=[s3.LifecycleRule(
-                noncurrent_version_expiration=Duration.days(90),
-                abort_incomplete_multipart_upload_after=Duration.days(7))],
-            removal_policy=RemovalPolicy.RETAIN,
-        )
-
     def _glue_role(self, key: kms.IKey) -> iam.Role:
         """Exactly what the jobs and the crawler do: read sources, write the lake's zones."""
         role = iam.Role(self, "GlueRole", assumed_by=iam.ServicePrincipal("glue.amazonaws.com"),

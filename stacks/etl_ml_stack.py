@@ -18,17 +18,12 @@ from aws_cdk import (
     CfnMapping,
     Duration,
     Fn,
-    RemovalPolicy,
     Stack,
     TimeZone,
     Validations,
 )
-from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kms as kms
-from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_scheduler as scheduler
-from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from analytics_orchestration import (
@@ -40,6 +35,7 @@ from analytics_orchestration import (
     SageMakerTraining,
     StepFunctionsEtl,
 )
+from analytics_orchestration import building_blocks as blocks
 
 PREPROCESS_SCRIPT = Path(__file__).parent / "etl_assets" / "sagemaker" / "preprocess.py"
 ENDPOINT_NAME = "churn-scoring"
@@ -62,31 +58,14 @@ class MlWorkflowStack(Stack):
 
     def __init__(self, scope: Construct, construct_id: str, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        key = kms.Key(self, "ModelKey", enable_key_rotation=True,
-                      description="Encrypts the churn model's data, jobs and workflow")
-        for service in ("cloudwatch.amazonaws.com", "events.amazonaws.com"):
-            key.grant(iam.ServicePrincipal(service), "kms:Decrypt", "kms:GenerateDataKey*")
-        operations = sns.Topic(self, "OperationsTopic", master_key=key, enforce_ssl=True)
-        logs = s3.Bucket(
-            self, "AccessLogs", encryption=s3.BucketEncryption.S3_MANAGED,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL, enforce_ssl=True,
-            versioned=True, object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(365))],
-            removal_policy=RemovalPolicy.RETAIN,
+        key = blocks.secure_key(
+            self, "ModelKey", description="Encrypts the churn model's data, jobs and workflow"
         )
-        Validations.of(logs).acknowledge(Acknowledgment(
-            id="AwsSolutions::AwsSolutions-S1",
-            reason="This is the server-access-log bucket; logging its own access would loop."))
-        self.data = s3.Bucket(
-            self, "ModelData", encryption=s3.BucketEncryption.KMS, encryption_key=key,
-            bucket_key_enabled=True, block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            enforce_ssl=True, minimum_tls_version=1.2, versioned=True,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            server_access_logs_bucket=logs, server_access_logs_prefix="model-data/",
-            lifecycle_rules=[s3.LifecycleRule(
-                noncurrent_version_expiration=Duration.days(90),
-                abort_incomplete_multipart_upload_after=Duration.days(7))],
-            removal_policy=RemovalPolicy.RETAIN,
+        operations = blocks.alarm_topic(self, "OperationsTopic", encryption_key=key)
+        self.data = blocks.secure_bucket(
+            self, "ModelData", encryption_key=key,
+            server_access_logs_bucket=blocks.access_log_bucket(self, "AccessLogs"),
+            server_access_logs_prefix="model-data/",
         )
         script = s3_assets.Asset(self, "PreprocessScript", path=str(PREPROCESS_SCRIPT))
         data = f"s3://{self.data.bucket_name}"

@@ -24,7 +24,6 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
-from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
@@ -44,6 +43,7 @@ from analytics_orchestration import (
     WorkflowSubscription,
     detail_input,
 )
+from analytics_orchestration import building_blocks as blocks
 
 ORDER_SOURCE = "analytics-platform.shop"
 ORDER_PLACED = "OrderPlaced"
@@ -55,20 +55,19 @@ class EventRoutingStack(Stack):
 
     def __init__(self, scope: Construct, construct_id: str, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        key = kms.Key(
-            self, "PlatformKey", enable_key_rotation=True,
-            description="Encrypts the example event-routing layer",
+        key = blocks.secure_key(
+            self, "PlatformKey", description="Encrypts the example event-routing layer"
         )
-        operations_topic = sns.Topic(self, "OperationsAlarms", master_key=key, enforce_ssl=True)
-        key.grant(
-            iam.ServicePrincipal("cloudwatch.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey*"
+        operations_topic = blocks.alarm_topic(self, "OperationsAlarms", encryption_key=key)
+        consumer_key = blocks.secure_key(
+            self, "ConsumerKey", description="Encrypts the example routing layer's consumer queues"
         )
-        consumer_key = kms.Key(
-            self, "ConsumerKey", enable_key_rotation=True,
-            description="Encrypts the example routing layer's consumer queues",
+        worker_queue, oncall_queue = (
+            blocks.queue_with_dead_letter_queue(
+                self, name, visibility_timeout=Duration.seconds(30), encryption_key=consumer_key
+            ).queue
+            for name in ("WorkerQueue", "OnCallQueue")
         )
-        worker_queue = self._consumer_queue("WorkerQueue", consumer_key)
-        oncall_queue = self._consumer_queue("OnCallQueue", consumer_key)
         etl_workflow = self._workflow("EtlWorkflow", key, "Loads an accepted sales extract")
         remediation = self._workflow("RemediationWorkflow", key, "Triages a failed ETL run")
 
@@ -206,21 +205,3 @@ class EventRoutingStack(Stack):
                    "resource but '*'.",
         ))
         return workflow
-
-    def _consumer_queue(self, construct_id: str, key: kms.IKey) -> sqs.Queue:
-        """A consumer's queue with its own DLQ, encrypted with the consumer key."""
-        dead_letters = sqs.Queue(
-            self, f"{construct_id}DeadLetters", encryption_master_key=key,
-            encryption=sqs.QueueEncryption.KMS, enforce_ssl=True,
-            retention_period=Duration.days(14),
-        )
-        Validations.of(dead_letters).acknowledge(Acknowledgment(
-            id="Serverless::Serverless-SQSRedrivePolicy",
-            reason="This queue is itself a dead-letter queue; it needs no DLQ of its own.",
-        ))
-        return sqs.Queue(
-            self, construct_id, encryption_master_key=key,
-            encryption=sqs.QueueEncryption.KMS, enforce_ssl=True,
-            visibility_timeout=Duration.seconds(30), retention_period=Duration.days(4),
-            dead_letter_queue=sqs.DeadLetterQueue(queue=dead_letters, max_receive_count=5),
-        )

@@ -11,11 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Acknowledgment, Duration, Stack, Validations
-from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kms as kms
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_sns as sns
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from analytics_orchestration import (
@@ -24,6 +21,7 @@ from analytics_orchestration import (
     IngestionTarget,
     ObjectValidationRules,
 )
+from analytics_orchestration import building_blocks as blocks
 
 EXTRACT_SUFFIXES = (".csv", ".json", ".jsonl")
 
@@ -33,25 +31,26 @@ class IngestionStack(Stack):
 
     def __init__(self, scope: Construct, construct_id: str, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        key = kms.Key(
-            self, "PlatformKey", enable_key_rotation=True,
+        key = blocks.secure_key(
+            self, "PlatformKey",
             description="Encrypts the example ingestion pipeline and its consumers",
         )
-        operations_topic = sns.Topic(self, "OperationsAlarms", master_key=key, enforce_ssl=True)
-        key.grant(
-            iam.ServicePrincipal("cloudwatch.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey*"
-        )
+        operations_topic = blocks.alarm_topic(self, "OperationsAlarms", encryption_key=key)
         # The consumers' queues use their own key: SNS subscriptions add the topic's ARN
         # to the queue key's policy, and the topic is encrypted with the pipeline key.
-        consumer_key = kms.Key(
-            self, "ConsumerKey", enable_key_rotation=True,
-            description="Encrypts the example pipeline's consumer queues",
+        consumer_key = blocks.secure_key(
+            self, "ConsumerKey", description="Encrypts the example pipeline's consumer queues"
         )
-        loader_queue = self._consumer_queue(
-            "LoaderQueue", consumer_key, visibility=Duration.minutes(6)
+        loader_queue = blocks.queue_with_dead_letter_queue(
+            self, "LoaderQueue", visibility_timeout=Duration.minutes(6),
+            encryption_key=consumer_key,
+        ).queue
+        audit_queue, sales_queue = (
+            blocks.queue_with_dead_letter_queue(
+                self, name, visibility_timeout=Duration.seconds(30), encryption_key=consumer_key
+            ).queue
+            for name in ("AuditQueue", "SalesTeamQueue")
         )
-        audit_queue = self._consumer_queue("AuditQueue", consumer_key)
-        sales_queue = self._consumer_queue("SalesTeamQueue", consumer_key)
 
         self.ingestion = EventDrivenIngestion(
             self,
@@ -78,25 +77,4 @@ class IngestionStack(Stack):
                 ),
             ],
             alarm_topic=operations_topic,
-        )
-
-    def _consumer_queue(
-        self, construct_id: str, key: kms.IKey, visibility: Duration | None = None
-    ) -> sqs.Queue:
-        """A consumer's queue with its own DLQ, encrypted with the platform key."""
-        dead_letters = sqs.Queue(
-            self, f"{construct_id}DeadLetters", encryption_master_key=key,
-            encryption=sqs.QueueEncryption.KMS, enforce_ssl=True,
-            retention_period=Duration.days(14),
-        )
-        Validations.of(dead_letters).acknowledge(Acknowledgment(
-            id="Serverless::Serverless-SQSRedrivePolicy",
-            reason="This queue is itself a dead-letter queue; it needs no DLQ of its own.",
-        ))
-        return sqs.Queue(
-            self, construct_id, encryption_master_key=key,
-            encryption=sqs.QueueEncryption.KMS, enforce_ssl=True,
-            visibility_timeout=visibility or Duration.seconds(30),
-            retention_period=Duration.days(4),
-            dead_letter_queue=sqs.DeadLetterQueue(queue=dead_letters, max_receive_count=5),
         )

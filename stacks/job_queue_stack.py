@@ -16,8 +16,6 @@ from typing import Any
 from aws_cdk import Acknowledgment, CfnElement, Duration, Stack, Validations
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kms as kms
-from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from analytics_orchestration import (
@@ -26,6 +24,7 @@ from analytics_orchestration import (
     LambdaWorkers,
     SqsWorkerPool,
 )
+from analytics_orchestration import building_blocks as blocks
 
 
 class JobQueueStack(Stack):
@@ -33,14 +32,10 @@ class JobQueueStack(Stack):
 
     def __init__(self, scope: Construct, construct_id: str, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        key = kms.Key(
-            self, "JobsKey", enable_key_rotation=True,
-            description="Encrypts the example job queues, job tables and alarms",
+        key = blocks.secure_key(
+            self, "JobsKey", description="Encrypts the example job queues, job tables and alarms"
         )
-        operations_topic = sns.Topic(self, "OperationsAlarms", master_key=key, enforce_ssl=True)
-        key.grant(
-            iam.ServicePrincipal("cloudwatch.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey*"
-        )
+        operations_topic = blocks.alarm_topic(self, "OperationsAlarms", encryption_key=key)
         job_events = events.EventBus(self, "JobEvents", description="Outcomes of analytic jobs")
 
         self.report_jobs = SqsWorkerPool(

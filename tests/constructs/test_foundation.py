@@ -363,3 +363,15 @@ def test_python_function_runs_caller_code_and_needs_exactly_one_source():
                                    description="d")
     with pytest.raises(ValueError, match="exactly one"):
         foundation.python_function(stack, "Neither", description="d")
+
+
+def test_secure_bucket_outside_a_pattern_needs_the_log_delivery_flag():
+    from aws_cdk import App
+
+    from analytics_orchestration import ConfigurationError
+
+    stack = Stack(App(), "NoFlags")
+    logs = foundation.access_log_bucket(stack, "Logs")
+    with pytest.raises(ConfigurationError, match="serverAccessLogsUseBucketPolicy"):
+        foundation.secure_bucket(stack, "Data", server_access_logs_bucket=logs,
+                                 server_access_logs_prefix="d/")

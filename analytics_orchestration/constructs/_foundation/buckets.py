@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import Duration
+from aws_cdk import Duration, FeatureFlags
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from analytics_orchestration.errors import ConfigurationError
+
 from .compliance import acknowledge
+from .feature_flags import LOG_DELIVERY_FLAG
 from .removal import destroy_on_removal, stateful_removal_policy
 
 #: How long superseded object versions are kept before they expire.
@@ -77,6 +80,7 @@ def secure_bucket(
     the bucket's own ``NotificationConfiguration`` property, never through the
     ``Custom::S3BucketNotifications`` handler that ``event_bridge_enabled=True`` adds.
     """
+    _require_log_delivery_by_bucket_policy(scope, construct_id)
     destroy = destroy_on_removal(scope)
     bucket = s3.Bucket(
         scope,
@@ -114,3 +118,19 @@ def enable_event_bridge_notifications(bucket: s3.Bucket) -> None:
     cfn_bucket.add_property_override(
         "NotificationConfiguration.EventBridgeConfiguration.EventBridgeEnabled", True
     )
+
+
+def _require_log_delivery_by_bucket_policy(scope: Construct, construct_id: str) -> None:
+    """Fail clearly when log delivery would need an ACL on the ACL-less log bucket.
+
+    Pattern constructs turn the flag on for their own subtree (``require_feature_flags``);
+    an app calling the builder directly needs it in its context (every ``cdk init`` since
+    2.60 writes it to cdk.json).
+    """
+    if not FeatureFlags.of(scope).is_enabled(LOG_DELIVERY_FLAG):
+        raise ConfigurationError(
+            f"secure_bucket {construct_id}",
+            [f"context {LOG_DELIVERY_FLAG}: is off; set it to true in cdk.json (or the app's "
+             "context) so server access logs are delivered through the log bucket's policy, "
+             "not an ACL the log bucket refuses"],
+        )

@@ -7,7 +7,8 @@ from constructs import Construct
 #: Flags whose new behaviour the secure builders need:
 #: - server access logs are granted through the log bucket's policy, not an ACL, so the
 #:   log bucket can keep ACLs disabled (ObjectOwnership BucketOwnerEnforced).
-REQUIRED_FEATURE_FLAGS = {"@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy": True}
+LOG_DELIVERY_FLAG = "@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy"
+REQUIRED_FEATURE_FLAGS = {LOG_DELIVERY_FLAG: True}
 
 
 def require_feature_flags(construct: Construct) -> None:
