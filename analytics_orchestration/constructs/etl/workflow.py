@@ -49,9 +49,9 @@ from .._foundation import (
     secure_topic,
     target_dead_letter_queue,
 )
+from .._foundation.alarms import state_machine_alarms
 from .._foundation.functions import _RolePolicyLogicalIds
 from .._foundation.state_machines import DEFAULT_STATE_MACHINE_TIMEOUT
-from .._foundation.workflow_alarms import state_machine_alarms
 from .large_input import LargeInput
 from .ml import MlStage, MlWorkflow
 from .policies import TRANSIENT_ERRORS, EtlRetryPolicy, Retryable

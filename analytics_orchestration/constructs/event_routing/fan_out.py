@@ -47,11 +47,11 @@ from analytics_orchestration.constructs._foundation import (
     secure_topic,
     subscribe_queue,
 )
+from analytics_orchestration.constructs._foundation.alarms import (
+    topic_notifications_failed_alarm,
+)
 from analytics_orchestration.constructs._foundation.delivery_streams import (
     archive_delivery_stream,
-)
-from analytics_orchestration.constructs._foundation.routing_alarms import (
-    topic_notifications_failed_alarm,
 )
 from analytics_orchestration.constructs._foundation.subscriptions import (
     subscribe_delivery_stream,

@@ -44,7 +44,7 @@ from analytics_orchestration.constructs._foundation import (
     python_function,
     require_feature_flags,
 )
-from analytics_orchestration.constructs._foundation.routing_alarms import pipe_failures_alarm
+from analytics_orchestration.constructs._foundation.alarms import pipe_failures_alarm
 
 __all__ = ["PipeEnrichment", "PipeLogLevel", "QueueToStateMachinePipe"]
 

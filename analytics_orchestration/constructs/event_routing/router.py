@@ -43,13 +43,13 @@ from analytics_orchestration.constructs._foundation import (
     secure_key,
     target_dead_letter_queue,
 )
+from analytics_orchestration.constructs._foundation.alarms import rule_throttled_alarm
 from analytics_orchestration.constructs._foundation.event_buses import (
     DEFAULT_ARCHIVE_RETENTION,
     allow_put_events,
     encrypted_archive,
     secure_event_bus,
 )
-from analytics_orchestration.constructs._foundation.routing_alarms import rule_throttled_alarm
 from analytics_orchestration.event_catalog import LibraryEvent
 
 from .catalog import catalog_pattern, pattern_problems
