@@ -2,7 +2,8 @@
 
 The pattern constructs build everything they own through the library's private
 foundation. An app also has resources of its own around them: the queues its consumers
-read, the buckets its jobs write, a platform key, the topic its alarms notify. These are
+read, the buckets its jobs write, a platform key, the topic its alarms notify, its own
+small workflows. These are
 the same builders, public, so those resources get the same defaults as the patterns'
 (README, "Secure and reliable defaults") instead of a hand-written copy of them::
 
@@ -23,6 +24,7 @@ from constructs import Construct
 from .constructs._foundation import (
     QueueWithDeadLetterQueue,
     access_log_bucket,
+    observable_state_machine,
     private_vpc,
     queue_with_dead_letter_queue,
     secure_bucket,
@@ -34,6 +36,7 @@ __all__ = [
     "QueueWithDeadLetterQueue",
     "access_log_bucket",
     "alarm_topic",
+    "observable_state_machine",
     "private_vpc",
     "queue_with_dead_letter_queue",
     "secure_bucket",

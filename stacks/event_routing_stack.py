@@ -18,11 +18,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Acknowledgment, Duration, Stack, Validations
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_events as events
-from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kms as kms
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
@@ -68,8 +65,8 @@ class EventRoutingStack(Stack):
             ).queue
             for name in ("WorkerQueue", "OnCallQueue")
         )
-        etl_workflow = self._workflow("EtlWorkflow", key, "Loads an accepted sales extract")
-        remediation = self._workflow("RemediationWorkflow", key, "Triages a failed ETL run")
+        etl_workflow = self._workflow("EtlWorkflow", "Loads an accepted sales extract")
+        remediation = self._workflow("RemediationWorkflow", "Triages a failed ETL run")
 
         high_severity = {"severity": sns.FilterOrPolicy.filter(
             sns.SubscriptionFilter.string_filter(allowlist=["high"]))}
@@ -174,34 +171,13 @@ class EventRoutingStack(Stack):
             }))],
         ))
 
-    def _workflow(self, construct_id: str, key: kms.IKey, comment: str) -> sfn.StateMachine:
+    def _workflow(self, construct_id: str, comment: str) -> sfn.StateMachine:
         """A small workflow standing in for the platform's real ones (logged, traced)."""
-        log_group = logs.LogGroup(
-            self, f"{construct_id}Logs", retention=logs.RetentionDays.ONE_YEAR,
-        )
         start = sfn.Pass(self, f"{construct_id}Start", comment=comment)
-        workflow = sfn.StateMachine(
+        workflow, _ = blocks.observable_state_machine(
             self, construct_id,
             definition_body=sfn.DefinitionBody.from_chainable(
                 start.next(sfn.Succeed(self, f"{construct_id}Done"))),
-            timeout=Duration.hours(1),
-            tracing_enabled=True,
-            logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL,
-                                include_execution_data=True),
             comment=comment,
         )
-        policy = workflow.role.node.try_find_child("DefaultPolicy")
-        assert isinstance(policy, iam.Policy)
-        # The state machine already references its role (GetAtt): depend on the policy only
-        # (a DependsOn on the role too is redundant, cfn-lint W3005).
-        cfn_workflow = workflow.node.default_child
-        assert isinstance(cfn_workflow, sfn.CfnStateMachine)
-        policy_resource = policy.node.default_child
-        assert isinstance(policy_resource, iam.CfnPolicy)
-        cfn_workflow.add_override("DependsOn", [self.resolve(policy_resource.logical_id)])
-        Validations.of(policy).acknowledge(Acknowledgment(
-            id="AwsSolutions::AwsSolutions-IAM5[Resource::*]",
-            reason="X-Ray tracing and CloudWatch Logs delivery of a state machine accept no "
-                   "resource but '*'.",
-        ))
         return workflow

@@ -11,8 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-import jsii
-from aws_cdk import CfnMapping, Duration, Fn, IStableListProducer, Lazy, Stack
+from aws_cdk import CfnMapping, Duration, Fn, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_destinations as destinations
@@ -24,6 +23,7 @@ from .compliance import acknowledge
 from .logs import DEFAULT_LOG_RETENTION
 from .logs import log_group as build_log_group
 from .queues import dead_letter_queue_for_service
+from .roles import acknowledge_resourceless_actions, depend_on_role_policies_only
 
 LAMBDA_SOURCE_ROOT = Path(__file__).resolve().parents[2] / "lambda_src"
 #: Files never shipped in a handler asset (they would also change the asset hash).
@@ -181,42 +181,10 @@ def python_function(
             "error with the event; a DLQ as well would deliver every failure twice.",
         )
     fn_log_group.grant_write(role)
-    _depend_on_policies_only(function, role)
-    policy = role.node.try_find_child("DefaultPolicy")
-    if policy is not None:
-        acknowledge(
-            policy,
-            "AwsSolutions::AwsSolutions-IAM5[Resource::*]",
-            "X-Ray's PutTraceSegments and PutTelemetryRecords accept no resource but '*'.",
-        )
+    cfn_function = function.node.default_child
+    assert isinstance(cfn_function, lambda_.CfnFunction)
+    depend_on_role_policies_only(cfn_function, role)
+    acknowledge_resourceless_actions(role, "X-Ray's PutTraceSegments and PutTelemetryRecords")
     return PythonFunction(
         function=function, role=role, log_group=fn_log_group, failure_queue=failure_queue
     )
-
-
-@jsii.implements(IStableListProducer)
-class _RolePolicyLogicalIds:
-    """Produces, at synth, the logical ids of the policies attached to a role."""
-
-    def __init__(self, role: iam.Role) -> None:
-        self._role = role
-
-    def produce(self) -> list[str]:
-        stack = Stack.of(self._role)
-        return [
-            stack.resolve(stack.get_logical_id(child))
-            for child in self._role.node.find_all()
-            if isinstance(child, iam.CfnPolicy)
-        ]
-
-
-def _depend_on_policies_only(function: lambda_.Function, role: iam.Role) -> None:
-    """Keep the function's DependsOn on its role's policies, not on the role itself.
-
-    The function already references the role (``GetAtt``), so CDK's explicit dependency on
-    the role is redundant (cfn-lint W3005); the one on the policies is what makes sure
-    the function can use its permissions as soon as it exists.
-    """
-    cfn_function = function.node.default_child
-    assert isinstance(cfn_function, lambda_.CfnFunction)
-    cfn_function.add_override("DependsOn", Lazy.list(_RolePolicyLogicalIds(role)))

@@ -22,7 +22,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from aws_cdk import Duration, Lazy, Stack
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
@@ -50,7 +50,6 @@ from .._foundation import (
     target_dead_letter_queue,
 )
 from .._foundation.alarms import state_machine_alarms
-from .._foundation.functions import _RolePolicyLogicalIds
 from .._foundation.state_machines import DEFAULT_STATE_MACHINE_TIMEOUT
 from .large_input import LargeInput
 from .ml import MlStage, MlWorkflow
@@ -209,7 +208,6 @@ class StepFunctionsEtl(Construct):
         #: Its execution log group (level ALL, with execution data).
         self.log_group: logs.LogGroup = log_group
         self._grant_role(state_machine.role)
-        self._depend_on_policies_only(state_machine)
         for index, trigger in enumerate(self.triggers):
             self._bind_trigger(trigger, index)
         self._build_alarms()
@@ -505,14 +503,8 @@ class StepFunctionsEtl(Construct):
         if self._ml_stage is not None:
             self._ml_stage.grant(role)
         policy = role.node.try_find_child("DefaultPolicy")
-        if policy is not None:
-            acknowledge(
-                policy, "AwsSolutions::AwsSolutions-IAM5[Resource::*]",
-                "X-Ray's PutTraceSegments/GetSamplingRules and CloudWatch Logs' log delivery "
-                "APIs (required for logging and tracing) accept no resource but '*'.",
-            )
-            if self.large_input is not None:
-                self._acknowledge_large_input(policy)
+        if policy is not None and self.large_input is not None:
+            self._acknowledge_large_input(policy)
 
     def _acknowledge_large_input(self, policy: IConstruct) -> None:
         """The Distributed Map's grants: its bucket's objects, Batch job definitions, and
@@ -548,15 +540,6 @@ class StepFunctionsEtl(Construct):
                 "The Distributed Map starts, reads and stops the child executions of this one "
                 "state machine; their names are only known at run time.",
             )
-
-    @staticmethod
-    def _depend_on_policies_only(state_machine: sfn.StateMachine) -> None:
-        """DependsOn the role's policies, not the role it already references (cfn-lint
-        W3005); the policies are what must exist before the first execution."""
-        cfn = state_machine.node.default_child
-        role = state_machine.role
-        if isinstance(cfn, sfn.CfnStateMachine) and isinstance(role, iam.Role):
-            cfn.add_override("DependsOn", Lazy.list(_RolePolicyLogicalIds(role)))
 
     def _bind_trigger(self, trigger: EtlTrigger, index: int) -> None:
         dead_letters = target_dead_letter_queue(
