@@ -24,6 +24,7 @@ from constructs import Construct
 from .constructs._foundation import (
     QueueWithDeadLetterQueue,
     access_log_bucket,
+    log_group,
     observable_state_machine,
     private_vpc,
     queue_with_dead_letter_queue,
@@ -36,6 +37,7 @@ __all__ = [
     "QueueWithDeadLetterQueue",
     "access_log_bucket",
     "alarm_topic",
+    "log_group",
     "observable_state_machine",
     "private_vpc",
     "queue_with_dead_letter_queue",

@@ -29,7 +29,6 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_scheduler as scheduler
 from constructs import Construct
@@ -94,8 +93,7 @@ class BatchProcessingStack(Stack):
             Validations.of(job_role.node.find_child("DefaultPolicy")).acknowledge(Acknowledgment(
                 id=f"AwsSolutions::AwsSolutions-IAM5[Resource::<{readings_id}.Arn>/{prefix}*]",
                 reason=f"Each job {what}; keys are only known at run time, within {prefix}."))
-        job_logs = logs.LogGroup(self, "JobLogs", retention=logs.RetentionDays.ONE_YEAR,
-                                 removal_policy=RemovalPolicy.RETAIN)
+        job_logs = blocks.log_group(self, "JobLogs")
         definition = batch.EcsJobDefinition(
             self, "ProcessObject",
             container=batch.EcsFargateContainerDefinition(
