@@ -74,7 +74,10 @@ What runs
   and ``$hash()`` included), optimized/aws-sdk integrations given the API's parameter casing
   (``states:startExecution`` incl. ``.sync``/``.sync:2``), aws-sdk error names such as
   ``S3.NoSuchKeyException``, Distributed Map with an S3 item reader, and virtual time: a
-  ``Wait`` or a retry back-off advances ``virtual_seconds`` instead of sleeping.
+  ``Wait`` or a retry back-off advances ``virtual_seconds`` instead of sleeping. The
+  interpreter is patched with the first ``stepfunctions`` client the harness makes (deploying
+  a state machine, ``start_execution``, ``client("stepfunctions")``), so a stack without one
+  never loads it; create state machines through those, not a client of your own.
 - Analytics integrations, emulated (:mod:`~analytics_orchestration.testing._analytics_services`):
   ``glue:startJobRun``, ``athena:startQueryExecution``, ``batch:submitJob``,
   ``emr-serverless:startJobRun``, ``sagemaker:createProcessingJob`` / ``createTrainingJob``

@@ -227,30 +227,15 @@ def _list_objects_v2_items(env: Any, resource_runtime_part: Any, state_credentia
 
 
 def apply(patcher: Patcher, harness: OfflineAws) -> None:
-    """Install every patch for ``harness``."""
+    """Install the Lambda, S3, EventBridge and SNS patches for ``harness``.
+
+    Step Functions is patched separately (:func:`apply_step_functions`), on first use:
+    importing moto's ASL interpreter alone takes about a second.
+    """
     from moto.awslambda import models as lambda_models
     from moto.events import models as events_models
     from moto.s3 import notifications as s3_notifications
     from moto.sns import models as sns_models
-    from moto.stepfunctions.parser import models as sfn_models
-    from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
-    from moto.stepfunctions.parser.asl.component.intrinsic import jsonata as sfn_intrinsics
-    from moto.stepfunctions.parser.asl.component.state.exec.state_map.item_reader.eval import (
-        resource_eval_s3,
-    )
-    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
-        state_task_service,
-        state_task_service_aws_sdk,
-        state_task_service_callback,
-    )
-    from moto.stepfunctions.parser.asl.component.state.wait.wait_function import (
-        wait_function,
-    )
-    from moto.stepfunctions.parser.asl.eval import states as sfn_states
-    from moto.stepfunctions.parser.asl.eval import variable_store
-    from moto.stepfunctions.parser.asl.jsonata import jsonata as sfn_jsonata
-
-    clock = harness.clock
 
     # Lambda: run handlers in-process (moto uses Docker), honour InvocationType=Event.
     def lambda_invoke(fn: Any, body: Any, request_headers: Any, response_headers: Any) -> bytes:
@@ -291,6 +276,29 @@ def apply(patcher: Patcher, harness: OfflineAws) -> None:
         active()._sns_to_lambda(sub, message, message_id, *args, **kwargs)
 
     patcher.set(sns_models.Subscription, "publish", subscription_publish)
+
+
+def apply_step_functions(patcher: Patcher, harness: OfflineAws) -> None:
+    """Patch moto's Step Functions interpreter and the analytics-service emulator."""
+    from moto.stepfunctions.parser import models as sfn_models
+    from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+    from moto.stepfunctions.parser.asl.component.intrinsic import jsonata as sfn_intrinsics
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.item_reader.eval import (
+        resource_eval_s3,
+    )
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+        state_task_service,
+        state_task_service_aws_sdk,
+        state_task_service_callback,
+    )
+    from moto.stepfunctions.parser.asl.component.state.wait.wait_function import (
+        wait_function,
+    )
+    from moto.stepfunctions.parser.asl.eval import states as sfn_states
+    from moto.stepfunctions.parser.asl.eval import variable_store
+    from moto.stepfunctions.parser.asl.jsonata import jsonata as sfn_jsonata
+
+    clock = harness.clock
 
     # Step Functions: JSONata evaluator, $uuid()/$hash(), escaping of bound variables.
     patcher.set(sfn_jsonata, "_eval_jsonata", _eval_jsonata)

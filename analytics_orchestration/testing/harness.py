@@ -227,6 +227,7 @@ class OfflineAws:
         self._mock: Any = None
         self._saved_session: Any = None
         self._sequencer = 0
+        self._step_functions_patched = False
 
     # ------------------------------------------------------------------------------
     # lifecycle
@@ -270,6 +271,7 @@ class OfflineAws:
 
             boto3.DEFAULT_SESSION = self._saved_session
             self._patcher.undo()
+            self._step_functions_patched = False
             if self._mock is not None:
                 self._mock.stop()
         finally:
@@ -278,7 +280,15 @@ class OfflineAws:
             shutil.rmtree(self.work_dir, ignore_errors=True)
 
     def client(self, service: str) -> Any:
-        """A boto3 client for ``service`` in the harness's region (cached)."""
+        """A boto3 client for ``service`` in the harness's region (cached).
+
+        Every Step Functions call of the harness goes through here, so the interpreter's
+        patches are installed with the first ``stepfunctions`` client: a stack without a
+        state machine never pays for importing moto's ASL interpreter.
+        """
+        if service == "stepfunctions" and not self._step_functions_patched:
+            _patches.apply_step_functions(self._patcher, self)
+            self._step_functions_patched = True
         if service not in self._clients:
             self._clients[service] = _shared_session().client(service, region_name=self.region)
         return self._clients[service]
