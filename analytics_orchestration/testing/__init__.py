@@ -34,6 +34,26 @@ On the handle:
   ``models`` / ``endpoint_configs`` / ``endpoints`` hold what workflows created;
   ``run_schedule(path)`` starts what an EventBridge Scheduler schedule targets.
 
+Where things live
+=================
+One module per service under ``services/``, around a small ``core/``; imports point one way,
+facade -> services -> core (``tests/testing/test_import_graph.py`` fails on a cycle or an
+upward import):
+
+- ``harness.py``: the facade, :class:`OfflineAws` (wires the services, test-facing API);
+- ``core/``: ``kernel`` (account, region, clients, clock, shared by every service),
+  ``loop`` (queued asynchronous work and pollers: what ``settle()`` runs), ``registry``
+  (deployed resources and lookups), ``deploy`` (creation order, no-op types), ``template``
+  (intrinsics, assets), ``patching`` (moto patches, virtual clock), ``patterns``
+  (EventBridge pattern language, shared by rules and filters);
+- ``services/``: ``s3``, ``sqs``, ``sns``, ``lambda_`` (+ ``lambda_runtime``), ``events``
+  (EventBridge), ``stepfunctions``, ``pipes``, ``firehose``, ``dynamodb``, ``iam`` (roles,
+  keys, parameters), ``analytics`` (Glue, Athena, Batch, EMR Serverless, SageMaker,
+  Scheduler). Each holds that service's resource handlers, its moto patches and its runtime
+  behaviour. Adding a service (Kinesis, DynamoDB Streams, Redshift Data API, MWAA...) is one
+  more module there, constructed in :class:`OfflineAws`: the steps are in
+  :mod:`analytics_orchestration.testing.services`.
+
 What runs
 =========
 - Resources created directly from the template (not via moto's CloudFormation, which skips
@@ -59,7 +79,8 @@ What runs
   SNS, Step Functions and event-bus targets with ``Input``, ``InputPath`` or
   ``InputTransformer`` applied as AWS does. S3 sends "Object Created"/"Object Deleted" events
   in AWS's shape to the default bus when the bucket has EventBridge notifications on.
-- Event routing (:mod:`~analytics_orchestration.testing._routing`): an EventBridge target
+- Event routing (:mod:`~.services.events`, :mod:`~.services.pipes`,
+  :mod:`~.services.firehose`): an EventBridge target
   that refuses a delivery (deleted queue, state machine or topic; function not deployed)
   sends the event to the target's ``DeadLetterConfig`` queue with AWS's ``RULE_ARN``,
   ``TARGET_ARN``, ``ERROR_CODE`` and ``ERROR_MESSAGE`` attributes (without a DLQ the error
@@ -78,7 +99,7 @@ What runs
   interpreter is patched with the first ``stepfunctions`` client the harness makes (deploying
   a state machine, ``start_execution``, ``client("stepfunctions")``), so a stack without one
   never loads it; create state machines through those, not a client of your own.
-- Analytics integrations, emulated (:mod:`~analytics_orchestration.testing._analytics_services`):
+- Analytics integrations, emulated (:mod:`~analytics_orchestration.testing.services.analytics`):
   ``glue:startJobRun``, ``athena:startQueryExecution``, ``batch:submitJob``,
   ``emr-serverless:startJobRun``, ``sagemaker:createProcessingJob`` / ``createTrainingJob``
   (each also ``.sync``), ``sagemaker:createModel`` / ``createEndpointConfig`` /
@@ -127,18 +148,18 @@ from analytics_orchestration.testing.exceptions import (
 
 check_moto_version()
 
-from analytics_orchestration.testing._analytics_services import (  # noqa: E402
-    AnalyticsServices,
-    JobFailed,
-    JobRun,
-)
-from analytics_orchestration.testing._deploy import DeployedResource  # noqa: E402
-from analytics_orchestration.testing._lambda_runtime import Invocation  # noqa: E402
+from analytics_orchestration.testing.core.registry import DeployedResource  # noqa: E402
 from analytics_orchestration.testing.harness import (  # noqa: E402
     Execution,
     OfflineAws,
     QueueMessage,
 )
+from analytics_orchestration.testing.services.analytics import (  # noqa: E402
+    AnalyticsServices,
+    JobFailed,
+    JobRun,
+)
+from analytics_orchestration.testing.services.lambda_runtime import Invocation  # noqa: E402
 
 __all__ = [
     "REQUIRED_MOTO_VERSION",

@@ -296,3 +296,63 @@ def _to_str(value: Any) -> str:
 def sorted_unique(items: Iterable[str]) -> list[str]:
     """Sorted list without duplicates (used for stable error messages)."""
     return sorted(set(items))
+
+
+_TEMPLATE_CACHE: dict[int, tuple[Any, StackTemplate]] = {}
+
+
+def template_of_stack(stack: Any) -> StackTemplate:
+    """Synthesize ``stack``'s app (once: CDK caches the assembly) and read what the harness needs.
+
+    Construct paths come from walking the stack's construct tree, because plain ``App()``
+    synthesis (outside the CDK CLI) emits no ``aws:cdk:path`` metadata. The result is cached
+    per stack object: every jsii call costs a round trip to node, and tests deploy a
+    module-scoped stack many times.
+    """
+    cached = _TEMPLATE_CACHE.get(id(stack))
+    if cached is not None and cached[0] is stack:
+        return cached[1]
+    result = _read_stack(stack)
+    _TEMPLATE_CACHE[id(stack)] = (stack, result)
+    return result
+
+
+def _read_stack(stack: Any) -> StackTemplate:
+    import aws_cdk as cdk
+
+    from analytics_orchestration.testing.exceptions import OfflineHarnessError
+
+    stage = cdk.Stage.of(stack)
+    if stage is None:
+        raise OfflineHarnessError("the stack is not part of an App or Stage")
+    assembly = stage.synth()
+    artifact = assembly.get_stack_artifact(stack.artifact_id)
+    template = dict(artifact.template)
+    directory = Path(assembly.directory)
+    paths = paths_from_metadata(template)
+    if not paths:
+        for construct in stack.node.find_all():
+            if isinstance(construct, cdk.CfnElement) and cdk.Stack.of(construct) is stack:
+                logical_id = stack.resolve(construct.logical_id)
+                paths[str(logical_id)] = construct.node.path
+    return StackTemplate(
+        stack_name=artifact.stack_name,
+        template=template,
+        assembly_dir=directory,
+        assets=read_asset_manifests(directory),
+        paths=paths,
+    )
+
+
+def template_from_dict(template: Mapping[str, Any], asset_dir: str | Path | None,
+                       stack_name: str) -> StackTemplate:
+    """A template given as a dict, with the cloud assembly directory holding its assets."""
+    directory = Path(asset_dir) if asset_dir is not None else None
+    return StackTemplate(
+        stack_name=stack_name,
+        template=dict(template),
+        assembly_dir=directory,
+        assets=read_asset_manifests(directory) if directory else {},
+        paths=paths_from_metadata(template),
+    )
+

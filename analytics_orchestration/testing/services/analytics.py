@@ -48,13 +48,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from analytics_orchestration.testing.core.kernel import Kernel
+from analytics_orchestration.testing.core.registry import generated_name
 from analytics_orchestration.testing.exceptions import OfflineHarnessError
 
 if TYPE_CHECKING:
-    from analytics_orchestration.testing._deploy import Deployer
-    from analytics_orchestration.testing._patches import Patcher
-    from analytics_orchestration.testing._template import StackTemplate
-    from analytics_orchestration.testing.harness import OfflineAws
+    from analytics_orchestration.testing.core.deploy import Handler
+    from analytics_orchestration.testing.core.patching import Patcher
+    from analytics_orchestration.testing.core.template import StackTemplate
 
 __all__ = ["SERVICES", "AnalyticsServices", "JobFailed", "JobHandler", "JobRun"]
 
@@ -118,8 +119,8 @@ class _Crawl:
 class AnalyticsServices:
     """The emulator behind ``aws.analytics``: registries, handlers and every run."""
 
-    def __init__(self, harness: OfflineAws) -> None:
-        self._harness = harness
+    def __init__(self, kernel: Kernel) -> None:
+        self._kernel = kernel
         self._lock = threading.RLock()
         self._handlers: dict[str, dict[str, JobHandler]] = {s: {} for s in SERVICES}
         self._runs: list[JobRun] = []
@@ -135,6 +136,15 @@ class AnalyticsServices:
         self.models: dict[str, dict[str, Any]] = {}
         self.endpoint_configs: dict[str, dict[str, Any]] = {}
         self.endpoints: dict[str, dict[str, Any]] = {}
+
+    # ------------------------------------------------------------------ harness wiring
+    def resource_handlers(self) -> dict[str, Handler]:
+        """Deploy handlers for the analytics and network resource types (recorded only)."""
+        return resource_handlers(self)
+
+    def patch_interpreter(self, patcher: Patcher) -> None:
+        """Route the emulated Step Functions integrations here (with the interpreter)."""
+        apply(patcher, self)
 
     # ------------------------------------------------------------------ test API
     def on(self, service: str, name: str, handler: JobHandler) -> None:
@@ -161,7 +171,7 @@ class AnalyticsServices:
     def run_schedule(self, schedule: str) -> str:
         """Start what an EventBridge Scheduler schedule targets, with its input; returns the
         execution ARN (schedules never fire by themselves offline)."""
-        found = self._harness.resource(schedule, "AWS::Scheduler::Schedule")
+        found = self._kernel.registry.find(schedule, "AWS::Scheduler::Schedule")
         target = self.deployed["schedule"][found.physical_id]["Target"]
         arn = str(target["Arn"])
         if ":states:" not in arn:
@@ -169,7 +179,9 @@ class AnalyticsServices:
         text = str(target.get("Input") or "{}").replace(
             "<aws.scheduler.scheduled-time>", _now()).replace(
             "<aws.scheduler.execution-id>", str(uuid.uuid4()))
-        return self._harness.start_execution(arn, text)
+        execution: str = self._kernel.client("stepfunctions").start_execution(
+            stateMachineArn=arn, input=text)["executionArn"]
+        return execution
 
     # ------------------------------------------------------------------ running jobs
     def _handler(self, service: str, name: str) -> JobHandler | None:
@@ -320,7 +332,7 @@ class AnalyticsServices:
         self._require("batch-job-definition", definition, "Batch", "ClientException",
                       "Job definition")
         run = self._run("batch", definition, params)
-        arn = f"arn:aws:batch:{self._harness.region}:{self._harness.account_id}:job/{run.run_id}"
+        arn = f"arn:aws:batch:{self._kernel.region}:{self._kernel.account_id}:job/{run.run_id}"
         return {"JobArn": arn, "JobName": params.get("JobName"), "JobId": run.run_id,
                 "_run_id": run.run_id}
 
@@ -328,7 +340,7 @@ class AnalyticsServices:
         now = int(dt.datetime.now(dt.UTC).timestamp() * 1000)
         exit_code = 1 if run.failed else 0
         return {
-            "JobArn": f"arn:aws:batch:{self._harness.region}:{self._harness.account_id}:job/"
+            "JobArn": f"arn:aws:batch:{self._kernel.region}:{self._kernel.account_id}:job/"
                       f"{run.run_id}",
             "JobName": run.request.get("JobName"), "JobId": run.run_id,
             "JobQueue": run.request.get("JobQueue"),
@@ -349,7 +361,7 @@ class AnalyticsServices:
             raise ServiceError("EMRServerless", "ResourceNotFoundException",
                                f"Application {application} does not exist")
         run = self._run("emr-serverless", str(params.get("Name") or application), params)
-        arn = (f"arn:aws:emr-serverless:{self._harness.region}:{self._harness.account_id}:"
+        arn = (f"arn:aws:emr-serverless:{self._kernel.region}:{self._kernel.account_id}:"
                f"/applications/{application}/jobruns/{run.run_id}")
         return {"ApplicationId": application, "JobRunId": run.run_id, "Arn": arn,
                 "_run_id": run.run_id}
@@ -359,7 +371,7 @@ class AnalyticsServices:
         now = _now()
         return {
             "ApplicationId": application, "JobRunId": run.run_id, "Name": run.name,
-            "Arn": f"arn:aws:emr-serverless:{self._harness.region}:{self._harness.account_id}:"
+            "Arn": f"arn:aws:emr-serverless:{self._kernel.region}:{self._kernel.account_id}:"
                    f"/applications/{application}/jobruns/{run.run_id}",
             "State": "FAILED" if run.failed else "SUCCESS",
             "StateDetails": run.reason or "", "CreatedAt": now, "UpdatedAt": now,
@@ -453,7 +465,7 @@ class AnalyticsServices:
         return {"Endpoints": found}
 
     def _sagemaker_arn(self, kind: str, name: str) -> str:
-        return (f"arn:aws:sagemaker:{self._harness.region}:{self._harness.account_id}:"
+        return (f"arn:aws:sagemaker:{self._kernel.region}:{self._kernel.account_id}:"
                 f"{kind}/{name.lower()}")
 
     # ------------------------------------------------------------------ deployment
@@ -533,8 +545,6 @@ def _task_classes() -> dict[str, Any]:
 
     EventDetails: Any = event_detail.EventDetails
 
-    from analytics_orchestration.testing._patches import active
-
     class EmulatedService(StateTaskServiceCallback):
         """An optimized integration answered by :class:`AnalyticsServices`."""
 
@@ -567,8 +577,8 @@ def _task_classes() -> dict[str, Any]:
         def _eval_service_task(self, env: Any, resource_runtime_part: Any,
                                normalised_parameters: dict[str, Any],
                                state_credentials: Any) -> None:
-            response = active().analytics.call(self.resource.api_name, self._action(),
-                                               normalised_parameters)
+            response = _current().call(self.resource.api_name, self._action(),
+                                       normalised_parameters)
             if self.resource.condition != ResourceCondition.Sync:
                 response.pop("_run_id", None)
             env.stack.append(response)
@@ -580,7 +590,7 @@ def _task_classes() -> dict[str, Any]:
             service, action = self.resource.api_name, self._action()
 
             def resolve() -> Any:
-                description, failed = active().analytics.finish(service, action, started)
+                description, failed = _current().finish(service, action, started)
                 if not failed:
                     return description
                 raise FailureEventException(FailureEvent(
@@ -624,7 +634,7 @@ def _task_classes() -> dict[str, Any]:
             # Undo the boto casing the harness applied: the emulator reads API casing.
             params = {(k[:1].upper() + k[1:]): v for k, v in normalised_parameters.items()}
             try:
-                response = active().analytics.call(service, action, params)
+                response = _current().call(service, action, params)
             except ServiceError as err:
                 error_class: Any = type(err.code, (ClientError,), {})
                 raise error_class({"Error": {"Code": err.code, "Message": err.message},
@@ -636,8 +646,19 @@ def _task_classes() -> dict[str, Any]:
     return {"service": EmulatedService, "aws-sdk": EmulatedAwsSdk}
 
 
-def apply(patcher: Patcher, harness: OfflineAws) -> None:
-    """Route the emulated integrations to ``harness.analytics``."""
+_CURRENT: list[AnalyticsServices] = []
+"""The emulator of the harness whose interpreter is patched (set through the patcher)."""
+
+
+def _current() -> AnalyticsServices:
+    if not _CURRENT:
+        raise OfflineHarnessError("no OfflineAws harness with Step Functions is active")
+    return _CURRENT[-1]
+
+
+def apply(patcher: Patcher, services: AnalyticsServices) -> None:
+    """Route the emulated integrations to ``services`` (``aws.analytics``)."""
+    patcher.set(globals(), "_CURRENT", [services])
     from moto.stepfunctions.parser.asl.component.state.exec.state_task import state_task_factory
     from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
         state_task_service_aws_sdk,
@@ -782,19 +803,16 @@ def _apply_distributed_map_tolerance(patcher: Patcher) -> None:
 # ---------------------------------------------------------------------------------------
 # Deploying the resources these services use
 # ---------------------------------------------------------------------------------------
-def resource_handlers(deployer: Deployer) -> dict[str, Callable[..., tuple[Any, dict[str, Any]]]]:
+def resource_handlers(services: AnalyticsServices) -> dict[str, Handler]:
     """Deploy handlers for the analytics and network resource types (recorded only)."""
-    harness = deployer.h
-    services: AnalyticsServices = harness.analytics
-    region, account = harness.region, harness.account_id
+    kernel = services._kernel
+    region, account = kernel.region, kernel.account_id
 
     def arn(service: str, resource: str) -> str:
         return f"arn:aws:{service}:{region}:{account}:{resource}"
 
     def named(kind: str, name_prop: str, service: str, resource: str, max_len: int = 255
               ) -> Callable[[StackTemplate, str, dict[str, Any]], tuple[Any, dict[str, Any]]]:
-        from analytics_orchestration.testing._deploy import generated_name
-
         def create(stack: StackTemplate, logical_id: str,
                    props: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
             name = str(_dig(props, name_prop) or generated_name(stack.stack_name, logical_id,
@@ -819,8 +837,6 @@ def resource_handlers(deployer: Deployer) -> dict[str, Callable[..., tuple[Any, 
 
     def batch_resource(kind: str, name_prop: str, resource: str,
                        attribute: str) -> Callable[..., tuple[Any, dict[str, Any]]]:
-        from analytics_orchestration.testing._deploy import generated_name
-
         def create(stack: StackTemplate, logical_id: str,
                    props: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
             name = str(props.get(name_prop) or generated_name(stack.stack_name, logical_id, 128))
@@ -840,8 +856,6 @@ def resource_handlers(deployer: Deployer) -> dict[str, Callable[..., tuple[Any, 
 
     def schedule(stack: StackTemplate, logical_id: str,
                  props: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
-        from analytics_orchestration.testing._deploy import generated_name
-
         name = str(props.get("Name") or generated_name(stack.stack_name, logical_id, 64))
         services.record("schedule", name, props)
         group = props.get("GroupName", "default")

@@ -1,0 +1,88 @@
+"""The kernel: the state one harness's service emulators share.
+
+A :class:`Kernel` is created by the facade (:class:`~analytics_orchestration.testing.OfflineAws`)
+and handed to every service emulator; services reach each other through the references the
+facade gives them, never through the facade.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from analytics_orchestration.testing.core.loop import EventLoop
+from analytics_orchestration.testing.core.patching import Patcher, VirtualClock
+from analytics_orchestration.testing.core.registry import ResourceRegistry
+from analytics_orchestration.testing.exceptions import HarnessStateError
+
+ACTIVE: list[Kernel] = []
+"""The kernels whose harness context is open (moto's mock is process-wide: at most one)."""
+
+_SESSION: list[Any] = []
+
+
+def shared_session() -> Any:
+    """One boto3 session for every harness in the process (service models loaded once).
+
+    Created under moto's fake credentials; requests never leave the process while the mock
+    is active, and the caller's own default session is restored when the harness exits.
+    """
+    if not _SESSION:
+        import boto3
+
+        _SESSION.append(boto3.session.Session(aws_access_key_id="FOOBARKEY",
+                                              aws_secret_access_key="FOOBARSECRET"))
+    return _SESSION[0]
+
+
+class Kernel:
+    """Account, region, clients, clock, work loop, resource registry and patcher."""
+
+    def __init__(self, *, region: str, account_id: str,
+                 ignore_resource_types: frozenset[str],
+                 max_deliveries_without_dlq: int) -> None:
+        self.region = region
+        self.account_id = account_id
+        self.ignore_resource_types = ignore_resource_types
+        self.max_deliveries_without_dlq = max_deliveries_without_dlq
+        self.clock = VirtualClock()
+        self.loop = EventLoop()
+        self.registry = ResourceRegistry()
+        self.patcher = Patcher()
+        self.work_dir = Path(".")
+        self._clients: dict[str, Any] = {}
+        self._first_use: dict[str, Callable[[], None]] = {}
+
+    @property
+    def active(self) -> bool:
+        """Whether this kernel's harness context is open."""
+        return self in ACTIVE
+
+    def require_active(self) -> None:
+        """Raise unless the harness is entered."""
+        if not self.active:
+            raise HarnessStateError("use OfflineAws as a context manager (with OfflineAws() ...)")
+
+    def on_first_client(self, service: str, hook: Callable[[], None]) -> None:
+        """Run ``hook`` once, before the first client of ``service`` is handed out.
+
+        Step Functions uses it to patch moto's interpreter lazily: a stack without a state
+        machine never pays for importing it.
+        """
+        self._first_use[service] = hook
+
+    def client(self, service: str) -> Any:
+        """A boto3 client for ``service`` in the harness's region (cached)."""
+        hook = self._first_use.pop(service, None)
+        if hook is not None:
+            hook()
+        if service not in self._clients:
+            self._clients[service] = shared_session().client(service, region_name=self.region)
+        return self._clients[service]
+
+    def arn(self, service: str, resource: str, *, region: bool = True,
+            account: bool = True) -> str:
+        """An ARN in this account and region."""
+        return (f"arn:aws:{service}:{self.region if region else ''}:"
+                f"{self.account_id if account else ''}:{resource}")

@@ -1,0 +1,42 @@
+"""One module per AWS service the harness emulates.
+
+Where behaviour lives:
+
+=================  ========================================================================
+module             what it emulates
+=================  ========================================================================
+``s3``             buckets, notifications (to Lambda, to EventBridge in AWS's event shape)
+``sqs``            queues, the SQS record shape, reading queues, redelivery and redrive
+``sns``            topics, subscriptions, delivery to Lambda / Firehose, filter policies
+``lambda_``        functions run in-process, SQS event source mappings, asynchronous
+                   invocation (retries, destinations, DLQ)
+``lambda_runtime`` importing and calling one handler (environment, context, error shape)
+``events``         buses, rules, PutEvents, pattern matching (via ``core.patterns``), targets,
+                   input transformers, target dead-letter queues
+``stepfunctions``  state machines and moto's interpreter patches (JSONata, virtual time,
+                   integration casing, intrinsic functions)
+``pipes``          ``AWS::Pipes::Pipe`` SQS -> (Lambda enrichment) -> Step Functions
+``firehose``       ``AWS::KinesisFirehose::DeliveryStream`` to S3
+``analytics``      Glue, Athena, Batch, EMR Serverless, SageMaker, Scheduler fakes
+``dynamodb``       tables
+``iam``            roles, KMS keys, SSM parameters (created; policies are not evaluated)
+=================  ========================================================================
+
+Adding a service (Kinesis, DynamoDB Streams, Redshift Data API, MWAA...)
+------------------------------------------------------------------------
+1. Create ``services/<name>.py`` with one class taking the
+   :class:`~analytics_orchestration.testing.core.kernel.Kernel` (and, as constructor
+   arguments, the other service objects it calls: e.g. ``LambdaService`` to invoke a
+   function). It may define
+
+   - ``resource_handlers() -> dict[str, Handler]``: CloudFormation type -> create function
+     (``core.deploy.Handler``), returning the ``Ref`` value and the ``GetAtt`` attributes;
+   - ``apply(patcher)``: the moto internals it replaces, each with a comment saying why;
+   - a poller (``kernel.loop.add_poller(self.poll)``) when AWS polls a source (like an event
+     source mapping), or ``kernel.loop.enqueue(...)`` for asynchronous work.
+2. Construct it in :class:`~analytics_orchestration.testing.harness.OfflineAws` (``_services``
+   lists them in dependency order) and, if tests act on it, add a facade method there.
+3. Import only ``core`` and the services it calls, never ``harness``: the import-graph test
+   (``tests/testing/test_import_graph.py``) fails on a cycle.
+4. Add fidelity cases under ``tests/fidelity/cases/`` citing AWS's own material.
+"""

@@ -1,0 +1,353 @@
+"""EventBridge: buses, rules, PutEvents, targets, input transformers, target DLQs.
+
+- ``PutEvents`` (moto's, replaced): every event is recorded (``aws.events_seen``), matched
+  against each enabled rule of its bus (:mod:`..core.patterns`) and delivered, through the
+  work loop, to Lambda (asynchronous invocation), SQS (incl. FIFO group id), SNS, Step
+  Functions and event-bus targets with ``Input``, ``InputPath`` or ``InputTransformer``
+  applied as AWS does (moto delivers only to SQS, logs and buses, and its transformer only
+  replaces text).
+- A delivery the target refuses (deleted queue, state machine or topic; function not
+  deployed) goes to the target's ``DeadLetterConfig`` queue with AWS's ``RULE_ARN``,
+  ``TARGET_ARN``, ``ERROR_CODE`` and ``ERROR_MESSAGE`` attributes; without one the error is
+  raised from ``settle()``. Failures of the harness itself
+  (:class:`UnsupportedIntegrationError`) are never dead-lettered.
+- ``AWS::Events::EventBusPolicy`` deploys as a no-op (IAM is not evaluated).
+- Not emulated: retries, throttling and ``RetryPolicy`` (a refused delivery is dead-lettered
+  at once); archives and replays; API destinations (:class:`UnsupportedIntegrationError`);
+  scheduled rules are not triggered.
+"""
+
+from __future__ import annotations
+
+import collections
+import datetime as dt
+import functools
+import json
+import re
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from analytics_orchestration.testing.core.deploy import Handler
+from analytics_orchestration.testing.core.kernel import Kernel
+from analytics_orchestration.testing.core.patching import Patcher
+from analytics_orchestration.testing.core.registry import generated_name
+from analytics_orchestration.testing.core.template import StackTemplate
+from analytics_orchestration.testing.exceptions import (
+    ResourceNotFoundError,
+    UnsupportedIntegrationError,
+)
+from analytics_orchestration.testing.services.lambda_ import LambdaService
+from analytics_orchestration.testing.services.sqs import SqsService
+
+_PLACEHOLDER = re.compile(r"<([A-Za-z0-9_.\-]+)>")
+
+
+def iso_now() -> str:
+    """EventBridge's ``time`` format: UTC, second precision, ``Z`` suffix."""
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def envelope(
+    *,
+    source: str,
+    detail_type: str,
+    detail: Any,
+    account: str,
+    region: str,
+    resources: list[str] | None = None,
+    time: str | None = None,
+    event_id: str | None = None,
+) -> dict[str, Any]:
+    """An event as EventBridge delivers it to targets."""
+    return {
+        "version": "0",
+        "id": event_id or str(uuid.uuid4()),
+        "detail-type": detail_type,
+        "source": source,
+        "account": account,
+        "time": time or iso_now(),
+        "region": region,
+        "resources": list(resources or []),
+        "detail": detail,
+    }
+
+
+def json_path(document: Any, path: str) -> Any:
+    """Evaluate the simple JSONPath subset EventBridge supports (``$.a.b[0]``)."""
+    if path in ("$", ""):
+        return document
+    if not path.startswith("$"):
+        raise ValueError(f"unsupported JSONPath {path!r}")
+    current = document
+    for token in re.findall(r"\.([^.\[]+)|\[(\d+)\]|\['([^']+)'\]", path[1:]):
+        key, index, quoted = token
+        if current is None:
+            return None
+        if index:
+            current = current[int(index)] if isinstance(current, list) and int(index) < len(
+                current
+            ) else None
+        else:
+            name = key or quoted
+            current = current.get(name) if isinstance(current, dict) else None
+    return current
+
+
+def _inside_string(template: str, position: int) -> bool:
+    quoted = False
+    escaped = False
+    for char in template[:position]:
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char == '"':
+            quoted = not quoted
+    return quoted
+
+
+def transform_input(target: Mapping[str, Any], event: Mapping[str, Any], rule_name: str,
+                    rule_arn: str) -> str:
+    """The text a target receives for ``event``: Input, InputPath, InputTransformer or all.
+
+    Returns text (what SQS/SNS deliver verbatim; Lambda and Step Functions parse it).
+    """
+    if "Input" in target and target["Input"] is not None:
+        return str(target["Input"])
+    if target.get("InputPath"):
+        return json.dumps(json_path(event, target["InputPath"]))
+    transformer = target.get("InputTransformer")
+    if not transformer:
+        return json.dumps(event)
+    paths = transformer.get("InputPathsMap") or {}
+    values: dict[str, Any] = {name: json_path(event, path) for name, path in paths.items()}
+    values.setdefault("aws.events.event", event)
+    values.setdefault("aws.events.event.json", event)
+    values.setdefault("aws.events.rule-name", rule_name)
+    values.setdefault("aws.events.rule-arn", rule_arn)
+    values.setdefault("aws.events.event.ingestion-time", event.get("time"))
+    template: str = transformer["InputTemplate"]
+
+    def placeholders() -> list[tuple[re.Match[str], bool]]:
+        return [
+            (m, _inside_string(template, m.start()))
+            for m in _PLACEHOLDER.finditer(template)
+            if m.group(1) in values
+        ]
+
+    found = placeholders()
+    probe = template
+    for match, quoted in reversed(found):
+        probe = probe[: match.start()] + ("x" if quoted else "null") + probe[match.end():]
+    try:
+        json.loads(probe)
+        is_json = True
+    except ValueError:
+        is_json = False
+
+    out = template
+    for match, quoted in reversed(found):
+        value = values[match.group(1)]
+        if not is_json:
+            text = value if isinstance(value, str) else json.dumps(value)
+        elif quoted:
+            text = json.dumps(value)[1:-1] if isinstance(value, str) else json.dumps(value)
+        else:
+            text = json.dumps(value)
+        out = out[: match.start()] + text + out[match.end():]
+    return out
+
+
+class EventsService:
+    """Event buses and rules of one harness."""
+
+    def __init__(self, kernel: Kernel, sqs: SqsService, lambda_: LambdaService) -> None:
+        self.kernel = kernel
+        self.sqs = sqs
+        self.lambda_ = lambda_
+        self.events_seen: dict[str, list[dict[str, Any]]] = collections.defaultdict(list)
+
+    # -- deploy -----------------------------------------------------------------------
+    def resource_handlers(self) -> dict[str, Handler]:
+        return {
+            "AWS::Events::EventBus": self.event_bus,
+            "AWS::Events::Rule": self.rule,
+            "AWS::Events::EventBusPolicy": lambda stack, logical_id, props: (
+                str(props.get("StatementId") or logical_id), {}),
+        }
+
+    def event_bus(self, stack: StackTemplate, logical_id: str,
+                  props: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+        name = props["Name"]
+        arn = self.kernel.client("events").create_event_bus(Name=name)["EventBusArn"]
+        return name, {"Arn": arn, "Name": name}
+
+    def rule(self, stack: StackTemplate, logical_id: str,
+             props: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+        name = props.get("Name") or generated_name(stack.stack_name, logical_id, 64)
+        bus = str(props.get("EventBusName") or "default").split("/")[-1]
+        request: dict[str, Any] = {"Name": name, "EventBusName": bus,
+                                   "State": props.get("State", "ENABLED")}
+        if props.get("EventPattern") is not None:
+            pattern = props["EventPattern"]
+            request["EventPattern"] = pattern if isinstance(pattern, str) else json.dumps(
+                pattern)
+        if props.get("ScheduleExpression"):
+            request["ScheduleExpression"] = props["ScheduleExpression"]
+        events = self.kernel.client("events")
+        arn = events.put_rule(**request)["RuleArn"]
+        targets = []
+        for target in props.get("Targets") or []:
+            item = {k: v for k, v in target.items() if k in (
+                "Id", "Arn", "Input", "InputPath", "InputTransformer", "RoleArn",
+                "SqsParameters", "DeadLetterConfig", "RetryPolicy")}
+            transformer = item.get("InputTransformer")
+            if transformer and isinstance(transformer.get("InputPathsMap"), str):
+                transformer["InputPathsMap"] = json.loads(transformer["InputPathsMap"])
+            targets.append(item)
+        if targets:
+            events.put_targets(Rule=name, EventBusName=bus, Targets=targets)
+        ref = name if bus == "default" else f"{bus}|{name}"
+        return ref, {"Arn": arn}
+
+    # -- names ------------------------------------------------------------------------
+    def bus_name(self, ref: str | None) -> str:
+        if not ref:
+            return "default"
+        found = self.kernel.registry.lookup(ref, "AWS::Events::EventBus")
+        if found:
+            return found.physical_id
+        return ref.split("/")[-1]
+
+    def backend(self, account: str | None = None, region: str | None = None) -> Any:
+        """moto's EventBridge backend (the harness's account and region by default)."""
+        from moto.events.models import events_backends
+
+        return events_backends[account or self.kernel.account_id][region or self.kernel.region]
+
+    # -- moto patches -----------------------------------------------------------------
+    def apply(self, patcher: Patcher) -> None:
+        """Record every event; deliver to all target types with input transformation."""
+        from moto.events import models as events_models
+
+        def put_events(backend: Any, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            return self.put_events(backend, events)
+
+        def send_to_targets(rule: Any, event: dict[str, Any],
+                            transform_input: bool = True) -> None:
+            self.route_to_rule(rule, event)
+
+        patcher.set(events_models.EventsBackend, "put_events", put_events)
+        patcher.set(events_models.Rule, "send_to_targets", send_to_targets)
+
+    # -- PutEvents and routing --------------------------------------------------------
+    def put_events(self, backend: Any, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """moto's ``EventsBackend.put_events``, replaced (all target types, ISO time)."""
+        if len(events) > 10:
+            from moto.events.exceptions import ValidationException
+
+            raise ValidationException(
+                "1 validation error detected: Value '[PutEventsRequestEntry]' at 'entries' "
+                "failed to satisfy constraint: Member must have length less than or equal to 10")
+        entries: list[dict[str, Any]] = []
+        for event in events:
+            for required in ("Source", "DetailType", "Detail"):
+                if not event.get(required):
+                    entries.append({"ErrorCode": "InvalidArgument",
+                                    "ErrorMessage": f"Parameter {required} is not valid. "
+                                                    f"Reason: {required} is a required argument."})
+                    break
+            else:
+                try:
+                    detail = json.loads(event["Detail"])
+                except ValueError:
+                    entries.append({"ErrorCode": "MalformedDetail",
+                                    "ErrorMessage": "Detail is malformed."})
+                    continue
+                bus_name = backend._normalize_event_bus_arn(event.get("EventBusName"))
+                when = event.get("Time")
+                if isinstance(when, dt.datetime):
+                    when = when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+                elif isinstance(when, (int, float)):
+                    when = dt.datetime.fromtimestamp(when, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+                item = envelope(source=event["Source"], detail_type=event["DetailType"],
+                                detail=detail, account=backend.account_id,
+                                region=backend.region_name,
+                                resources=event.get("Resources", []), time=when)
+                entries.append({"EventId": item["id"]})
+                self.publish_to_bus(backend, bus_name, item)
+        return entries
+
+    def publish_to_bus(self, backend: Any, bus_name: str, event: dict[str, Any]) -> None:
+        """Record ``event`` on the bus and route it to every matching rule."""
+        self.events_seen[bus_name].append(event)
+        bus = backend.describe_event_bus(bus_name)
+        for rule in list(bus.rules.values()):
+            self.route_to_rule(rule, event)
+
+    def route_to_rule(self, rule: Any, event: dict[str, Any]) -> None:
+        if rule.state != "ENABLED" or rule.event_pattern.dump() is None:
+            return
+        if not rule.event_pattern.matches_event(event):
+            return
+        for target in list(rule.targets):
+            self.kernel.loop.enqueue(functools.partial(self.deliver_to_target, rule,
+                                                       dict(target), event))
+
+    def deliver_to_target(self, rule: Any, target: dict[str, Any],
+                          event: dict[str, Any]) -> None:
+        """Deliver one event to one target; a refused delivery goes to the target's DLQ."""
+        from botocore.exceptions import ClientError
+
+        try:
+            self._deliver(rule, target, event)
+        except UnsupportedIntegrationError:
+            raise
+        except (ClientError, ResourceNotFoundError) as exc:
+            dead_letter_arn = (target.get("DeadLetterConfig") or {}).get("Arn")
+            if not dead_letter_arn:
+                raise
+            if isinstance(exc, ClientError):
+                code = str(exc.response.get("Error", {}).get("Code", "ClientError"))
+                message = str(exc.response.get("Error", {}).get("Message", exc))
+            else:
+                code, message = "ResourceNotFoundException", str(exc)
+            attributes = {name: {"DataType": "String", "StringValue": value or "-"}
+                          for name, value in {
+                              "RULE_ARN": str(rule.arn), "TARGET_ARN": str(target["Arn"]),
+                              "ERROR_CODE": code, "ERROR_MESSAGE": message[:1000],
+                          }.items()}
+            self.kernel.client("sqs").send_message(
+                QueueUrl=self.sqs.queue_url(str(dead_letter_arn)),
+                MessageBody=json.dumps(event), MessageAttributes=attributes)
+
+    def _deliver(self, rule: Any, target: dict[str, Any], event: dict[str, Any]) -> None:
+        arn = str(target["Arn"])
+        service = arn.split(":")[2]
+        text = transform_input(target, event, rule.name, rule.arn)
+        client = self.kernel.client
+        if service == "sqs":
+            kwargs: dict[str, Any] = {}
+            group_id = (target.get("SqsParameters") or {}).get("MessageGroupId")
+            if group_id:
+                kwargs["MessageGroupId"] = group_id
+            client("sqs").send_message(QueueUrl=self.sqs.queue_url(arn), MessageBody=text,
+                                       **kwargs)
+        elif service == "sns":
+            client("sns").publish(TopicArn=arn, Message=text)
+        elif service == "lambda":
+            try:
+                payload: Any = json.loads(text)
+            except ValueError:
+                payload = text
+            self.lambda_.async_invoke(self.lambda_.function_name(arn), payload)
+        elif service == "states":
+            client("stepfunctions").start_execution(stateMachineArn=arn, input=text)
+        elif service == "events" and ":event-bus/" in arn:
+            target_backend = self.backend(arn.split(":")[4], arn.split(":")[3])
+            self.publish_to_bus(target_backend, arn.split("/")[-1], dict(event))
+        elif service == "logs":
+            pass  # delivered nowhere a test can read; kept silent like a log group
+        else:
+            raise UnsupportedIntegrationError(f"EventBridge target {service}", arn)

@@ -1,0 +1,278 @@
+"""Step Functions: state machines, run by moto's interpreter with the harness's patches.
+
+- JSONata evaluated by jsonata-python (``$uuid()`` and ``$hash()`` included; bound variables
+  escaped);
+- virtual time: a ``Wait`` or a retry back-off advances the kernel's clock instead of
+  sleeping; ``.sync`` children are polled quickly;
+- optimized/aws-sdk integrations given the API's parameter casing (``states:startExecution``
+  incl. ``.sync``/``.sync:2``), responses in Step Functions' casing with JSON-safe dates, and
+  aws-sdk error names such as ``S3.NoSuchKeyException``;
+- Distributed Map with an S3 item reader (every page, AWS's item shape);
+- executions started without a name get a UUID (moto: ``None``);
+- the analytics integrations (:mod:`.analytics`).
+
+The interpreter is patched with the first ``stepfunctions`` client the harness makes
+(:meth:`~..core.kernel.Kernel.on_first_client`): importing it takes about a second, and a
+stack without a state machine never pays for it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from functools import lru_cache
+from typing import Any
+
+from analytics_orchestration.testing.core.deploy import Handler
+from analytics_orchestration.testing.core.kernel import Kernel
+from analytics_orchestration.testing.core.patching import Patcher, TimeShim
+from analytics_orchestration.testing.core.registry import generated_name
+from analytics_orchestration.testing.core.template import StackTemplate
+from analytics_orchestration.testing.exceptions import TemplateResolutionError
+from analytics_orchestration.testing.services.analytics import AnalyticsServices
+from analytics_orchestration.testing.services.iam import IamService
+
+
+# ---------------------------------------------------------------------------------------
+# JSONata through jsonata-python
+# ---------------------------------------------------------------------------------------
+def _jsonata_hash(value: Any, algorithm: str = "SHA-256") -> str:
+    names = {"MD5": "md5", "SHA-1": "sha1", "SHA-256": "sha256", "SHA-384": "sha384",
+             "SHA-512": "sha512"}
+    digest = hashlib.new(names.get(str(algorithm), "sha256"))
+    digest.update(str(value).encode())
+    return digest.hexdigest()
+
+
+def _eval_jsonata(expression: str) -> Any:
+    import jsonata
+    from moto.stepfunctions.parser.asl.jsonata.jsonata import JSONataException
+
+    try:
+        compiled = jsonata.Jsonata(expression)
+        compiled.register_lambda("uuid", lambda: str(uuid.uuid4()))
+        compiled.register_lambda("hash", _jsonata_hash)
+        return compiled.evaluate(None)
+    except Exception as exc:
+        raise JSONataException("States.QueryEvaluationError", str(exc)) from exc
+
+
+def _encode_declarations(bindings: dict[str, Any]) -> str:
+    """moto quotes strings without escaping them; a quote in a value broke the expression."""
+    return "".join(
+        f"{name}:={json.dumps(value, separators=(',', ':'))};" for name, value in bindings.items()
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# Service-integration casing
+# ---------------------------------------------------------------------------------------
+@lru_cache(maxsize=64)
+def _operation_model(service: str, snake_action: str) -> Any:
+    import botocore.session
+    from botocore import xform_name
+
+    model = botocore.session.get_session().get_service_model(service)
+    for name in model.operation_names:
+        if xform_name(name) == snake_action:
+            return model.operation_model(name)
+    return None
+
+
+def _normalise_parameters(
+    self: Any,
+    parameters: dict[str, Any],
+    boto_service_name: str | None = None,
+    service_action_name: str | None = None,
+) -> None:
+    """Map ASL's PascalCase parameters onto the boto request shape (moto ships a stub).
+
+    Without it ``states:startExecution`` sends ``StateMachineArn`` where the API wants
+    ``stateMachineArn``; JSON object values of string members are serialised as AWS does.
+    """
+    service = self._get_boto_service_name(boto_service_name=boto_service_name)
+    action = self._get_boto_service_action(service_action_name=service_action_name)
+    operation = _operation_model(service, action)
+    if operation is not None and operation.input_shape is not None:
+        self._to_boto_request(parameters, operation.input_shape)
+
+
+def _normalise_response(
+    self: Any,
+    response: Any,
+    boto_service_name: str | None = None,
+    service_action_name: str | None = None,
+) -> None:
+    """Return responses in Step Functions' PascalCase, streaming bodies read to text."""
+    service = self._get_boto_service_name(boto_service_name=boto_service_name)
+    action = self._get_boto_service_action(service_action_name=service_action_name)
+    operation = _operation_model(service, action)
+    if operation is not None and operation.output_shape is not None:
+        self._from_boto_response(response, operation.output_shape)
+    _dates_to_json(response, epoch_millis=type(self).__name__ == "StateTaskServiceSfn")
+
+
+def _dates_to_json(value: Any, *, epoch_millis: bool) -> Any:
+    """Timestamps as Step Functions writes them: epoch ms for the optimized ``states:``
+    integration (``StartDate``), ISO 8601 for aws-sdk ones; moto left datetimes that then
+    failed JSON encoding."""
+    import datetime as dt
+
+    if isinstance(value, dt.datetime):
+        if epoch_millis:
+            return int(value.timestamp() * 1000)
+        return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            value[key] = _dates_to_json(inner, epoch_millis=epoch_millis)
+    elif isinstance(value, list):
+        for index, inner in enumerate(value):
+            value[index] = _dates_to_json(inner, epoch_millis=epoch_millis)
+    return value
+
+
+_AWS_SDK_SERVICE_ERROR_NAMES = {
+    "s3": "S3", "sqs": "Sqs", "sns": "Sns", "lambda": "Lambda", "eventbridge": "EventBridge",
+    "glue": "Glue", "athena": "Athena", "secretsmanager": "SecretsManager", "ssm": "Ssm",
+    "kms": "Kms", "sts": "Sts", "iam": "Iam", "ecs": "Ecs", "batch": "Batch",
+    "cloudwatch": "CloudWatch", "cloudwatchlogs": "CloudWatchLogs", "kinesis": "Kinesis",
+    "firehose": "Firehose",
+}
+
+
+def _list_objects_v2_items(env: Any, resource_runtime_part: Any, state_credentials: Any) -> None:
+    """Distributed Map's S3 listing as AWS reads it: every page, items shaped like AWS's.
+
+    moto read one page, failed on an empty prefix, and passed ``LastModified`` as a datetime
+    that then broke JSON encoding of the item.
+    """
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.item_reader.eval import (
+        resource_eval_s3,
+    )
+
+    client = resource_eval_s3.ResourceEvalS3._get_s3_client(
+        resource_runtime_part=resource_runtime_part, state_credentials=state_credentials)
+    parameters = env.stack.pop()
+    items: list[dict[str, Any]] = []
+    for page in client.get_paginator("list_objects_v2").paginate(**parameters):
+        for obj in page.get("Contents", []):
+            items.append({
+                "Etag": obj.get("ETag"),
+                "Key": obj["Key"],
+                "LastModified": int(obj["LastModified"].timestamp()),
+                "Size": obj.get("Size", 0),
+                "StorageClass": obj.get("StorageClass", "STANDARD"),
+            })
+    env.stack.append(items)
+
+
+class StepFunctionsService:
+    """State machines of one harness, and the interpreter's patches."""
+
+    def __init__(self, kernel: Kernel, iam: IamService, analytics: AnalyticsServices) -> None:
+        self.kernel = kernel
+        self.iam = iam
+        self.analytics = analytics
+
+    def resource_handlers(self) -> dict[str, Handler]:
+        return {"AWS::StepFunctions::StateMachine": self.state_machine}
+
+    def state_machine(self, stack: StackTemplate, logical_id: str,
+                      props: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+        name = props.get("StateMachineName") or generated_name(stack.stack_name, logical_id, 80)
+        if "DefinitionString" in props:
+            definition = str(props["DefinitionString"])
+        elif "Definition" in props:
+            definition = json.dumps(props["Definition"])
+        elif "DefinitionS3Location" in props:
+            key = props["DefinitionS3Location"].get("Key")
+            path = stack.assets.get(str(key))
+            if path is None:
+                raise TemplateResolutionError(f"state machine {logical_id}: asset {key} missing")
+            definition = path.read_text()
+        else:
+            raise TemplateResolutionError(f"state machine {logical_id} has no definition")
+        for key, value in (props.get("DefinitionSubstitutions") or {}).items():
+            definition = definition.replace("${" + key + "}", str(value))
+        self.iam.ensure_role(str(props["RoleArn"]))
+        arn = self.kernel.client("stepfunctions").create_state_machine(
+            name=name, definition=definition, roleArn=props["RoleArn"],
+            type=props.get("StateMachineType", "STANDARD"))["stateMachineArn"]
+        return arn, {"Arn": arn, "Name": name}
+
+    def state_machine_arn(self, ref: str) -> str:
+        found = self.kernel.registry.lookup(ref, "AWS::StepFunctions::StateMachine")
+        if found:
+            return found.physical_id
+        if ref.startswith("arn:"):
+            return ref
+        return f"arn:aws:states:{self.kernel.region}:{self.kernel.account_id}:stateMachine:{ref}"
+
+    def apply(self, patcher: Patcher) -> None:
+        """Patch the interpreter when the first ``stepfunctions`` client is made."""
+        self.kernel.on_first_client("stepfunctions", lambda: self.patch_interpreter(patcher))
+
+    def patch_interpreter(self, patcher: Patcher) -> None:
+        """Patch moto's Step Functions interpreter and the analytics-service emulator."""
+        from moto.stepfunctions.parser import models as sfn_models
+        from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+        from moto.stepfunctions.parser.asl.component.intrinsic import jsonata as sfn_intrinsics
+        from moto.stepfunctions.parser.asl.component.state.exec.state_map.item_reader.eval import (
+            resource_eval_s3,
+        )
+        from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+            state_task_service,
+            state_task_service_aws_sdk,
+            state_task_service_callback,
+        )
+        from moto.stepfunctions.parser.asl.component.state.wait.wait_function import (
+            wait_function,
+        )
+        from moto.stepfunctions.parser.asl.eval import states as sfn_states
+        from moto.stepfunctions.parser.asl.eval import variable_store
+        from moto.stepfunctions.parser.asl.jsonata import jsonata as sfn_jsonata
+
+        clock = self.kernel.clock
+
+        # Step Functions: JSONata evaluator, $uuid()/$hash(), escaping of bound variables.
+        patcher.set(sfn_jsonata, "_eval_jsonata", _eval_jsonata)
+        decls = sfn_intrinsics._DECLARATION_BY_VARIABLE_REFERENCE
+        for name in ("$uuid", "$hash"):
+            if name in decls:
+                patcher.set(decls, name, "")
+        patcher.set(sfn_states, "encode_jsonata_variable_declarations", _encode_declarations)
+        patcher.set(variable_store, "encode_jsonata_variable_declarations", _encode_declarations)
+
+        # Step Functions: virtual time for Wait and Retry; fast polling of .sync children.
+        def wait_interval(self: Any, env: Any, wait_seconds: int) -> None:
+            clock.sleep(wait_seconds)
+
+        patcher.set(wait_function.WaitFunction, "_wait_interval", wait_interval)
+        patcher.set(retrier_decl, "time", TimeShim(clock))
+        patcher.set(state_task_service_callback, "_DELAY_SECONDS_SYNC_CONDITION_CHECK", 0.005)
+
+        # Step Functions: API casing of optimized/aws-sdk integrations and AWS's error names.
+        patcher.set(state_task_service.StateTaskService, "_normalise_parameters",
+                    _normalise_parameters)
+        patcher.set(state_task_service.StateTaskService, "_normalise_response",
+                    _normalise_response)
+        for key, value in _AWS_SDK_SERVICE_ERROR_NAMES.items():
+            patcher.set(state_task_service_aws_sdk._SERVICE_ERROR_NAMES, key, value)
+
+        # Step Functions: Distributed Map S3 listing (pagination, AWS item shape).
+        patcher.set(resource_eval_s3.ResourceEvalS3, "_handle_list_objects_v2",
+                    staticmethod(_list_objects_v2_items))
+
+        # Step Functions: executions started without a name get a UUID, as on AWS (moto: None).
+        original_start = sfn_models.StepFunctionsParserBackend.start_execution
+
+        def start_execution(backend: Any, state_machine_arn: str, name: Any = None,
+                            *args: Any, **kwargs: Any) -> Any:
+            return original_start(backend, state_machine_arn, name or str(uuid.uuid4()), *args,
+                                  **kwargs)
+
+        patcher.set(sfn_models.StepFunctionsParserBackend, "start_execution", start_execution)
+
+        # Glue, Athena, Batch, EMR Serverless and SageMaker integrations: the emulator.
+        self.analytics.patch_interpreter(patcher)
