@@ -11,6 +11,7 @@ together and offers the test-facing API; see the package docstring
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
 import time
@@ -141,6 +142,7 @@ class OfflineAws:
         self._deployer = Deployer(kernel, handlers)
         self._mock: Any = None
         self._saved_session: Any = None
+        self._saved_account: str | None = None
 
     # ------------------------------------------------------------------------------
     # shared state, read from the kernel and the services
@@ -182,6 +184,10 @@ class OfflineAws:
         # with fake credentials is shared by every harness instead, restored on exit.
         core["reset_boto3_session"] = False
         config: Any = {"core": core, "stepfunctions": {"execute_state_machine": True}}
+        # moto answers every request in MOTO_ACCOUNT_ID's account: make it the harness's,
+        # so that ARNs the template builds and the resources moto holds agree.
+        self._saved_account = os.environ.get("MOTO_ACCOUNT_ID")
+        os.environ["MOTO_ACCOUNT_ID"] = self.account_id
         self._mock = mock_aws(config=config)
         self._mock.start()
         self._saved_session = boto3.DEFAULT_SESSION
@@ -195,6 +201,7 @@ class OfflineAws:
         except BaseException:
             patcher.undo()
             self._mock.stop()
+            self._restore_account()
             raise
         _kernel.ACTIVE.append(self._kernel)
         return self
@@ -209,6 +216,7 @@ class OfflineAws:
             import boto3
 
             boto3.DEFAULT_SESSION = self._saved_session
+            self._restore_account()
             self._kernel.patcher.undo()
             if self._mock is not None:
                 self._mock.stop()
@@ -216,6 +224,12 @@ class OfflineAws:
             if self._kernel in _kernel.ACTIVE:
                 _kernel.ACTIVE.remove(self._kernel)
             shutil.rmtree(self._kernel.work_dir, ignore_errors=True)
+
+    def _restore_account(self) -> None:
+        if self._saved_account is None:
+            os.environ.pop("MOTO_ACCOUNT_ID", None)
+        else:
+            os.environ["MOTO_ACCOUNT_ID"] = self._saved_account
 
     def client(self, service: str) -> Any:
         """A boto3 client for ``service`` in the harness's region (cached).
@@ -415,7 +429,13 @@ class OfflineAws:
         d = self.client("stepfunctions").describe_execution(executionArn=execution_arn)
 
         def parsed(text: str | None) -> Any:
-            return json.loads(text) if text else None
+            if not text:
+                return None
+            try:
+                return json.loads(text)
+            except ValueError:
+                # moto returns a string output unquoted (AWS: the JSON string "abc").
+                return text
 
         return Execution(
             arn=d["executionArn"], name=d.get("name", ""),

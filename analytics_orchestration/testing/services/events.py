@@ -28,6 +28,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from analytics_orchestration.testing.core import patterns
 from analytics_orchestration.testing.core.deploy import Handler
 from analytics_orchestration.testing.core.kernel import Kernel
 from analytics_orchestration.testing.core.patching import Patcher
@@ -73,8 +74,11 @@ def envelope(
     }
 
 
-def json_path(document: Any, path: str) -> Any:
-    """Evaluate the simple JSONPath subset EventBridge supports (``$.a.b[0]``)."""
+_ABSENT = object()
+
+
+def _lookup(document: Any, path: str) -> Any:
+    """The value at a JSONPath of the subset EventBridge supports, or ``_ABSENT``."""
     if path in ("$", ""):
         return document
     if not path.startswith("$"):
@@ -82,16 +86,23 @@ def json_path(document: Any, path: str) -> Any:
     current = document
     for token in re.findall(r"\.([^.\[]+)|\[(\d+)\]|\['([^']+)'\]", path[1:]):
         key, index, quoted = token
-        if current is None:
-            return None
         if index:
-            current = current[int(index)] if isinstance(current, list) and int(index) < len(
-                current
-            ) else None
+            if not isinstance(current, list) or int(index) >= len(current):
+                return _ABSENT
+            current = current[int(index)]
         else:
             name = key or quoted
-            current = current.get(name) if isinstance(current, dict) else None
+            if not isinstance(current, dict) or name not in current:
+                return _ABSENT
+            current = current[name]
     return current
+
+
+def json_path(document: Any, path: str) -> Any:
+    """Evaluate the simple JSONPath subset EventBridge supports (``$.a.b[0]``); None when
+    the path is missing."""
+    value = _lookup(document, path)
+    return None if value is _ABSENT else value
 
 
 def _inside_string(template: str, position: int) -> bool:
@@ -107,11 +118,60 @@ def _inside_string(template: str, position: int) -> bool:
     return quoted
 
 
+_PREDEFINED = ("aws.events.event", "aws.events.event.json", "aws.events.rule-name",
+               "aws.events.rule-arn", "aws.events.event.ingestion-time")
+
+
+def template_problem(target: Mapping[str, Any]) -> str | None:
+    """Why PutTargets would reject the target's input template, or None.
+
+    A placeholder must name a variable of ``InputPathsMap`` or a predefined one.
+    """
+    transformer = target.get("InputTransformer")
+    if not transformer:
+        return None
+    defined = set(transformer.get("InputPathsMap") or {}) | set(_PREDEFINED)
+    undefined = sorted({m.group(1) for m in _PLACEHOLDER.finditer(
+        str(transformer.get("InputTemplate", ""))) if m.group(1) not in defined})
+    if undefined:
+        return (f"placeholder(s) {', '.join('<' + u + '>' for u in undefined)} not defined "
+                "in InputPathsMap")
+    return None
+
+
+def render_in_string(value: Any) -> str:
+    """How EventBridge writes a value inside a string: strings bare, objects and lists
+    without quotes (``{acc_id:0a787ecb-4015,sf_id:baz}``)."""
+    if value is _ABSENT:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{k}:{render_in_string(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ",".join(render_in_string(v) for v in value) + "]"
+    return json.dumps(value)
+
+
+def event_without_detail(event: Mapping[str, Any]) -> dict[str, Any]:
+    """``<aws.events.event>``: the event without ``detail``, ``detail-type`` as
+    ``detailType`` (as AWS renders it)."""
+    out: dict[str, Any] = {}
+    for key, value in event.items():
+        if key == "detail":
+            continue
+        out["detailType" if key == "detail-type" else key] = value
+    return out
+
+
 def transform_input(target: Mapping[str, Any], event: Mapping[str, Any], rule_name: str,
-                    rule_arn: str) -> str:
+                    rule_arn: str) -> str | None:
     """The text a target receives for ``event``: Input, InputPath, InputTransformer or all.
 
-    Returns text (what SQS/SNS deliver verbatim; Lambda and Step Functions parse it).
+    Returns text (what SQS/SNS deliver verbatim; Lambda and Step Functions parse it), or
+    None when the transformer produces invalid JSON from a JSON template: AWS then delivers
+    nothing. A path missing from the event becomes an empty string (``""`` as a JSON
+    value, nothing inside a string), not ``null``.
     """
     if "Input" in target and target["Input"] is not None:
         return str(target["Input"])
@@ -121,22 +181,15 @@ def transform_input(target: Mapping[str, Any], event: Mapping[str, Any], rule_na
     if not transformer:
         return json.dumps(event)
     paths = transformer.get("InputPathsMap") or {}
-    values: dict[str, Any] = {name: json_path(event, path) for name, path in paths.items()}
-    values.setdefault("aws.events.event", event)
+    values: dict[str, Any] = {name: _lookup(event, path) for name, path in paths.items()}
+    values.setdefault("aws.events.event", event_without_detail(event))
     values.setdefault("aws.events.event.json", event)
     values.setdefault("aws.events.rule-name", rule_name)
     values.setdefault("aws.events.rule-arn", rule_arn)
     values.setdefault("aws.events.event.ingestion-time", event.get("time"))
     template: str = transformer["InputTemplate"]
-
-    def placeholders() -> list[tuple[re.Match[str], bool]]:
-        return [
-            (m, _inside_string(template, m.start()))
-            for m in _PLACEHOLDER.finditer(template)
-            if m.group(1) in values
-        ]
-
-    found = placeholders()
+    found = [(m, _inside_string(template, m.start())) for m in _PLACEHOLDER.finditer(template)
+             if m.group(1) in values]
     probe = template
     for match, quoted in reversed(found):
         probe = probe[: match.start()] + ("x" if quoted else "null") + probe[match.end():]
@@ -144,18 +197,25 @@ def transform_input(target: Mapping[str, Any], event: Mapping[str, Any], rule_na
         json.loads(probe)
         is_json = True
     except ValueError:
-        is_json = False
+        # An object or array template is JSON even when it is malformed: then its output
+        # is invalid JSON, and AWS delivers nothing rather than the text.
+        is_json = template.lstrip().startswith(("{", "["))
 
     out = template
     for match, quoted in reversed(found):
         value = values[match.group(1)]
         if not is_json:
-            text = value if isinstance(value, str) else json.dumps(value)
+            text = render_in_string(value)
         elif quoted:
-            text = json.dumps(value)[1:-1] if isinstance(value, str) else json.dumps(value)
+            text = json.dumps(render_in_string(value))[1:-1]
         else:
-            text = json.dumps(value)
+            text = '""' if value is _ABSENT else json.dumps(value)
         out = out[: match.start()] + text + out[match.end():]
+    if is_json:
+        try:
+            json.loads(out)
+        except ValueError:
+            return None
     return out
 
 
@@ -240,6 +300,48 @@ class EventsService:
 
         patcher.set(events_models.EventsBackend, "put_events", put_events)
         patcher.set(events_models.Rule, "send_to_targets", send_to_targets)
+
+        # Patterns: validated and matched as AWS's rule engine does (core.patterns); moto's
+        # matcher misses arrays of objects, CIDR host bits, booleans vs numbers, and its
+        # validation accepts patterns AWS rejects.
+        from moto.events.exceptions import InvalidEventPatternException, ValidationException
+
+        def parse_pattern(parser: Any) -> dict[str, Any]:
+            if not parser.pattern:
+                return {}
+            try:
+                patterns.validate(parser.pattern)
+            except patterns.InvalidPatternError as exc:
+                raise InvalidEventPatternException(reason=str(exc)) from exc
+            parsed: dict[str, Any] = json.loads(parser.pattern)
+            return parsed
+
+        compiled: dict[str, patterns.CompiledPattern] = {}
+
+        def matches_event(pattern: Any, event: Any) -> bool:
+            raw = pattern._raw_pattern
+            if not raw:
+                return True
+            if raw not in compiled:
+                compiled[raw] = patterns.CompiledPattern(raw)
+            return compiled[raw].matches(json.loads(json.dumps(event)))
+
+        patcher.set(events_models.EventPatternParser, "parse", parse_pattern)
+        patcher.set(events_models.EventPattern, "matches_event", matches_event)
+
+        # PutTargets rejects an input template naming a variable it does not define.
+        original_put_targets = events_models.EventsBackend.put_targets
+
+        def put_targets(backend: Any, name: str, event_bus_arn: str | None,
+                        targets: list[dict[str, Any]]) -> None:
+            for target in targets:
+                problem = template_problem(target)
+                if problem:
+                    raise ValidationException(
+                        f"Invalid InputTemplate for target {target.get('Id')} : {problem}")
+            original_put_targets(backend, name, event_bus_arn, targets)
+
+        patcher.set(events_models.EventsBackend, "put_targets", put_targets)
 
     # -- PutEvents and routing --------------------------------------------------------
     def put_events(self, backend: Any, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -326,6 +428,8 @@ class EventsService:
         arn = str(target["Arn"])
         service = arn.split(":")[2]
         text = transform_input(target, event, rule.name, rule.arn)
+        if text is None:
+            return  # the template produced invalid JSON: AWS delivers nothing
         client = self.kernel.client
         if service == "sqs":
             kwargs: dict[str, Any] = {}

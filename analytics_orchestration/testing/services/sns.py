@@ -7,7 +7,14 @@ Delivery to SQS, HTTP and e-mail is moto's; moto's ``Subscription.publish`` is r
   synchronously;
 - ``firehose``: moto drops these; the raw message is put on the stream.
 
-Filter policies are moto's matcher (``_filter_policy_matcher``).
+Filter policies (both scopes) are validated and matched by the EventBridge pattern engine
+(:mod:`..core.patterns`) with SNS's scoping: in ``MessageAttributes`` scope a ``String``
+attribute is a string, ``Number`` a number, ``String.Array`` its JSON array (``Binary`` is
+never matched) and nested objects are refused; in ``MessageBody`` scope the body is parsed
+as JSON (a body that is not JSON matches nothing) and keys are literal (a key ``"a.b"``
+names a field called ``a.b``). moto's matcher lacked ``cidr``, nested ``$or``,
+``anything-but`` against array values, dotted keys and upper-case ``equals-ignore-case``
+values, and accepted invalid policies (``{"key": []}``, ``{"suffix": 100}``).
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from analytics_orchestration.testing.core import patterns
 from analytics_orchestration.testing.core.deploy import Handler
 from analytics_orchestration.testing.core.kernel import Kernel
 from analytics_orchestration.testing.core.patching import Patcher
@@ -79,7 +87,17 @@ class SnsService:
 
     # -- names ------------------------------------------------------------------------
     def topic_arn(self, ref: str) -> str:
-        return self.kernel.registry.physical_id(ref, "AWS::SNS::Topic")
+        """A topic's ARN from its ARN, construct path, logical id or physical name."""
+        found = self.kernel.registry.lookup(ref, "AWS::SNS::Topic")
+        if found:
+            return found.physical_id
+        for resource in self.kernel.registry.resources:
+            if resource.resource_type == "AWS::SNS::Topic" and resource.attributes.get(
+                    "TopicName") == ref:
+                return resource.physical_id
+        if ref.startswith("arn:"):
+            return ref
+        return self.kernel.arn("sns", ref)
 
     # -- moto patches -----------------------------------------------------------------
     def apply(self, patcher: Patcher) -> None:
@@ -97,6 +115,22 @@ class SnsService:
                 original_publish(sub, message, message_id, *args, **kwargs)
 
         patcher.set(sns_models.Subscription, "publish", subscription_publish)
+
+        from moto.sns import utils as sns_utils
+        from moto.sns.exceptions import SNSInvalidParameter
+
+        def validate_filter_policy(backend: Any, value: Any, scope: str | None) -> None:
+            problem = filter_policy_problem(value, scope)
+            if problem:
+                raise SNSInvalidParameter(f"Invalid parameter: FilterPolicy: {problem}")
+
+        def policy_matches(matcher: Any, message_attributes: dict[str, Any] | None,
+                           message: str) -> bool:
+            return filter_policy_matches(matcher.filter_policy, matcher.filter_policy_scope,
+                                         message_attributes, message)
+
+        patcher.set(sns_models.SNSBackend, "_validate_filter_policy", validate_filter_policy)
+        patcher.set(sns_utils.FilterPolicyMatcher, "matches", policy_matches)
 
     @staticmethod
     def _matches(sub: Any, message: str, attributes: dict[str, Any] | None) -> bool:
@@ -140,3 +174,82 @@ class SnsService:
             },
         }]}
         self.lambda_.enqueue_async_invoke(sub.endpoint, event)
+
+
+def filter_policy_problem(policy: Any, scope: str | None) -> str | None:
+    """Why SNS would reject ``policy`` (``InvalidParameter``), or None."""
+    if not isinstance(policy, dict):
+        return "Filter policy must be a JSON object"
+    if scope in (None, "MessageAttributes"):
+        for key, value in policy.items():
+            if isinstance(value, dict):
+                return (f"Filter policy scope MessageAttributes does not support nested "
+                        f"filter policy (key {key})")
+        names = [key for key in policy if key != "$or"]
+        if len(names) > _MAX_ATTRIBUTE_NAMES:
+            return (f"Filter policy can not have more than {_MAX_ATTRIBUTE_NAMES} keys "
+                    f"(has {len(names)})")
+    try:
+        patterns.validate(policy)
+    except patterns.InvalidPatternError as exc:
+        return str(exc)
+    combinations = _combinations(policy)
+    if combinations > _MAX_COMBINATIONS:
+        return (f"Filter policy is too complex: {combinations} combinations of values, at "
+                f"most {_MAX_COMBINATIONS}")
+    return None
+
+
+_MAX_ATTRIBUTE_NAMES = 5
+_MAX_COMBINATIONS = 150
+
+
+def _combinations(policy: dict[str, Any]) -> int:
+    """The product of the number of values of each key (``$or`` branches add up), as the
+    SNS developer guide's filter policy constraints count them."""
+    total = 1
+    for key, value in policy.items():
+        if key == "$or" and isinstance(value, list):
+            total *= sum(_combinations(branch) for branch in value if isinstance(branch, dict))
+        elif isinstance(value, dict):
+            total *= _combinations(value)
+        elif isinstance(value, list):
+            total *= max(1, len(value))
+    return total
+
+
+def _attribute_value(attribute: Any) -> Any:
+    kind = str(attribute.get("Type") or attribute.get("DataType") or "String")
+    value = attribute.get("Value", attribute.get("StringValue"))
+    if kind.endswith(".Array"):
+        try:
+            return json.loads(value)
+        except (TypeError, ValueError):
+            return value
+    if kind.startswith("Number"):
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            return value
+        return int(number) if number.is_integer() else number
+    if kind.startswith("Binary"):
+        return None
+    return value
+
+
+def filter_policy_matches(policy: dict[str, Any] | None, scope: str | None,
+                          message_attributes: dict[str, Any] | None, message: str) -> bool:
+    """Whether a message passes a subscription's filter policy (SNS's scoping)."""
+    if not policy:
+        return True
+    if scope == "MessageBody":
+        try:
+            document = json.loads(message)
+        except ValueError:
+            return False
+    else:
+        document = {name: _attribute_value(attribute)
+                    for name, attribute in (message_attributes or {}).items()
+                    if not str(attribute.get("Type") or attribute.get("DataType") or ""
+                               ).startswith("Binary")}
+    return patterns.matches(policy, document)

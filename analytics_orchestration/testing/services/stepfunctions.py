@@ -9,6 +9,10 @@
   aws-sdk error names such as ``S3.NoSuchKeyException``;
 - Distributed Map with an S3 item reader (every page, AWS's item shape);
 - executions started without a name get a UUID (moto: ``None``);
+- intrinsic functions take a bare ``null`` argument (``States.Array('a', null)`` keeps it);
+  string literals of the definition (``Assign`` values included) have their JSON escapes
+  decoded, so ``States.StringToJson($var)`` of an assigned JSON text works;
+  ``$$.Execution.RedriveCount`` / ``$states.context.Execution.RedriveCount`` is 0;
 - the analytics integrations (:mod:`.analytics`).
 
 The interpreter is patched with the first ``stepfunctions`` client the harness makes
@@ -167,6 +171,61 @@ def _list_objects_v2_items(env: Any, resource_runtime_part: Any, state_credentia
     env.stack.append(items)
 
 
+_NULL_SENTINEL = "__offline_aws_intrinsic_null__"
+
+
+def _nulls_as_literals(src: str) -> str:
+    """An intrinsic invocation with each bare ``null`` argument replaced by a sentinel
+    string literal: moto's intrinsic grammar has no ``null`` (``States.Array('a', null)``
+    failed to parse), AWS passes it through as JSON null."""
+    out: list[str] = []
+    i, quoted = 0, False
+    while i < len(src):
+        char = src[i]
+        if quoted:
+            out.append(char)
+            if char == "\\" and i + 1 < len(src):
+                out.append(src[i + 1])
+                i += 2
+                continue
+            if char == "'":
+                quoted = False
+            i += 1
+            continue
+        if char == "'":
+            quoted = True
+            out.append(char)
+            i += 1
+            continue
+        if src.startswith("null", i):
+            before = "".join(out).rstrip()
+            after = src[i + 4:].lstrip()
+            if before.endswith(("(", ",")) and after.startswith((")", ",")):
+                out.append(f"'{_NULL_SENTINEL}'")
+                i += 4
+                continue
+        out.append(char)
+        i += 1
+    return "".join(out)
+
+
+def _json_string_literal(parser_rule_context: Any) -> str | None:
+    """A string literal of the definition, JSON escapes decoded (moto kept ``\\"``)."""
+    from moto.stepfunctions.parser.asl.antlr.runtime.ASLLexer import ASLLexer
+    from moto.stepfunctions.parser.asl.antlt4utils.antlr4utils import is_terminal
+
+    if is_terminal(parser_rule_context, ASLLexer.NULL):
+        return None
+    text: str = parser_rule_context.getText()
+    if len(text) >= 2 and text.startswith('"') and text.endswith('"'):
+        try:
+            decoded: str = json.loads(text)
+            return decoded
+        except ValueError:
+            return text[1:-1]
+    return text
+
+
 class StepFunctionsService:
     """State machines of one harness, and the interpreter's patches."""
 
@@ -273,6 +332,48 @@ class StepFunctionsService:
                                   **kwargs)
 
         patcher.set(sfn_models.StepFunctionsParserBackend, "start_execution", start_execution)
+
+        # String literals of the definition (Assign values among them) with their JSON
+        # escapes decoded, as AWS reads the definition; moto kept the backslashes.
+        from moto.stepfunctions.parser.asl.parse import preprocessor as sfn_preprocessor
+
+        patcher.set(sfn_preprocessor.Preprocessor, "_inner_string_of",
+                    staticmethod(_json_string_literal))
+
+        # Intrinsic functions: a bare null argument (States.Array('a', null)) is JSON null.
+        from moto.stepfunctions.parser.asl.component.intrinsic.argument import (
+            argument as sfn_argument,
+        )
+        from moto.stepfunctions.parser.asl.parse.intrinsic import intrinsic_parser
+
+        original_parse = intrinsic_parser.IntrinsicParser.parse
+
+        def parse_intrinsic(src: str) -> Any:
+            return original_parse(_nulls_as_literals(src))
+
+        original_literal = sfn_argument.ArgumentLiteral._eval_argument
+
+        def literal(argument: Any, env: Any) -> Any:
+            value = original_literal(argument, env)
+            return None if value == _NULL_SENTINEL else value
+
+        patcher.set(intrinsic_parser.IntrinsicParser, "parse", staticmethod(parse_intrinsic))
+        patcher.set(sfn_argument.ArgumentLiteral, "_eval_argument", literal)
+
+        # The context object's Execution.RedriveCount ($$ and $states.context): 0 until an
+        # execution is redriven (the harness never redrives).
+        from moto.stepfunctions.parser.backend import execution_worker
+
+        original_environment = execution_worker.ExecutionWorker._get_evaluation_environment
+
+        def environment_with_redrive_count(worker: Any) -> Any:
+            env = original_environment(worker)
+            execution: Any = env.states.context_object.context_object_data["Execution"]
+            execution.setdefault("RedriveCount", 0)
+            return env
+
+        patcher.set(execution_worker.ExecutionWorker, "_get_evaluation_environment",
+                    environment_with_redrive_count)
 
         # Glue, Athena, Batch, EMR Serverless and SageMaker integrations: the emulator.
         self.analytics.patch_interpreter(patcher)

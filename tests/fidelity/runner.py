@@ -1,0 +1,305 @@
+"""Run the fidelity cases (``cases/*.json``) through the offline harness, as a user would.
+
+Every case goes through the harness's public surface (``OfflineAws`` and boto3 clients on
+it): EventBridge patterns are deployed as rules targeting a queue and fed with PutEvents,
+SNS policies as filtered SQS subscriptions fed with Publish, transformers as rule targets,
+intrinsic functions as Pass states of a state machine. Each case ends in one outcome:
+
+- ``correct``: the harness did what AWS's material says AWS does;
+- ``refused``: the harness raised an error naming an unsupported feature
+  (:class:`~analytics_orchestration.testing.OfflineHarnessError` and subclasses);
+- ``wrong``: anything else (a different result, or an unexpected error).
+
+Nothing here imports harness internals, so the same runner scores any version of it
+(``python -m tests.fidelity.score``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+CASES = Path(__file__).parent / "cases"
+REGION = "us-east-2"  # the region of the documentation's transformer example
+ENVELOPE = {"version", "id", "detail-type", "source", "account", "time", "region",
+            "resources", "detail"}
+
+Outcome = str
+
+
+def load(name: str) -> Any:
+    """The ``cases`` of one case file."""
+    return json.loads((CASES / f"{name}.json").read_text())["cases"]
+
+
+def _outcome(run: Callable[[], bool]) -> Outcome:
+    from analytics_orchestration.testing import OfflineHarnessError
+
+    try:
+        return "correct" if run() else "wrong"
+    except OfflineHarnessError:
+        return "refused"
+    except Exception:  # a crash where AWS answers is a wrong answer
+        return "wrong"
+
+
+class Fidelity:
+    """One harness, every case: ``results[service][case_id] -> outcome``."""
+
+    def __init__(self, aws: Any) -> None:
+        self.aws = aws
+        self._counter = 0
+        self.results: dict[str, dict[str, Outcome]] = {}
+
+    def _name(self, prefix: str) -> str:
+        self._counter += 1
+        return f"{prefix}-{self._counter}"
+
+    def _queue(self) -> tuple[str, str]:
+        sqs = self.aws.client("sqs")
+        url = sqs.create_queue(QueueName=self._name("fidelity"))["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])[
+            "Attributes"]["QueueArn"]
+        return url, arn
+
+    def _messages(self, url: str) -> list[str]:
+        self.aws.settle()
+        response = self.aws.client("sqs").receive_message(QueueUrl=url,
+                                                          MaxNumberOfMessages=10)
+        return [m["Body"] for m in response.get("Messages", [])]
+
+    # -- EventBridge ------------------------------------------------------------------
+    @staticmethod
+    def _entry(event: dict[str, Any], pattern: Any) -> tuple[dict[str, Any], Any]:
+        """A PutEvents entry for ``event``; non-envelope events ride in ``detail`` (the
+        pattern is nested the same way, which matches identically)."""
+        if set(event) <= ENVELOPE and "detail" in event:
+            entry: dict[str, Any] = {
+                "Source": event.get("source", "fidelity"),
+                "DetailType": event.get("detail-type", "fidelity"),
+                "Detail": json.dumps(event["detail"]),
+            }
+            if "resources" in event:
+                entry["Resources"] = event["resources"]
+            if "time" in event:
+                entry["Time"] = dt.datetime.strptime(
+                    event["time"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
+            return entry, pattern
+        if isinstance(pattern, str):
+            return ({"Source": "fidelity", "DetailType": "fidelity",
+                     "Detail": json.dumps(event)}, '{"detail": ' + pattern + "}")
+        return ({"Source": "fidelity", "DetailType": "fidelity",
+                 "Detail": json.dumps(event)}, {"detail": pattern})
+
+    def eventbridge_matching(self) -> dict[str, Outcome]:
+        events = self.aws.client("events")
+        out: dict[str, Outcome] = {}
+        for case in load("eventbridge_matching"):
+            def run(case: dict[str, Any] = case) -> bool:
+                bus = events.create_event_bus(Name=self._name("bus"))["EventBusArn"]
+                url, arn = self._queue()
+                entry, pattern = self._entry(case["event"], case["pattern"])
+                rule = self._name("rule")
+                text = pattern if isinstance(pattern, str) else json.dumps(pattern)
+                events.put_rule(Name=rule, EventBusName=bus, EventPattern=text)
+                events.put_targets(Rule=rule, EventBusName=bus, Targets=[{"Id": "q", "Arn": arn}])
+                events.put_events(Entries=[{**entry, "EventBusName": bus}])
+                return bool(self._messages(url)) == case["matches"]
+            out[case["id"]] = _outcome(run)
+        return out
+
+    def eventbridge_validation(self) -> dict[str, Outcome]:
+        from botocore.exceptions import ClientError
+
+        events = self.aws.client("events")
+        out: dict[str, Outcome] = {}
+        for case in load("eventbridge_validation"):
+            def run(case: dict[str, Any] = case) -> bool:
+                try:
+                    events.put_rule(Name=self._name("check"), EventPattern=case["pattern"])
+                except ClientError as exc:
+                    if exc.response["Error"]["Code"] != "InvalidEventPatternException":
+                        raise
+                    return not case["valid"]
+                return bool(case["valid"])
+            out[case["id"]] = _outcome(run)
+        return out
+
+    def eventbridge_input_transformer(self) -> dict[str, Outcome]:
+        from botocore.exceptions import ClientError
+
+        events = self.aws.client("events")
+        out: dict[str, Outcome] = {}
+        for case in load("eventbridge_input_transformer"):
+            def run(case: dict[str, Any] = case) -> bool:
+                url, arn = self._queue()
+                events.put_rule(Name="example", EventPattern=json.dumps(
+                    {"source": [case["event"]["source"]]}))
+                current = events.list_targets_by_rule(Rule="example").get("Targets", [])
+                if current:
+                    events.remove_targets(Rule="example", Ids=[t["Id"] for t in current])
+                expected = case["expected"]
+                try:
+                    events.put_targets(Rule="example", Targets=[{
+                        "Id": "q", "Arn": arn, "InputTransformer": {
+                            "InputPathsMap": case["input_paths_map"],
+                            "InputTemplate": case["input_template"]}}])
+                except ClientError:
+                    return expected == {"rejected": True}
+                if expected == {"rejected": True}:
+                    return False
+                entry, _ = self._entry(case["event"], {})
+                events.put_events(Entries=[entry])
+                bodies = self._messages(url)
+                if len(bodies) != 1:
+                    return False
+                return _same(expected, bodies[0], case["event"])
+            out[case["id"]] = _outcome(run)
+        return out
+
+    # -- SNS --------------------------------------------------------------------------
+    def _subscription(self, policy: Any, scope: str) -> tuple[str, str]:
+        sns = self.aws.client("sns")
+        topic = sns.create_topic(Name=self._name("topic"))["TopicArn"]
+        url, arn = self._queue()
+        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes={
+            "RawMessageDelivery": "true", "FilterPolicyScope": scope,
+            "FilterPolicy": json.dumps(policy)})
+        return topic, url
+
+    def sns_matching(self) -> dict[str, Outcome]:
+        sns = self.aws.client("sns")
+        out: dict[str, Outcome] = {}
+        for case in load("sns_filter_policies")["matching"]:
+            def run(case: dict[str, Any] = case) -> bool:
+                scope = "MessageBody" if case["body"] is not None else "MessageAttributes"
+                topic, url = self._subscription(case["policy"], scope)
+                request: dict[str, Any] = {"TopicArn": topic, "Message": json.dumps(
+                    case["body"]) if case["body"] is not None else "attributes"}
+                if case["attributes"]:
+                    request["MessageAttributes"] = {
+                        name: {"DataType": a["Type"], "StringValue": str(a["Value"])}
+                        for name, a in case["attributes"].items()}
+                sns.publish(**request)
+                return bool(self._messages(url)) == case["matches"]
+            out[case["id"]] = _outcome(run)
+        return out
+
+    def sns_validation(self) -> dict[str, Outcome]:
+        from botocore.exceptions import ClientError
+
+        out: dict[str, Outcome] = {}
+        for case in load("sns_filter_policies")["validation"]:
+            def run(case: dict[str, Any] = case) -> bool:
+                try:
+                    self._subscription(case["policy"], case["scope"])
+                except ClientError as exc:
+                    if exc.response["Error"]["Code"] != "InvalidParameter":
+                        raise
+                    return not case["valid"]
+                return bool(case["valid"])
+            out[f"validation-{case['id']}"] = _outcome(run)
+        return out
+
+    # -- Step Functions ---------------------------------------------------------------
+    def stepfunctions(self) -> dict[str, Outcome]:
+        sfn = self.aws.client("stepfunctions")
+        iam = self.aws.client("iam")
+        role = iam.create_role(RoleName=self._name("role"),
+                               AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        out: dict[str, Outcome] = {}
+        for case in load("stepfunctions_intrinsics"):
+            def run(case: dict[str, Any] = case) -> bool:
+                states: dict[str, Any] = {}
+                if case["assign"]:
+                    states["Assign"] = {"Type": "Pass", "Assign": case["assign"],
+                                        "Next": "Eval"}
+                key = "Output" if case["query_language"] == "JSONata" else "Parameters"
+                states["Eval"] = {"Type": "Pass", key: case["parameters"], "End": True}
+                definition = {"QueryLanguage": case["query_language"],
+                              "StartAt": next(iter(states)), "States": states}
+                arn = sfn.create_state_machine(name=self._name("sm"), roleArn=role,
+                                               definition=json.dumps(definition))[
+                    "stateMachineArn"]
+                execution = self.aws.start_execution(arn, case["input"])
+                done = self.aws.wait_for_execution(execution)
+                return bool(done.status == "SUCCEEDED" and done.output == case["output"])
+            out[case["id"]] = _outcome(run)
+        return out
+
+    def run_all(self) -> dict[str, dict[str, Outcome]]:
+        """Every service's cases; ``results`` keyed by service, then case id."""
+        self.results = {service: run(self) for service, run in SERVICES.items()}
+        return self.results
+
+
+def _same(expected: Any, body: str, event: dict[str, Any]) -> bool:
+    """Compare a delivered body with the case's expectation.
+
+    A string expectation is the exact text; anything else is compared as parsed JSON, with
+    two markers for the predefined event variables: ``{"$detail": d}`` is the whole event
+    (its ``detail`` equal to ``d``), ``{"$without": "detail"}`` the event without it.
+    """
+    if isinstance(expected, str):
+        return body == expected
+    try:
+        value = json.loads(body)
+    except ValueError:
+        return False
+    return _match(expected, value, event)
+
+
+def _match(expected: Any, value: Any, event: dict[str, Any]) -> bool:
+    if isinstance(expected, dict) and set(expected) == {"$detail"}:
+        return isinstance(value, dict) and value.get("detail") == expected["$detail"] and (
+            value.get("source") == event["source"])
+    if isinstance(expected, dict) and set(expected) == {"$without"}:
+        return isinstance(value, dict) and expected["$without"] not in value and (
+            value.get("source") == event["source"])
+    if isinstance(expected, dict):
+        return isinstance(value, dict) and set(value) == set(expected) and all(
+            _match(v, value[k], event) for k, v in expected.items())
+    if isinstance(expected, list):
+        return isinstance(value, list) and len(value) == len(expected) and all(
+            _match(e, v, event) for e, v in zip(expected, value, strict=True))
+    return bool(expected == value and type(expected) is type(value))
+
+
+def score(results: dict[str, dict[str, Outcome]]) -> Iterator[tuple[str, int, int, int]]:
+    """(service, correct, refused, total) per service."""
+    for service, outcomes in results.items():
+        values = list(outcomes.values())
+        yield service, values.count("correct"), values.count("refused"), len(values)
+
+
+SERVICES: dict[str, Callable[[Fidelity], dict[str, Outcome]]] = {
+    "EventBridge patterns": Fidelity.eventbridge_matching,
+    "EventBridge pattern validation": Fidelity.eventbridge_validation,
+    "EventBridge input transformer": Fidelity.eventbridge_input_transformer,
+    "SNS filter policies": lambda f: {**f.sns_matching(), **f.sns_validation()},
+    "Step Functions": Fidelity.stepfunctions,
+}
+"""Each service's cases, in the order the docs list the scores."""
+
+
+def case_ids() -> list[tuple[str, str]]:
+    """(service, case id) of every case, read from the case files."""
+    sns = load("sns_filter_policies")
+    ids = {
+        "EventBridge patterns": [c["id"] for c in load("eventbridge_matching")],
+        "EventBridge pattern validation": [c["id"] for c in load("eventbridge_validation")],
+        "EventBridge input transformer": [c["id"] for c in load(
+            "eventbridge_input_transformer")],
+        "SNS filter policies": [c["id"] for c in sns["matching"]]
+        + [f"validation-{c['id']}" for c in sns["validation"]],
+        "Step Functions": [c["id"] for c in load("stepfunctions_intrinsics")],
+    }
+    return [(service, case_id) for service in SERVICES for case_id in ids[service]]
+
+
+def score_line(service: str, correct: int, refused: int, total: int) -> str:
+    """The line the harness docs publish for one service."""
+    return f"{service}: {correct}/{total} correct, {refused} refused"
