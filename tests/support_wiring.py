@@ -344,7 +344,7 @@ def _rule_wirings(index: Index) -> Iterator[Wiring]:
 
 
 def _subscription_wirings(index: Index) -> Iterator[Wiring]:
-    for subscription, resource in index.of_type("AWS::SNS::Subscription"):
+    for _subscription, resource in index.of_type("AWS::SNS::Subscription"):
         props = resource.get("Properties", {})
         topic = referenced_id(props.get("TopicArn"))
         if index.type_of(topic) != "AWS::SNS::Topic" or topic is None:
