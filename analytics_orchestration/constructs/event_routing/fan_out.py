@@ -420,7 +420,10 @@ class NotificationFanOut(Construct):
                            "at most 100 characters")
         for service in publishing_services:
             problems.check(service.endswith(".amazonaws.com"), "publishing_services",
-                           service, "service principals, e.g. 'events.amazonaws.com'")
+                           service, "service principals, e.g. 's3.amazonaws.com'")
+            problems.check(service != "events.amazonaws.com", "publishing_services", service,
+                           "not EventBridge: a topic policy cannot condition it, so rules "
+                           "publish through their own role (RouteTarget.topic)")
         for index, subscription in enumerate(subscriptions):
             for problem in subscription.problems(fifo=fifo):
                 problems.add(f"subscriptions[{index}]", type(subscription).__name__.lstrip("_"),
