@@ -466,3 +466,31 @@ def unrestricted_create_grants(template: Mapping[str, Any]) -> list[str]:
                 and "kms:GrantIsForAWSResource" in bool_block):
             found.append(f"{where}: {statement.get('Action')}")
     return found
+
+
+# ----------------------------------------------------------------------- trust policies
+
+#: Services whose role trust policies AWS documents aws:SourceAccount/aws:SourceArn for, and
+#: which the library conditions: EventBridge ("For EventBridge event bus rule targets, the
+#: value of aws:SourceArn must be the rule ARN"), EventBridge Scheduler (the schedule
+#: execution role), Step Functions (the state machine role). Other services' trust policies
+#: are left alone: a condition a service does not send makes the role unassumable.
+CONDITIONED_TRUSTS = ("events.amazonaws.com", "scheduler.amazonaws.com", "states.amazonaws.com")
+
+
+def trusts(template: Mapping[str, Any]) -> list[tuple[str, str, Statement]]:
+    """(role, service, statement) for every trust statement of :data:`CONDITIONED_TRUSTS`."""
+    found = []
+    for logical_id, resource in Index.of(template).of_type("AWS::IAM::Role"):
+        document = resource.get("Properties", {}).get("AssumeRolePolicyDocument")
+        for statement in _statements(document):
+            for service in services(statement):
+                if service in CONDITIONED_TRUSTS and statement.get("Effect") == "Allow":
+                    found.append((logical_id, str(service), statement))
+    return found
+
+
+def unconditioned_trusts(template: Mapping[str, Any]) -> list[str]:
+    """Roles those services may assume for any account's resources."""
+    return [f"AWS::IAM::Role {role}: {service}" for role, service, statement in trusts(template)
+            if not any(k in condition_keys(statement) for k in SOURCE_KEYS)]

@@ -62,6 +62,7 @@ from ._foundation import (
     secure_key,
     secure_table,
     secure_topic,
+    state_machine_target,
     subscribe_queue,
     target_dead_letter_queue,
     topic_target,
@@ -180,10 +181,8 @@ class _StateMachineTarget(IngestionTarget):
 
     def bind(self, *, message: events.RuleTargetInput, dead_letter_queue: sqs.IQueue,
              retry: TargetRetryPolicy) -> events.IRuleTarget:
-        return targets.SfnStateMachine(
-            self._state_machine, input=message, dead_letter_queue=dead_letter_queue,
-            max_event_age=retry.max_event_age, retry_attempts=retry.retry_attempts,
-        )
+        return state_machine_target(self._state_machine, input=message,
+                                    dead_letter_queue=dead_letter_queue, retry=retry)
 
 
 class _FunctionTarget(IngestionTarget):

@@ -248,7 +248,7 @@ def test_topic_target_publishes_through_a_role_only_this_accounts_rules_assume()
     rule.add_target(foundation.topic_target(
         topic, message=None, dead_letter_queue=dlq, retry=foundation.TargetRetryPolicy()))
     template = Template.from_stack(stack)
-    role_id = _logical(stack, "Rule/TopicDeliveryRole")
+    role_id = _logical(stack, "Rule/DeliveryRole")
     target = template.to_json()["Resources"][_logical(stack, "Rule")]["Properties"]["Targets"][0]
     assert target["RoleArn"] == {"Fn::GetAtt": [role_id, "Arn"]}
     trust = template.to_json()["Resources"][role_id]["Properties"]["AssumeRolePolicyDocument"]

@@ -14,7 +14,9 @@ from aws_cdk import cx_api
 from tests.support_wiring import (
     create_grant_statements,
     service_grants,
+    trusts,
     unconditioned_service_grants,
+    unconditioned_trusts,
     unrestricted_create_grants,
     wirings,
 )
@@ -57,3 +59,11 @@ def test_kms_create_grant_is_only_for_aws_resources(templates):
     unrestricted = {name: found for name, t in templates.items()
                     if (found := unrestricted_create_grants(t))}
     assert unrestricted == {}
+
+
+def test_roles_of_eventbridge_scheduler_and_step_functions_trust_only_this_account(templates):
+    assert {service for t in templates.values() for _, service, _ in trusts(t)} == {
+        "events.amazonaws.com", "scheduler.amazonaws.com", "states.amazonaws.com"}
+    unguarded = {name: found for name, t in templates.items()
+                 if (found := unconditioned_trusts(t))}
+    assert unguarded == {}

@@ -3,6 +3,7 @@ published to through a role whose trust names this account's rules."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import jsii
@@ -12,6 +13,7 @@ from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk.interfaces.aws_events import IRuleRef
 from constructs import Construct
 
@@ -53,26 +55,27 @@ def target_dead_letter_queue(scope: Construct, construct_id: str, *, rule_name: 
     )
 
 
-#: Construct id, under a rule, of the role its topic targets publish through.
-TOPIC_DELIVERY_ROLE_ID = "TopicDeliveryRole"
+#: Construct id, under a rule, of the role its targets are delivered through.
+DELIVERY_ROLE_ID = "DeliveryRole"
 
 
 def rule_delivery_role(rule: Construct) -> iam.Role:
-    """The role ``rule``'s EventBridge targets deliver through, created once per rule.
+    """The role ``rule``'s EventBridge targets are delivered through, created once per rule.
 
     EventBridge may assume it only for a rule of this account (``aws:SourceAccount``,
-    ``aws:SourceArn`` matching this account's and Region's rules), the confused-deputy
-    conditions EventBridge documents for rule target roles. The pattern, not the rule's own
-    ARN: the rule references the role, so the role cannot reference the rule.
+    ``aws:SourceArn`` matching this account's and Region's rules): the confused-deputy
+    conditions EventBridge documents for rule target roles ("For EventBridge event bus rule
+    targets, the value of aws:SourceArn must be the rule ARN"). A pattern, not the rule's
+    own ARN: the rule references the role, so the role cannot reference the rule.
     """
-    existing = rule.node.try_find_child(TOPIC_DELIVERY_ROLE_ID)
+    existing = rule.node.try_find_child(DELIVERY_ROLE_ID)
     if isinstance(existing, iam.Role):
         return existing
     stack = Stack.of(rule)
     rules = stack.format_arn(service="events", resource="rule", resource_name="*",
                              arn_format=ArnFormat.SLASH_RESOURCE_NAME)
     return iam.Role(
-        rule, TOPIC_DELIVERY_ROLE_ID,
+        rule, DELIVERY_ROLE_ID,
         description=f"Lets EventBridge deliver events of {rule.node.path} to its targets",
         assumed_by=iam.ServicePrincipal("events.amazonaws.com", conditions={
             "StringEquals": {"aws:SourceAccount": stack.account},
@@ -82,32 +85,28 @@ def rule_delivery_role(rule: Construct) -> iam.Role:
 
 
 @jsii.implements(events.IRuleTarget)
-class _TopicThroughRole:
-    """An SNS topic target that publishes through the rule's delivery role."""
+class DeliveredThroughRuleRole:
+    """A target built for the rule's delivery role (:func:`rule_delivery_role`) at bind time.
 
-    def __init__(self, topic: sns.ITopic, *, message: events.RuleTargetInput | None,
-                 dead_letter_queue: sqs.IQueue, retry: TargetRetryPolicy) -> None:
-        self._topic = topic
-        self._message = message
-        self._dead_letter_queue = dead_letter_queue
-        self._retry = retry
+    ``build`` receives the role and returns the CDK target that uses it (and grants it what
+    the target needs); without a role, those targets would create an unconditioned one.
+    ``key_use`` (when given) is the cdk-nag acknowledgment reason for the role's
+    ``kms:GenerateDataKey*`` on the target's key, added once the grant exists.
+    """
+
+    def __init__(self, build: Callable[[iam.IRole], events.IRuleTarget], *,
+                 key_use: str | None = None) -> None:
+        self._build = build
+        self._key_use = key_use
 
     def bind(self, rule: IRuleRef, id: str | None = None) -> events.RuleTargetConfig:
         assert isinstance(rule, Construct), "rules of the library are constructs"
         role = rule_delivery_role(rule)
-        config = targets.SnsTopic(
-            self._topic, message=self._message, dead_letter_queue=self._dead_letter_queue,
-            max_event_age=self._retry.max_event_age,
-            retry_attempts=self._retry.retry_attempts, role=role,
-        ).bind(rule, id)
-        if self._topic.master_key is not None:
-            policy = role.node.try_find_child("DefaultPolicy")
-            assert policy is not None
-            acknowledge(
-                policy, "AwsSolutions::AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
-                "SNS generates a data key per published message with the topic's key; the "
-                "grant names that one key only.",
-            )
+        config = self._build(role).bind(rule, id)
+        policy = role.node.try_find_child("DefaultPolicy")
+        if self._key_use is not None and policy is not None:
+            acknowledge(policy, "AwsSolutions::AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
+                        self._key_use)
         return config
 
 
@@ -126,5 +125,25 @@ def topic_target(
     published through the rule's delivery role (:func:`rule_delivery_role`): it may publish
     to this topic and use its key, and only this account's rules may assume it.
     """
-    return _TopicThroughRole(topic, message=message, dead_letter_queue=dead_letter_queue,
-                             retry=retry)
+    return DeliveredThroughRuleRole(
+        lambda role: targets.SnsTopic(
+            topic, message=message, dead_letter_queue=dead_letter_queue,
+            max_event_age=retry.max_event_age, retry_attempts=retry.retry_attempts, role=role,
+        ),
+        key_use=("SNS generates a data key per published message with the topic's key; the "
+                 "grant names that one key only.") if topic.master_key is not None else None,
+    )
+
+
+def state_machine_target(
+    state_machine: sfn.IStateMachine,
+    *,
+    input: events.RuleTargetInput | None,
+    dead_letter_queue: sqs.IQueue,
+    retry: TargetRetryPolicy,
+) -> events.IRuleTarget:
+    """An EventBridge target starting ``state_machine``, through the rule's delivery role."""
+    return DeliveredThroughRuleRole(lambda role: targets.SfnStateMachine(
+        state_machine, input=input, dead_letter_queue=dead_letter_queue,
+        max_event_age=retry.max_event_age, retry_attempts=retry.retry_attempts, role=role,
+    ))
