@@ -24,6 +24,7 @@ from tests.support import new_stack
 from tests.support_wiring import (
     create_grant_statements,
     unconditioned_service_grants,
+    unconditioned_trusts,
     unrestricted_create_grants,
     wirings,
 )
@@ -480,3 +481,30 @@ def _logical(stack: Stack, path: str) -> str:
         construct = construct.node.find_child(part)
     child = construct.node.default_child or construct
     return stack.resolve(stack.get_logical_id(child))
+
+
+def test_targets_of_one_rule_share_its_conditioned_delivery_role():
+    stack = new_stack()
+    machine, _ = foundation.observable_state_machine(
+        stack, "Machine", definition_body=sfn.DefinitionBody.from_chainable(sfn.Pass(stack, "P")))
+    topic = foundation.secure_topic(
+        stack, "Topic", master_key=foundation.secure_key(stack, "Key", description="k"))
+    rule = events.Rule(stack, "Rule", event_pattern=events.EventPattern(source=["x"]))
+    dlq = foundation.target_dead_letter_queue(stack, "Dlq", rule_name="Rule")
+    retry = foundation.TargetRetryPolicy()
+    rule.add_target(foundation.state_machine_target(
+        machine, input=None, dead_letter_queue=dlq, retry=retry))
+    rule.add_target(foundation.topic_target(
+        topic, message=None, dead_letter_queue=dlq, retry=retry))
+    template = Template.from_stack(stack).to_json()
+    role_id = _logical(stack, "Rule/DeliveryRole")
+    rule_targets = template["Resources"][_logical(stack, "Rule")]["Properties"]["Targets"]
+    assert [t["RoleArn"] for t in rule_targets] == [{"Fn::GetAtt": [role_id, "Arn"]}] * 2
+    roles = [k for k, r in template["Resources"].items() if r["Type"] == "AWS::IAM::Role"
+             and "events.amazonaws.com" in json.dumps(r)]
+    assert roles == [role_id]
+    policy = json.dumps([r for r in template["Resources"].values()
+                         if r["Type"] == "AWS::IAM::Policy"
+                         and {"Ref": role_id} in r["Properties"]["Roles"]])
+    assert "states:StartExecution" in policy and "sns:Publish" in policy
+    assert unconditioned_trusts(template) == []
