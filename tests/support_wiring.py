@@ -8,12 +8,14 @@ nobody). These walks read the template the way AWS evaluates it, one wiring at a
 
 * :func:`wirings` - every alarm action naming a topic, every EventBridge rule target that is a
   topic, a queue or a bus (and every target's dead-letter queue), every SNS-to-SQS
-  subscription (and its dead-letter queue): each one a :class:`Wiring` with the problems
-  that would stop delivery.
+  subscription (and its dead-letter queue), every S3 notification sent straight to a topic
+  or queue: each one a :class:`Wiring` with the problems that would stop delivery.
 * :func:`unconditioned_service_grants` - resource-policy statements granting a service
   principal without ``aws:SourceArn``/``aws:SourceAccount`` (the confused-deputy guard).
 * :func:`unrestricted_create_grants` - statements allowing ``kms:CreateGrant`` without
   ``kms:GrantIsForAWSResource``.
+* :func:`unconditioned_trusts` - roles EventBridge, Scheduler or Step Functions may assume
+  for any account.
 
 References are resolved within the template (``Ref``, ``Fn::GetAtt``); what the template
 does not define (imported resources, another account's bus) is outside the walk.
@@ -34,6 +36,11 @@ Statement = dict[str, Any]
 CLOUDWATCH = "cloudwatch.amazonaws.com"
 EVENTBRIDGE = "events.amazonaws.com"
 SNS = "sns.amazonaws.com"
+S3 = "s3.amazonaws.com"
+#: Services whose source ARN (a bucket's) names no account: AWS requires aws:SourceAccount
+#: next to aws:SourceArn for them ("If the aws:SourceArn value does not contain the account
+#: ID, such as an Amazon S3 bucket ARN, you must use both global condition context keys").
+ACCOUNTLESS_SOURCES = (S3, "logging.s3.amazonaws.com")
 
 #: Keys that bind a service principal's grant to this account or one of its resources.
 SOURCE_KEYS = ("aws:sourcearn", "aws:sourceaccount")
@@ -361,20 +368,57 @@ def _subscription_wirings(index: Index) -> Iterator[Wiring]:
                                        redrive.get("deadLetterTargetArn"), SNS)
 
 
+def _bucket_notification_wirings(index: Index) -> Iterator[Wiring]:
+    """S3 event notifications sent straight to a topic or a queue (not through EventBridge):
+    the bucket's own ``NotificationConfiguration`` or CDK's ``Custom::S3BucketNotifications``."""
+    sources = [(bucket, r.get("Properties", {}).get("NotificationConfiguration"))
+               for bucket, r in index.of_type("AWS::S3::Bucket")]
+    sources += [(referenced_id(r.get("Properties", {}).get("BucketName")),
+                 r.get("Properties", {}).get("NotificationConfiguration"))
+                for _, r in index.of_type("Custom::S3BucketNotifications")]
+    for bucket, configured in sources:
+        notifications = configured or {}
+        if bucket is None:
+            continue
+        for kind, prop, type_name, policy_of, action in (
+                ("bucket->topic", "Topic", "AWS::SNS::Topic", index.topic_policy, "sns:Publish"),
+                ("bucket->queue", "Queue", "AWS::SQS::Queue", index.queue_policy,
+                 "sqs:SendMessage")):
+            for configuration in notifications.get(f"{prop}Configurations", []):
+                # CloudFormation names the destination Topic/Queue; CDK's custom resource
+                # (the S3 API's shape) TopicArn/QueueArn.
+                destination = referenced_id(configuration.get(prop)
+                                            or configuration.get(f"{prop}Arn"))
+                if index.type_of(destination) != type_name:
+                    continue
+                assert destination is not None
+                problems = _resource_grant(policy_of(destination), S3, (action,),
+                                           f"policy of {destination}", source=bucket)
+                problems += _key_grant(index, destination, "KmsMasterKeyId", S3, conditioned=False)
+                yield Wiring(kind, bucket, destination, problems)
+
+
 def wirings(template: Mapping[str, Any]) -> list[Wiring]:
     """Every publisher -> destination path of the template, each with its problems."""
     index = Index.of(template)
-    return [*_alarm_wirings(index), *_rule_wirings(index), *_subscription_wirings(index)]
+    return [*_alarm_wirings(index), *_rule_wirings(index), *_subscription_wirings(index),
+            *_bucket_notification_wirings(index)]
 
 
 # -------------------------------------------------------------------- confused deputy
 
-def _has_source_condition(statement: Statement, service_name: Json) -> bool:
+def _has_source_condition(statement: Statement, service_name: Json, *,
+                          key_policy: bool) -> bool:
+    """aws:SourceArn/aws:SourceAccount (both kinds of key where the ARN names no account);
+    in a key policy, the encryption-context key its service documents also counts."""
     keys = condition_keys(statement)
+    if service_name in ACCOUNTLESS_SOURCES:
+        return "aws:sourceaccount" in keys
     if any(k in keys for k in SOURCE_KEYS):
         return True
-    return any(_service_matches(service_name, service) and alternative in keys
-               for service, alternative in ENCRYPTION_CONTEXT_ALTERNATIVES.items())
+    return key_policy and any(
+        _service_matches(service_name, service) and alternative in keys
+        for service, alternative in ENCRYPTION_CONTEXT_ALTERNATIVES.items())
 
 
 def unconditioned_service_grants(template: Mapping[str, Any]) -> list[str]:
@@ -392,10 +436,8 @@ def unconditioned_service_grants(template: Mapping[str, Any]) -> list[str]:
                 if statement.get("Effect") != "Allow":
                     continue
                 for service in services(statement):
-                    key_policy = type_name == "AWS::KMS::Key"
-                    guarded = (_has_source_condition(statement, service) if key_policy
-                               else any(k in condition_keys(statement) for k in SOURCE_KEYS))
-                    if not guarded:
+                    if not _has_source_condition(statement, service,
+                                                 key_policy=type_name == "AWS::KMS::Key"):
                         found.append(f"{type_name} {logical_id}: {service} "
                                      f"{statement.get('Action')}")
     for logical_id, resource in index.of_type("AWS::Events::EventBusPolicy"):

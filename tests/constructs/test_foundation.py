@@ -11,6 +11,8 @@ from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_s3_notifications as s3n
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk.assertions import Match, Template
@@ -508,3 +510,16 @@ def test_targets_of_one_rule_share_its_conditioned_delivery_role():
                          and {"Ref": role_id} in r["Properties"]["Roles"]])
     assert "states:StartExecution" in policy and "sns:Publish" in policy
     assert unconditioned_trusts(template) == []
+
+
+def test_the_wiring_walk_follows_s3_notifications_sent_straight_to_a_topic():
+    """CDK's own S3 -> SNS destination: the grant names the bucket but not the account,
+    which AWS requires for a bucket (its ARN names no account)."""
+    stack = new_stack()
+    bucket = s3.Bucket(stack, "Bucket")
+    topic = sns.Topic(stack, "Topic")
+    bucket.add_event_notification(s3.EventType.OBJECT_CREATED, s3n.SnsDestination(topic))
+    template = Template.from_stack(stack).to_json()
+    assert [(w.kind, w.problems) for w in wirings(template)] == [("bucket->topic", [])]
+    [unguarded] = unconditioned_service_grants(template)
+    assert "s3.amazonaws.com" in unguarded
