@@ -32,6 +32,7 @@ from .constructs._foundation import (
     secure_key,
     secure_topic,
 )
+from .constructs._foundation.topics import allow_cloudwatch_alarms
 
 __all__ = [
     "QueueWithDeadLetterQueue",
@@ -46,16 +47,15 @@ __all__ = [
     "secure_topic",
 ]
 
-#: Services that publish to an alarm topic: CloudWatch alarms and EventBridge rules.
-ALARM_PUBLISHERS = ("cloudwatch.amazonaws.com", "events.amazonaws.com")
-
-
 def alarm_topic(scope: Construct, construct_id: str, *, encryption_key: kms.IKey) -> sns.Topic:
-    """A KMS-encrypted, TLS-only topic that CloudWatch alarms and EventBridge can notify.
+    """A KMS-encrypted, TLS-only topic that this account's CloudWatch alarms can notify.
 
-    Both services are allowed to use ``encryption_key`` for it: without that grant an alarm
-    on an encrypted topic fails silently.
+    Its topic policy allows ``cloudwatch.amazonaws.com`` to publish and its key policy lets
+    CloudWatch use ``encryption_key``, both only for alarms of this account and Region
+    (``aws:SourceAccount``, ``aws:SourceArn``): a topic policy replaces SNS's default one,
+    so without them every alarm would go to ALARM and notify nobody. EventBridge rules of
+    the library that target it publish through a role of their own instead.
     """
-    return secure_topic(
-        scope, construct_id, master_key=encryption_key, publishers=ALARM_PUBLISHERS
-    )
+    topic = secure_topic(scope, construct_id, master_key=encryption_key)
+    allow_cloudwatch_alarms(topic)
+    return topic

@@ -62,8 +62,10 @@ from ._foundation import (
     secure_key,
     secure_table,
     secure_topic,
+    state_machine_target,
     subscribe_queue,
     target_dead_letter_queue,
+    topic_target,
 )
 from ._foundation.buckets import DEFAULT_NONCURRENT_VERSION_EXPIRATION
 
@@ -179,10 +181,8 @@ class _StateMachineTarget(IngestionTarget):
 
     def bind(self, *, message: events.RuleTargetInput, dead_letter_queue: sqs.IQueue,
              retry: TargetRetryPolicy) -> events.IRuleTarget:
-        return targets.SfnStateMachine(
-            self._state_machine, input=message, dead_letter_queue=dead_letter_queue,
-            max_event_age=retry.max_event_age, retry_attempts=retry.retry_attempts,
-        )
+        return state_machine_target(self._state_machine, input=message,
+                                    dead_letter_queue=dead_letter_queue, retry=retry)
 
 
 class _FunctionTarget(IngestionTarget):
@@ -222,10 +222,8 @@ class _TopicTarget(IngestionTarget):
 
     def bind(self, *, message: events.RuleTargetInput, dead_letter_queue: sqs.IQueue,
              retry: TargetRetryPolicy) -> events.IRuleTarget:
-        return targets.SnsTopic(
-            self._topic, message=message, dead_letter_queue=dead_letter_queue,
-            max_event_age=retry.max_event_age, retry_attempts=retry.retry_attempts,
-        )
+        return topic_target(self._topic, message=message, dead_letter_queue=dead_letter_queue,
+                            retry=retry)
 
 
 class EventDrivenIngestion(Construct):
@@ -658,10 +656,7 @@ class EventDrivenIngestion(Construct):
         message: events.RuleTargetInput,
         subscribers: Sequence[FanOutSubscriber],
     ) -> None:
-        self.fan_out_topic = secure_topic(
-            self, "FanOutTopic", master_key=self.encryption_key,
-            publishers=("events.amazonaws.com",),
-        )
+        self.fan_out_topic = secure_topic(self, "FanOutTopic", master_key=self.encryption_key)
         self._route(rule, IngestionTarget.topic(self.fan_out_topic), message, "FanOut")
         for index, subscriber in enumerate(subscribers):
             self.dead_letter_queues.append(subscribe_queue(

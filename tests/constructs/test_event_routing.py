@@ -381,7 +381,7 @@ def full_fan_out() -> tuple[NotificationFanOut, Template, dict[str, Any]]:
     fan_out = NotificationFanOut(
         stack, "FanOut",
         display_name="Platform",
-        publishing_services=("events.amazonaws.com", "cloudwatch.amazonaws.com"),
+        publishing_services=("s3.amazonaws.com", "cloudwatch.amazonaws.com"),
         subscriptions=[
             TopicSubscription.queue(queue, filter_policy_with_message_body=body_filter),
             TopicSubscription.function(function, filter_policy={
@@ -400,7 +400,7 @@ def full_fan_out() -> tuple[NotificationFanOut, Template, dict[str, Any]]:
         "bucket": bucket, "alarm_topic": alarm_topic}
 
 
-def test_default_topic_is_kms_encrypted_https_only_and_events_may_publish(default_fan_out):
+def test_default_topic_is_kms_encrypted_https_only_and_grants_no_service(default_fan_out):
     fan_out, template = default_fan_out
     topic = _resource(template, fan_out.topic)["Properties"]
     assert topic["KmsMasterKeyId"] == {"Fn::GetAtt": [_id(fan_out.encryption_key), "Arn"]}
@@ -409,7 +409,20 @@ def test_default_topic_is_kms_encrypted_https_only_and_events_may_publish(defaul
         "Statement": Match.array_with([Match.object_like({
             "Effect": "Deny", "Condition": {"Bool": {"aws:SecureTransport": "false"}}})])}})
     key_policy = json.dumps(_resource(template, fan_out.encryption_key)["Properties"])
-    assert "events.amazonaws.com" in key_policy
+    assert "events.amazonaws.com" not in key_policy
+
+
+def test_publishing_services_may_publish_for_this_account_only(full_fan_out):
+    fan_out, template, _ = full_fan_out
+    topic_policy = next(p["Properties"]["PolicyDocument"]["Statement"]
+                        for p in template.find_resources("AWS::SNS::TopicPolicy").values()
+                        if {"Ref": _id(fan_out.topic)} in p["Properties"]["Topics"])
+    for service in ("s3.amazonaws.com", "cloudwatch.amazonaws.com"):
+        grant = next(s for s in topic_policy if s["Effect"] == "Allow"
+                     and service in json.dumps(s["Principal"]))
+        assert grant["Action"] == "sns:Publish"
+        assert grant["Condition"] == {
+            "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
 
 
 def test_default_archive_is_firehose_to_a_created_secure_bucket(default_fan_out):

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from aws_cdk import Duration, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_events as events
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_s3_notifications as s3n
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk.assertions import Match, Template
@@ -16,6 +23,13 @@ from analytics_orchestration.constructs._foundation.functions import (
     POWERTOOLS_LAYER_VERSION,
 )
 from tests.support import new_stack
+from tests.support_wiring import (
+    create_grant_statements,
+    unconditioned_service_grants,
+    unconditioned_trusts,
+    unrestricted_create_grants,
+    wirings,
+)
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +47,7 @@ def built() -> tuple[Stack, Template, dict[str, object]]:
     )
     service_dlq = foundation.dead_letter_queue_for_service(stack, "ServiceDlq", used_by="tests")
     topic = foundation.secure_topic(
-        stack, "Topic", master_key=key, publishers=("events.amazonaws.com",)
+        stack, "Topic", master_key=key, publishers=("s3.amazonaws.com",)
     )
     table = foundation.secure_table(
         stack, "Table", partition_key="pk", encryption_key=key, time_to_live_attribute="ttl"
@@ -181,9 +195,95 @@ def test_topic_is_kms_encrypted_tls_only_and_key_allows_publisher(built):
         "PolicyDocument": {"Statement": Match.array_with([Match.object_like({
             "Effect": "Deny", "Condition": {"Bool": {"aws:SecureTransport": "false"}}})])}
     })
+    this_account = {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
     template.has_resource_properties("AWS::KMS::Key", {"KeyPolicy": {"Statement": Match.array_with([
-        Match.object_like({"Principal": {"Service": "events.amazonaws.com"},
-                           "Action": ["kms:Decrypt", "kms:GenerateDataKey*"]})])}})
+        Match.object_like({"Principal": {"Service": "s3.amazonaws.com"},
+                           "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+                           "Condition": this_account})])}})
+    template.has_resource_properties("AWS::SNS::TopicPolicy", {"PolicyDocument": {
+        "Statement": Match.array_with([Match.object_like({
+            "Effect": "Allow", "Principal": {"Service": "s3.amazonaws.com"},
+            "Action": "sns:Publish", "Condition": this_account})])}})
+
+
+def test_every_builder_wiring_delivers_and_every_service_grant_is_conditioned(built):
+    _, template, _ = built
+    found = wirings(template.to_json())
+    assert {w.kind for w in found} >= {"alarm->topic"}
+    assert [str(w) for w in found if w.problems] == []
+    assert unconditioned_service_grants(template.to_json()) == []
+
+
+def test_alarm_builder_lets_cloudwatch_publish_to_any_topic_it_is_given_once(built):
+    stack, template, _ = built
+    policy = next(p["Properties"]["PolicyDocument"]["Statement"]
+                  for p in template.find_resources("AWS::SNS::TopicPolicy").values()
+                  if p["Properties"]["Topics"] == [{"Ref": _logical(stack, "AlarmTopic")}])
+    grants = [s for s in policy if s.get("Principal") == {"Service": "cloudwatch.amazonaws.com"}]
+    assert len(grants) == 1  # two alarms notify the topic; one statement
+    assert grants[0]["Action"] == "sns:Publish"
+    assert grants[0]["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}},
+        "ArnLike": {"aws:SourceArn": {"Fn::Join": ["", [
+            "arn:", {"Ref": "AWS::Partition"}, ":cloudwatch:", {"Ref": "AWS::Region"}, ":",
+            {"Ref": "AWS::AccountId"}, ":alarm:*"]]}},
+    }
+
+
+def test_the_wiring_walk_finds_an_alarm_that_cannot_notify():
+    """A raw encrypted topic notified by a raw alarm: what the foundation prevents."""
+    stack = new_stack()
+    key = kms.Key(stack, "Key")
+    topic = sns.Topic(stack, "Raw", master_key=key)
+    raw = cloudwatch.Alarm(stack, "RawAlarm", threshold=1, evaluation_periods=1,
+                           metric=cloudwatch.Metric(namespace="N", metric_name="M"))
+    raw.add_alarm_action(cw_actions.SnsAction(topic))
+    [found] = wirings(Template.from_stack(stack).to_json())
+    assert found.kind == "alarm->topic" and len(found.problems) == 2, found
+
+
+def test_topic_target_publishes_through_a_role_only_this_accounts_rules_assume():
+    stack = new_stack()
+    key = foundation.secure_key(stack, "Key", description="k")
+    topic = foundation.secure_topic(stack, "Topic", master_key=key)
+    rule = events.Rule(stack, "Rule", event_pattern=events.EventPattern(source=["x"]))
+    dlq = foundation.target_dead_letter_queue(stack, "Dlq", rule_name="Rule")
+    rule.add_target(foundation.topic_target(
+        topic, message=None, dead_letter_queue=dlq, retry=foundation.TargetRetryPolicy()))
+    template = Template.from_stack(stack)
+    role_id = _logical(stack, "Rule/DeliveryRole")
+    target = template.to_json()["Resources"][_logical(stack, "Rule")]["Properties"]["Targets"][0]
+    assert target["RoleArn"] == {"Fn::GetAtt": [role_id, "Arn"]}
+    trust = template.to_json()["Resources"][role_id]["Properties"]["AssumeRolePolicyDocument"]
+    assert trust["Statement"][0]["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}},
+        "ArnLike": {"aws:SourceArn": {"Fn::Join": ["", [
+            "arn:", {"Ref": "AWS::Partition"}, ":events:", {"Ref": "AWS::Region"}, ":",
+            {"Ref": "AWS::AccountId"}, ":rule/*"]]}},
+    }
+    assert "events.amazonaws.com" not in json.dumps(template.find_resources("AWS::KMS::Key"))
+    assert "events.amazonaws.com" not in json.dumps(
+        template.find_resources("AWS::SNS::TopicPolicy"))
+    kinds = {w.kind: w.problems for w in wirings(template.to_json())}
+    assert kinds == {"rule->topic": [], "rule->dead-letter queue": []}
+    assert unconditioned_service_grants(template.to_json()) == []
+
+
+def test_create_grant_is_only_for_aws_resources():
+    stack = new_stack()
+    key = foundation.secure_key(stack, "Key", description="k")
+    role = iam.Role(stack, "Role", assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"))
+    foundation.grant_create_grant_for_aws_resources(key, role)
+    template = Template.from_stack(stack).to_json()
+    [(_, statement)] = create_grant_statements(template)
+    assert statement["Action"] == "kms:CreateGrant"
+    assert statement["Condition"] == {"Bool": {"kms:GrantIsForAWSResource": "true"}}
+    assert unrestricted_create_grants(template) == []
+    raw = new_stack()
+    kms.Key(raw, "Key").grant(
+        iam.Role(raw, "Raw", assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com")),
+        "kms:CreateGrant")
+    assert len(unrestricted_create_grants(Template.from_stack(raw).to_json())) == 1
 
 
 def test_table_has_pitr_cmk_ttl_and_protection(built):
@@ -375,3 +475,51 @@ def test_secure_bucket_outside_a_pattern_needs_the_log_delivery_flag():
     with pytest.raises(ConfigurationError, match="serverAccessLogsUseBucketPolicy"):
         foundation.secure_bucket(stack, "Data", server_access_logs_bucket=logs,
                                  server_access_logs_prefix="d/")
+
+
+def _logical(stack: Stack, path: str) -> str:
+    construct = stack.node.find_child(path.split("/")[0])
+    for part in path.split("/")[1:]:
+        construct = construct.node.find_child(part)
+    child = construct.node.default_child or construct
+    return stack.resolve(stack.get_logical_id(child))
+
+
+def test_targets_of_one_rule_share_its_conditioned_delivery_role():
+    stack = new_stack()
+    machine, _ = foundation.observable_state_machine(
+        stack, "Machine", definition_body=sfn.DefinitionBody.from_chainable(sfn.Pass(stack, "P")))
+    topic = foundation.secure_topic(
+        stack, "Topic", master_key=foundation.secure_key(stack, "Key", description="k"))
+    rule = events.Rule(stack, "Rule", event_pattern=events.EventPattern(source=["x"]))
+    dlq = foundation.target_dead_letter_queue(stack, "Dlq", rule_name="Rule")
+    retry = foundation.TargetRetryPolicy()
+    rule.add_target(foundation.state_machine_target(
+        machine, input=None, dead_letter_queue=dlq, retry=retry))
+    rule.add_target(foundation.topic_target(
+        topic, message=None, dead_letter_queue=dlq, retry=retry))
+    template = Template.from_stack(stack).to_json()
+    role_id = _logical(stack, "Rule/DeliveryRole")
+    rule_targets = template["Resources"][_logical(stack, "Rule")]["Properties"]["Targets"]
+    assert [t["RoleArn"] for t in rule_targets] == [{"Fn::GetAtt": [role_id, "Arn"]}] * 2
+    roles = [k for k, r in template["Resources"].items() if r["Type"] == "AWS::IAM::Role"
+             and "events.amazonaws.com" in json.dumps(r)]
+    assert roles == [role_id]
+    policy = json.dumps([r for r in template["Resources"].values()
+                         if r["Type"] == "AWS::IAM::Policy"
+                         and {"Ref": role_id} in r["Properties"]["Roles"]])
+    assert "states:StartExecution" in policy and "sns:Publish" in policy
+    assert unconditioned_trusts(template) == []
+
+
+def test_the_wiring_walk_follows_s3_notifications_sent_straight_to_a_topic():
+    """CDK's own S3 -> SNS destination: the grant names the bucket but not the account,
+    which AWS requires for a bucket (its ARN names no account)."""
+    stack = new_stack()
+    bucket = s3.Bucket(stack, "Bucket")
+    topic = sns.Topic(stack, "Topic")
+    bucket.add_event_notification(s3.EventType.OBJECT_CREATED, s3n.SnsDestination(topic))
+    template = Template.from_stack(stack).to_json()
+    assert [(w.kind, w.problems) for w in wirings(template)] == [("bucket->topic", [])]
+    [unguarded] = unconditioned_service_grants(template)
+    assert "s3.amazonaws.com" in unguarded

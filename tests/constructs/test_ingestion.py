@@ -27,6 +27,7 @@ from analytics_orchestration import (
     TargetRetryPolicy,
 )
 from tests.support import new_stack
+from tests.support_wiring import wirings
 
 
 def _rules_by_pattern(template: Template) -> dict[str, dict[str, Any]]:
@@ -354,8 +355,12 @@ def test_fan_out_topic_and_subscriptions(full_pipeline):
                  if _logical_id(handles["sales"]) in json.dumps(s["Properties"]["Endpoint"]))
     assert sales["FilterPolicyScope"] == "MessageBody"
     assert sales["FilterPolicy"] == {"key": [{"prefix": "incoming/sales/"}]}
-    template.has_resource_properties("AWS::KMS::Key", {"KeyPolicy": {"Statement": Match.array_with(
-        [Match.object_like({"Principal": {"Service": "events.amazonaws.com"}})])}})
+    # The rule publishes through its own role (may publish, may use the key); the topic and
+    # its key grant EventBridge nothing.
+    assert "events.amazonaws.com" not in json.dumps(
+        template.to_json()["Resources"][_logical_id(ingestion.encryption_key)])
+    assert [w for w in wirings(template.to_json()) if w.kind == "rule->topic"
+            and w.destination == _logical_id(ingestion.fan_out_topic) and not w.problems]
 
 
 # ------------------------------------------------------------------ alarms

@@ -135,6 +135,12 @@ def test_fan_out_reports_every_problem_at_once():
         "workflows[0].batch_size"]
 
 
+def test_fan_out_refuses_eventbridge_as_a_publishing_service():
+    problems = _problems(NotificationFanOut, publishing_services=["events.amazonaws.com"])
+    assert len(problems) == 1
+    assert problems[0].startswith("publishing_services") and "RouteTarget.topic" in problems[0]
+
+
 @pytest.mark.parametrize(("props", "prop", "hint"), [
     ({"fifo": True, "archive_bucket": lambda stack: s3.Bucket(stack, "B")}, "archive_bucket",
      "SNS itself"),

@@ -13,10 +13,16 @@ from .alarms import (
 )
 from .buckets import access_log_bucket, enable_event_bridge_notifications, secure_bucket
 from .compliance import acknowledge
-from .event_targets import TargetRetryPolicy, target_dead_letter_queue
+from .event_targets import (
+    DeliveredThroughRuleRole,
+    TargetRetryPolicy,
+    state_machine_target,
+    target_dead_letter_queue,
+    topic_target,
+)
 from .feature_flags import require_feature_flags
 from .functions import PythonFunction, python_function
-from .keys import secure_key
+from .keys import grant_create_grant_for_aws_resources, secure_key
 from .logs import log_group
 from .networks import private_vpc
 from .queues import (
@@ -34,6 +40,7 @@ from .validation import ProblemCollector, is_unresolved
 
 __all__ = [
     "DESTROY_ON_REMOVAL_CONTEXT_KEY",
+    "DeliveredThroughRuleRole",
     "ProblemCollector",
     "PythonFunction",
     "QueueWithDeadLetterQueue",
@@ -47,6 +54,7 @@ __all__ = [
     "enable_event_bridge_notifications",
     "function_errors_alarm",
     "function_throttles_alarm",
+    "grant_create_grant_for_aws_resources",
     "is_unresolved",
     "log_group",
     "minimum_visibility_timeout",
@@ -60,7 +68,9 @@ __all__ = [
     "secure_key",
     "secure_table",
     "secure_topic",
+    "state_machine_target",
     "stateful_removal_policy",
     "subscribe_queue",
     "target_dead_letter_queue",
+    "topic_target",
 ]

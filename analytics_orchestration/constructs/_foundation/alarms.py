@@ -1,6 +1,8 @@
 """CloudWatch alarms: explicit dimensions, explicit missing-data treatment, one action.
 
-Every alarm of the library is built here, so its defaults live in one place."""
+Every alarm of the library is built here, so its defaults live in one place, including the
+one that makes an alarm able to notify at all: its topic lets this account's CloudWatch
+alarms publish and use the topic's key (:func:`.topics.allow_cloudwatch_alarms`)."""
 
 from __future__ import annotations
 
@@ -13,6 +15,8 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
+
+from .topics import allow_cloudwatch_alarms
 
 ALARM_PERIOD = Duration.minutes(1)
 
@@ -33,6 +37,10 @@ def alarm(
 ) -> cloudwatch.Alarm:
     """An alarm that notifies ``alarm_topic`` (when given) on ALARM and on OK.
 
+    The topic is made to allow CloudWatch alarms of this account to publish, and to use
+    its key: a topic policy replaces SNS's default one, so without that grant the alarm
+    would fire and notify nobody.
+
     Missing data is NOT_BREACHING by default: these metrics are only published when
     something happens (an error, a message), so silence means healthy.
     """
@@ -47,6 +55,7 @@ def alarm(
         alarm_description=description,
     )
     if alarm_topic is not None:
+        allow_cloudwatch_alarms(alarm_topic)
         action = cw_actions.SnsAction(alarm_topic)
         created.add_alarm_action(action)
         created.add_ok_action(action)

@@ -1,13 +1,23 @@
-"""EventBridge target settings: every target retries, then dead-letters."""
+"""EventBridge target settings: every target retries, then dead-letters; topics are
+published to through a role whose trust names this account's rules."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from aws_cdk import Duration
+import jsii
+from aws_cdk import ArnFormat, Duration, Stack
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk.interfaces.aws_events import IRuleRef
 from constructs import Construct
 
+from .compliance import acknowledge
 from .queues import dead_letter_queue_for_service
 
 #: The longest EventBridge keeps retrying an undeliverable event.
@@ -43,3 +53,97 @@ def target_dead_letter_queue(scope: Construct, construct_id: str, *, rule_name: 
     return dead_letter_queue_for_service(
         scope, construct_id, used_by=f"an EventBridge target of {rule_name}"
     )
+
+
+#: Construct id, under a rule, of the role its targets are delivered through.
+DELIVERY_ROLE_ID = "DeliveryRole"
+
+
+def rule_delivery_role(rule: Construct) -> iam.Role:
+    """The role ``rule``'s EventBridge targets are delivered through, created once per rule.
+
+    EventBridge may assume it only for a rule of this account (``aws:SourceAccount``,
+    ``aws:SourceArn`` matching this account's and Region's rules): the confused-deputy
+    conditions EventBridge documents for rule target roles ("For EventBridge event bus rule
+    targets, the value of aws:SourceArn must be the rule ARN"). A pattern, not the rule's
+    own ARN: the rule references the role, so the role cannot reference the rule.
+    """
+    existing = rule.node.try_find_child(DELIVERY_ROLE_ID)
+    if isinstance(existing, iam.Role):
+        return existing
+    stack = Stack.of(rule)
+    rules = stack.format_arn(service="events", resource="rule", resource_name="*",
+                             arn_format=ArnFormat.SLASH_RESOURCE_NAME)
+    return iam.Role(
+        rule, DELIVERY_ROLE_ID,
+        description=f"Lets EventBridge deliver events of {rule.node.path} to its targets",
+        assumed_by=iam.ServicePrincipal("events.amazonaws.com", conditions={
+            "StringEquals": {"aws:SourceAccount": stack.account},
+            "ArnLike": {"aws:SourceArn": rules},
+        }),
+    )
+
+
+@jsii.implements(events.IRuleTarget)
+class DeliveredThroughRuleRole:
+    """A target built for the rule's delivery role (:func:`rule_delivery_role`) at bind time.
+
+    ``build`` receives the role and returns the CDK target that uses it (and grants it what
+    the target needs); without a role, those targets would create an unconditioned one.
+    ``key_use`` (when given) is the cdk-nag acknowledgment reason for the role's
+    ``kms:GenerateDataKey*`` on the target's key, added once the grant exists.
+    """
+
+    def __init__(self, build: Callable[[iam.IRole], events.IRuleTarget], *,
+                 key_use: str | None = None) -> None:
+        self._build = build
+        self._key_use = key_use
+
+    def bind(self, rule: IRuleRef, id: str | None = None) -> events.RuleTargetConfig:
+        assert isinstance(rule, Construct), "rules of the library are constructs"
+        role = rule_delivery_role(rule)
+        config = self._build(role).bind(rule, id)
+        policy = role.node.try_find_child("DefaultPolicy")
+        if self._key_use is not None and policy is not None:
+            acknowledge(policy, "AwsSolutions::AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
+                        self._key_use)
+        return config
+
+
+def topic_target(
+    topic: sns.ITopic,
+    *,
+    message: events.RuleTargetInput | None,
+    dead_letter_queue: sqs.IQueue,
+    retry: TargetRetryPolicy,
+) -> events.IRuleTarget:
+    """An EventBridge target publishing to ``topic``, with a DLQ and ``retry``.
+
+    EventBridge cannot be conditioned in a topic policy ("You can't use Condition blocks in
+    Amazon SNS topic policies for EventBridge", EventBridge User Guide), so instead of an
+    unconditioned ``events.amazonaws.com`` grant on the topic and its key, events are
+    published through the rule's delivery role (:func:`rule_delivery_role`): it may publish
+    to this topic and use its key, and only this account's rules may assume it.
+    """
+    return DeliveredThroughRuleRole(
+        lambda role: targets.SnsTopic(
+            topic, message=message, dead_letter_queue=dead_letter_queue,
+            max_event_age=retry.max_event_age, retry_attempts=retry.retry_attempts, role=role,
+        ),
+        key_use=("SNS generates a data key per published message with the topic's key; the "
+                 "grant names that one key only.") if topic.master_key is not None else None,
+    )
+
+
+def state_machine_target(
+    state_machine: sfn.IStateMachine,
+    *,
+    input: events.RuleTargetInput | None,
+    dead_letter_queue: sqs.IQueue,
+    retry: TargetRetryPolicy,
+) -> events.IRuleTarget:
+    """An EventBridge target starting ``state_machine``, through the rule's delivery role."""
+    return DeliveredThroughRuleRole(lambda role: targets.SfnStateMachine(
+        state_machine, input=input, dead_letter_queue=dead_letter_queue,
+        max_event_age=retry.max_event_age, retry_attempts=retry.retry_attempts, role=role,
+    ))

@@ -30,7 +30,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
-from .._foundation import acknowledge, is_unresolved
+from .._foundation import acknowledge, grant_create_grant_for_aws_resources, is_unresolved
 from .steps import StepContext
 
 __all__ = [
@@ -274,8 +274,8 @@ class MlStage:
             conditions={"StringLike": {"cloudwatch:namespace": "/aws/sagemaker/*"}},
         ))
         if self.workflow.encryption_key is not None:
-            self.workflow.encryption_key.grant(
-                role, "kms:Decrypt", "kms:GenerateDataKey", "kms:CreateGrant")
+            self.workflow.encryption_key.grant(role, "kms:Decrypt", "kms:GenerateDataKey")
+            grant_create_grant_for_aws_resources(self.workflow.encryption_key, role)
         policy = role.node.try_find_child("DefaultPolicy")
         assert policy is not None
         for finding, reason in _role_findings(self.stack, bucket):
@@ -496,7 +496,8 @@ class MlStage:
         for statement in statements:
             role.add_to_principal_policy(statement)
         if self.workflow.encryption_key is not None:
-            self.workflow.encryption_key.grant(role, "kms:CreateGrant", "kms:DescribeKey")
+            self.workflow.encryption_key.grant(role, "kms:DescribeKey")
+            grant_create_grant_for_aws_resources(self.workflow.encryption_key, role)
         policy = role.node.try_find_child("DefaultPolicy")
         if policy is None:
             return

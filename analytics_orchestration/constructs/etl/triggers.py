@@ -7,7 +7,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from aws_cdk import aws_events as events
-from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_scheduler_targets as scheduler_targets
@@ -17,7 +16,7 @@ from constructs import Construct
 
 from analytics_orchestration.event_catalog import OBJECT_ACCEPTED
 
-from .._foundation import TargetRetryPolicy
+from .._foundation import TargetRetryPolicy, state_machine_target
 
 __all__ = ["EtlTrigger"]
 
@@ -135,8 +134,6 @@ class _EventTrigger(EtlTrigger):
             event_pattern=self.pattern,
             description=self.description or f"Starts {state_machine.node.path}",
         )
-        rule.add_target(targets.SfnStateMachine(
-            state_machine, input=self.input, dead_letter_queue=dead_letter_queue,
-            max_event_age=retry.max_event_age, retry_attempts=retry.retry_attempts,
-        ))
+        rule.add_target(state_machine_target(
+            state_machine, input=self.input, dead_letter_queue=dead_letter_queue, retry=retry))
         return rule

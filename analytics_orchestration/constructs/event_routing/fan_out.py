@@ -204,8 +204,10 @@ class NotificationFanOut(Construct):
     :param content_based_deduplication: FIFO only: deduplicate on a hash of the body.
         Default: False.
     :param display_name: the topic's display name (e-mail sender name). Default: None.
-    :param publishing_services: service principals that publish to the topic and so may
-        use its key. Default: ``("events.amazonaws.com",)``, EventBridge rules.
+    :param publishing_services: service principals (e.g. ``s3.amazonaws.com``) that
+        publish to the topic: each may publish and use its key for this account's resources
+        only (``aws:SourceAccount``). Default: none. EventBridge rules of the library
+        (``RouteTarget.topic``) need no entry: they publish through a role of their own.
     :param subscriptions: queue, function and e-mail subscribers. Default: none.
     :param workflows: state machines started through SQS + Pipes. Default: none.
     :param enable_archive: keep every notification for durability and replay: a Firehose
@@ -229,7 +231,7 @@ class NotificationFanOut(Construct):
         fifo: bool = False,
         content_based_deduplication: bool = False,
         display_name: str | None = None,
-        publishing_services: Sequence[str] = ("events.amazonaws.com",),
+        publishing_services: Sequence[str] = (),
         subscriptions: Sequence[TopicSubscription] = (),
         workflows: Sequence[WorkflowSubscription] = (),
         enable_archive: bool = True,
@@ -418,7 +420,10 @@ class NotificationFanOut(Construct):
                            "at most 100 characters")
         for service in publishing_services:
             problems.check(service.endswith(".amazonaws.com"), "publishing_services",
-                           service, "service principals, e.g. 'events.amazonaws.com'")
+                           service, "service principals, e.g. 's3.amazonaws.com'")
+            problems.check(service != "events.amazonaws.com", "publishing_services", service,
+                           "not EventBridge: a topic policy cannot condition it, so rules "
+                           "publish through their own role (RouteTarget.topic)")
         for index, subscription in enumerate(subscriptions):
             for problem in subscription.problems(fifo=fifo):
                 problems.add(f"subscriptions[{index}]", type(subscription).__name__.lstrip("_"),

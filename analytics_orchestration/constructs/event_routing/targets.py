@@ -17,7 +17,12 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 
-from analytics_orchestration.constructs._foundation import TargetRetryPolicy
+from analytics_orchestration.constructs._foundation import (
+    DeliveredThroughRuleRole,
+    TargetRetryPolicy,
+    state_machine_target,
+    topic_target,
+)
 from analytics_orchestration.constructs._foundation.event_buses import RetryingTarget
 
 __all__ = ["RouteTarget"]
@@ -56,7 +61,8 @@ class RouteTarget(abc.ABC):
     def topic(
         cls, topic: sns.ITopic, *, input: events.RuleTargetInput | None = None
     ) -> RouteTarget:
-        """Publish each event to ``topic`` (its key must allow ``events.amazonaws.com``)."""
+        """Publish each event to ``topic``, through a role of the rule that may publish to it
+        and use its key (EventBridge supports no conditions in a topic policy)."""
         return _Topic(topic, input)
 
     @classmethod
@@ -98,10 +104,8 @@ class _StateMachine(RouteTarget):
 
     def bind(self, *, dead_letter_queue: sqs.IQueue,
              retry: TargetRetryPolicy) -> events.IRuleTarget:
-        return targets.SfnStateMachine(
-            self.resource, input=self.input, dead_letter_queue=dead_letter_queue,
-            max_event_age=retry.max_event_age, retry_attempts=retry.retry_attempts,
-        )
+        return state_machine_target(self.resource, input=self.input,
+                                    dead_letter_queue=dead_letter_queue, retry=retry)
 
 
 class _Function(RouteTarget):
@@ -148,10 +152,8 @@ class _Topic(RouteTarget):
 
     def bind(self, *, dead_letter_queue: sqs.IQueue,
              retry: TargetRetryPolicy) -> events.IRuleTarget:
-        return targets.SnsTopic(
-            self.resource, message=self.input, dead_letter_queue=dead_letter_queue,
-            max_event_age=retry.max_event_age, retry_attempts=retry.retry_attempts,
-        )
+        return topic_target(self.resource, message=self.input,
+                            dead_letter_queue=dead_letter_queue, retry=retry)
 
 
 class _EventBus(RouteTarget):
@@ -161,9 +163,8 @@ class _EventBus(RouteTarget):
 
     def bind(self, *, dead_letter_queue: sqs.IQueue,
              retry: TargetRetryPolicy) -> events.IRuleTarget:
-        return RetryingTarget(
-            targets.EventBus(self.resource, dead_letter_queue=dead_letter_queue), retry
-        )
+        return RetryingTarget(DeliveredThroughRuleRole(lambda role: targets.EventBus(
+            self.resource, dead_letter_queue=dead_letter_queue, role=role)), retry)
 
 
 class _ApiDestination(RouteTarget):
