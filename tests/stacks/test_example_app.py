@@ -14,7 +14,7 @@ from cfnlint.api import lint_all
 from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.json import JSONSnapshotExtension
 
-from tests.support import normalise_template
+from tests.support import normalise_template, stale_acknowledgments
 
 #: Stacks every later change must keep; new example stacks are covered automatically by
 #: the loops below (snapshot, cfn-lint, notification handlers) once app.py adds them.
@@ -42,6 +42,16 @@ def test_compliance_gate_ran_both_packs_and_found_nothing_unacknowledged(cloud_a
         assert plugin["violations"] == []
         for suppressed in plugin.get("suppressedViolations", []):
             assert len(suppressed["reason"]) > 30, suppressed["ruleName"]
+
+
+def test_every_acknowledgment_suppresses_a_finding(cloud_assembly, example_app_acknowledgments):
+    """An acknowledgment that matches no finding is a defect: it hides nothing today and
+    would silently hide a new finding of its rule tomorrow. Every plugin the app registers
+    is covered (the report lists each one's suppressed findings)."""
+    report = json.loads((Path(cloud_assembly.directory) / "validation-report.json").read_text())
+    assert len(example_app_acknowledgments) > 100  # the recorder saw the app's own calls
+    stale = stale_acknowledgments(example_app_acknowledgments, report)
+    assert [(ack.rule_id, ack.construct_path) for ack in stale] == []
 
 
 def test_template_snapshots(cloud_assembly, json_snapshot):
