@@ -433,6 +433,42 @@ def test_default_archive_is_firehose_to_a_created_secure_bucket(default_fan_out)
     assert "CidrBlocks" not in json.dumps(template.to_json().get("Mappings", {}))
 
 
+#: AWS's "Grant Firehose access to an Amazon S3 destination" (Firehose developer guide).
+FIREHOSE_S3_DESTINATION_ACTIONS = {
+    "s3:AbortMultipartUpload", "s3:GetBucketLocation", "s3:GetObject", "s3:ListBucket",
+    "s3:ListBucketMultipartUploads", "s3:PutObject", "kms:Decrypt", "kms:GenerateDataKey",
+    "logs:PutLogEvents"}
+
+
+def test_archive_roles_hold_exactly_the_documented_s3_destination_actions(default_fan_out):
+    """Every role Firehose may assume for the archive: no delete, no retention, no key-wide
+    ReEncrypt*; the key only through S3 for this bucket; logs only to its own stream."""
+    fan_out, template = default_fan_out
+    stream = _resource(template, fan_out.archive_stream)["Properties"]
+    roles = {stream["ExtendedS3DestinationConfiguration"]["RoleARN"]["Fn::GetAtt"][0]}
+    firehose_roles = {lid for lid, role in template.find_resources("AWS::IAM::Role").items()
+                      if "firehose.amazonaws.com" in json.dumps(role)}
+    assert firehose_roles == roles  # no second, unused role for the stream itself
+    statements = [statement
+                  for policy in template.find_resources("AWS::IAM::Policy").values()
+                  if {r["Ref"] for r in policy["Properties"]["Roles"]} & roles
+                  for statement in policy["Properties"]["PolicyDocument"]["Statement"]]
+    actions = {a for s in statements for a in (
+        [s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
+    assert actions == FIREHOSE_S3_DESTINATION_ACTIONS
+    [kms_statement] = [s for s in statements if "kms:Decrypt" in s["Action"]]
+    assert set(kms_statement["Condition"]["StringEquals"]) == {"kms:ViaService"}
+    assert set(kms_statement["Condition"]["StringLike"]) == {"kms:EncryptionContext:aws:s3:arn"}
+    [logs_statement] = [s for s in statements if s["Action"] == "logs:PutLogEvents"]
+    assert ":log-stream:" in json.dumps(logs_statement["Resource"])
+    bucket = _id(fan_out.archive_bucket)
+    objects = [s for s in statements if "s3:PutObject" in s["Action"]]
+    assert [json.dumps(r) for s in objects for r in s["Resource"]] == [
+        json.dumps({"Fn::Join": ["", [{"Fn::GetAtt": [bucket, "Arn"]}, f"/{prefix}*"]]})
+        for prefix in ("errors/notifications/", "notifications/")]
+    assert stream and _resource(template, fan_out.archive_stream)["DependsOn"]
+
+
 def test_default_alarms_are_notifications_failed_and_the_archive_dlq(default_fan_out):
     fan_out, template = default_fan_out
     assert _alarm_metrics(template) == [
