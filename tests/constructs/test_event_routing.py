@@ -14,7 +14,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
-from aws_cdk.assertions import Match, Template
+from aws_cdk.assertions import Annotations, Match, Template
 
 from analytics_orchestration import (
     ETL_RUN_FAILED,
@@ -475,6 +475,35 @@ def test_default_alarms_are_notifications_failed_and_the_archive_dlq(default_fan
         ("AWS/SNS", "NumberOfNotificationsFailed"),
         ("AWS/SQS", "ApproximateNumberOfMessagesVisible")]
     assert fan_out.workflow_pipes == [] and fan_out.workflow_queues == []
+
+
+def test_queues_on_the_encrypted_topic_path_use_the_subscriber_key(full_fan_out):
+    """The workflow queue, its DLQ and every subscription's DLQ are encrypted with a CMK
+    SNS may use for this topic only; not the topic's key (that policy would be a cycle)."""
+    fan_out, template, _handles = full_fan_out
+    subscriber_key = fan_out.node.find_child("SubscriberKey")
+    expected = {"Fn::GetAtt": [_id(subscriber_key), "Arn"]}
+    queues = [*fan_out.dead_letter_queues, *fan_out.workflow_queues]
+    assert len(queues) == 3 + 1 + 2 + 1
+    for queue in queues:
+        assert _resource(template, queue)["Properties"].get("KmsMasterKeyId") == expected, (
+            queue.node.path)
+    assert expected != {"Fn::GetAtt": [_id(fan_out.encryption_key), "Arn"]}
+    statements = _resource(template, subscriber_key)["Properties"]["KeyPolicy"]["Statement"]
+    Template.from_json({"Resources": {"K": {"Type": "AWS::KMS::Key", "Properties": {
+        "KeyPolicy": {"Statement": statements}}}}}).has_resource_properties(
+        "AWS::KMS::Key", {"KeyPolicy": {"Statement": Match.array_with([Match.object_like({
+            "Principal": {"Service": "sns.amazonaws.com"},
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+            "Condition": {"ArnEquals": {"aws:SourceArn": {"Ref": _id(fan_out.topic)}},
+                          "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}},
+        })])}})
+
+
+def test_a_queue_without_a_cmk_on_an_encrypted_topic_is_warned_about(full_fan_out):
+    fan_out, _template, _handles = full_fan_out
+    Annotations.from_stack(Stack.of(fan_out)).has_warning(
+        "/TestStack/Ops", Match.string_like_regexp("encrypted with a customer-managed key"))
 
 
 def test_each_subscription_has_its_dlq_and_filter(full_fan_out):

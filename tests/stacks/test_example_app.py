@@ -54,6 +54,71 @@ def test_every_acknowledgment_suppresses_a_finding(cloud_assembly, example_app_a
     assert [(ack.rule_id, ack.construct_path) for ack in stale] == []
 
 
+def _logical_id_of(reference: object) -> str | None:
+    """The resource a ``Ref`` / ``Fn::GetAtt`` names, None for anything else."""
+    if isinstance(reference, dict):
+        if "Ref" in reference:
+            return str(reference["Ref"])
+        if "Fn::GetAtt" in reference:
+            return str(reference["Fn::GetAtt"][0])
+    return None
+
+
+def _key_lets_sns_deliver(resources: dict, queue: dict) -> bool:
+    """The queue's key policy allows sns.amazonaws.com to GenerateDataKey and Decrypt."""
+    key = resources.get(_logical_id_of(queue["Properties"]["KmsMasterKeyId"]) or "")
+    if key is None or key["Type"] != "AWS::KMS::Key":
+        return False
+    allowed: set[str] = set()
+    for statement in key["Properties"]["KeyPolicy"]["Statement"]:
+        if statement["Effect"] == "Allow" and "sns.amazonaws.com" in json.dumps(
+                statement.get("Principal")):
+            actions = statement["Action"]
+            allowed |= {actions} if isinstance(actions, str) else set(actions)
+    return {"kms:GenerateDataKey", "kms:Decrypt"} <= allowed or "kms:*" in allowed
+
+
+def test_queues_on_an_encrypted_path_use_a_customer_managed_key(cloud_assembly):
+    """What a CMK protects upstream stays under a CMK: the DLQ of a CMK-encrypted queue,
+    every queue subscribed to a CMK-encrypted topic and every dead-letter queue of a
+    subscription to one (that one with a key SNS may use, or SNS cannot deliver)."""
+    checked = {"queue DLQs": 0, "subscribed queues": 0, "subscription DLQs": 0}
+    problems = []
+    for stack in _stacks(cloud_assembly).values():
+        resources = stack.template["Resources"]
+
+        def cmk(logical_id: str | None) -> bool:
+            resource = resources.get(logical_id or "", {})
+            return "KmsMasterKeyId" in resource.get("Properties", {})
+
+        for logical_id, resource in resources.items():
+            properties = resource.get("Properties", {})
+            if resource["Type"] == "AWS::SQS::Queue" and "RedrivePolicy" in properties:
+                dead_letters = _logical_id_of(properties["RedrivePolicy"]["deadLetterTargetArn"])
+                if cmk(logical_id):
+                    checked["queue DLQs"] += 1
+                    if not cmk(dead_letters):
+                        problems.append(f"{stack.stack_name}/{dead_letters}: DLQ of {logical_id}")
+            if resource["Type"] != "AWS::SNS::Subscription":
+                continue
+            if not cmk(_logical_id_of(properties["TopicArn"])):
+                continue
+            queues = []
+            if properties["Protocol"] == "sqs":
+                queues.append(("subscribed queues", _logical_id_of(properties["Endpoint"])))
+            if "RedrivePolicy" in properties:
+                queues.append(("subscription DLQs", _logical_id_of(
+                    properties["RedrivePolicy"]["deadLetterTargetArn"])))
+            for kind, queue in queues:
+                checked[kind] += 1
+                if not cmk(queue):
+                    problems.append(f"{stack.stack_name}/{queue}: {kind} of {logical_id}")
+                elif not _key_lets_sns_deliver(resources, resources[queue or ""]):
+                    problems.append(f"{stack.stack_name}/{queue}: its key does not let SNS in")
+    assert all(count > 0 for count in checked.values()), checked
+    assert problems == []
+
+
 def test_template_snapshots(cloud_assembly, json_snapshot):
     """One snapshot file per stack: ``__snapshots__/test_example_app/<stack>.json``."""
     for stack_name, stack in sorted(_stacks(cloud_assembly).items()):
