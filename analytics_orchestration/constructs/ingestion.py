@@ -547,6 +547,7 @@ class EventDrivenIngestion(Construct):
             service_name=self._service_name,
             metrics_namespace=METRICS_NAMESPACE,
             invoked_asynchronously=True,
+            failure_queue_key=self.encryption_key,
             environment={
                 "LEDGER_TABLE_NAME": self.ledger_table.table_name,
                 "IDEMPOTENCY_TABLE_NAME": self.idempotency_table.table_name,
@@ -645,7 +646,8 @@ class EventDrivenIngestion(Construct):
     ) -> None:
         assert rule is not None
         dead_letter_queue = target_dead_letter_queue(
-            self, f"{target_id}DeadLetterQueue", rule_name=rule.node.path
+            self, f"{target_id}DeadLetterQueue", rule_name=rule.node.path,
+            encryption_key=self.encryption_key,
         )
         self.dead_letter_queues.append(dead_letter_queue)
         rule.add_target(target.bind(

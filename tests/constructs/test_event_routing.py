@@ -9,6 +9,7 @@ import pytest
 from aws_cdk import Duration, Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
@@ -34,6 +35,7 @@ from analytics_orchestration import (
     catalog_pattern,
     detail_input,
 )
+from analytics_orchestration.constructs._foundation import target_dead_letter_queue
 from tests.support import new_stack
 
 
@@ -177,6 +179,33 @@ def test_default_alarms_cover_bus_dlq_rule_failures_throttles_and_target_dlqs(de
     assert throttled["TreatMissingData"] == "notBreaching"
     assert "AlarmActions" not in throttled
     assert len(router.alarms) == 4
+
+
+def test_target_and_bus_dead_letter_queues_use_the_router_key(default_router):
+    """Events on a CMK-encrypted bus stay under that key when they are dead-lettered, and
+    EventBridge may use the key for this account's rules and buses only."""
+    router, template, _ = default_router
+    key = {"Fn::GetAtt": [_id(router.encryption_key), "Arn"]}
+    queues = [r["Properties"] for lid, r in template.find_resources("AWS::SQS::Queue").items()
+              if "DeadLetterQueue" in lid]
+    assert queues and all(q.get("KmsMasterKeyId") == key for q in queues)
+    statements = _resource(template, router.encryption_key)["Properties"]["KeyPolicy"][
+        "Statement"]
+    [statement] = [s for s in statements if s.get("Sid") == "EventBridgeDeadLetters"]
+    assert statement["Principal"] == {"Service": "events.amazonaws.com"}
+    assert set(statement["Action"]) == {"kms:GenerateDataKey", "kms:Decrypt"}
+    assert statement["Condition"]["StringEquals"] == {"aws:SourceAccount": {
+        "Ref": "AWS::AccountId"}}
+    assert ":rule/*" in json.dumps(statement["Condition"]["ArnLike"])
+
+
+def test_target_dead_letter_queue_with_an_imported_key_falls_back_to_sqs_managed():
+    stack = new_stack()
+    imported = kms.Key.from_key_arn(stack, "Imported",
+                                    "arn:aws:kms:us-east-1:111111111111:key/abc")
+    queue = target_dead_letter_queue(stack, "Dlq", rule_name="r", encryption_key=imported)
+    properties = Template.from_stack(stack).to_json()["Resources"][_id(queue)]["Properties"]
+    assert "KmsMasterKeyId" not in properties and properties["SqsManagedSseEnabled"] is True
 
 
 def test_named_bus_and_custom_archive_retention(full_router):

@@ -81,15 +81,36 @@ def _key_lets_sns_deliver(resources: dict, queue: dict) -> bool:
 def test_queues_on_an_encrypted_path_use_a_customer_managed_key(cloud_assembly):
     """What a CMK protects upstream stays under a CMK: the DLQ of a CMK-encrypted queue,
     every queue subscribed to a CMK-encrypted topic and every dead-letter queue of a
-    subscription to one (that one with a key SNS may use, or SNS cannot deliver)."""
-    checked = {"queue DLQs": 0, "subscribed queues": 0, "subscription DLQs": 0}
+    subscription to one (with a key SNS may use, or SNS cannot deliver), the DLQ of every
+    rule target on a CMK-encrypted bus or with a CMK-encrypted target, and a CMK bus's DLQ."""
+    checked = {"queue DLQs": 0, "subscribed queues": 0, "subscription DLQs": 0,
+               "target DLQs": 0, "bus DLQs": 0}
     problems = []
     for stack in _stacks(cloud_assembly).values():
         resources = stack.template["Resources"]
 
         def cmk(logical_id: str | None) -> bool:
-            resource = resources.get(logical_id or "", {})
-            return "KmsMasterKeyId" in resource.get("Properties", {})
+            properties = resources.get(logical_id or "", {}).get("Properties", {})
+            return "KmsMasterKeyId" in properties or "KmsKeyIdentifier" in properties
+
+        for logical_id, resource in resources.items():
+            properties = resource.get("Properties", {})
+            if resource["Type"] == "AWS::Events::EventBus" and cmk(logical_id):
+                checked["bus DLQs"] += 1
+                dead_letters = _logical_id_of(properties["DeadLetterConfig"]["Arn"])
+                if not cmk(dead_letters):
+                    problems.append(f"{stack.stack_name}/{dead_letters}: DLQ of {logical_id}")
+            if resource["Type"] != "AWS::Events::Rule":
+                continue
+            bus_encrypted = cmk(_logical_id_of(properties.get("EventBusName")))
+            for target in properties.get("Targets", []):
+                if not (bus_encrypted or cmk(_logical_id_of(target["Arn"]))):
+                    continue
+                checked["target DLQs"] += 1
+                dead_letters = _logical_id_of(target.get("DeadLetterConfig", {}).get("Arn"))
+                if not cmk(dead_letters):
+                    problems.append(f"{stack.stack_name}/{dead_letters}: DLQ of a target of "
+                                    f"{logical_id}")
 
         for logical_id, resource in resources.items():
             properties = resource.get("Properties", {})
