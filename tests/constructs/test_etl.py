@@ -402,7 +402,7 @@ def test_athena_step_grants_its_results_and_data_only_never_a_bucket_wildcard(fu
 
 def test_athena_step_needs_a_result_location_it_may_write_to():
     stack = new_stack()
-    with pytest.raises(ConfigurationError, match="load\\[0\\].output_location"):
+    with pytest.raises(ConfigurationError, match=r"load\[0\]\.output_location"):
         StepFunctionsEtl(stack, "Etl", load=[EtlStep.athena_query("Q", "SELECT 1")])
 
 

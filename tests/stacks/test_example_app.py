@@ -89,7 +89,7 @@ def test_queues_on_an_encrypted_path_use_a_customer_managed_key(cloud_assembly):
     for stack in _stacks(cloud_assembly).values():
         resources = stack.template["Resources"]
 
-        def cmk(logical_id: str | None) -> bool:
+        def cmk(logical_id: str | None, resources: dict = resources) -> bool:
             properties = resources.get(logical_id or "", {}).get("Properties", {})
             return "KmsMasterKeyId" in properties or "KmsKeyIdentifier" in properties
 

@@ -16,8 +16,7 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk.interfaces.aws_events import IRuleRef
 from constructs import Construct
 
-from .event_targets import TargetRetryPolicy
-from .event_targets import let_eventbridge_dead_letter_with
+from .event_targets import TargetRetryPolicy, let_eventbridge_dead_letter_with
 from .queues import dead_letter_queue_for_service
 
 #: How long an archive keeps events for replay.

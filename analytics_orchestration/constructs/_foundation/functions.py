@@ -113,7 +113,7 @@ class _QueueDestination:
 
     def bind(
         self, _scope: Construct, fn: lambda_.IFunction, *,
-        type: lambda_.DestinationType | None = None,  # noqa: A002 - jsii's keyword
+        type: lambda_.DestinationType | None = None,
     ) -> lambda_.DestinationConfig:
         fn.add_to_role_policy(iam.PolicyStatement(
             actions=["sqs:SendMessage"], resources=[self.queue.queue_arn]))

@@ -72,9 +72,10 @@ class ItemProcessor(abc.ABC):
     def build(self, scope: Construct, state_name: str, retry: EtlRetryPolicy) -> sfn.IChainable:
         """The states run for each item (retried; failures count against the tolerance)."""
 
+    @abc.abstractmethod
     def grant(self, role: iam.IRole) -> None:
         """Grant the state machine's role what the item states need that CDK's task
-        classes do not grant themselves. Default: nothing."""
+        classes do not grant themselves."""
 
 
 class _LambdaProcessor(ItemProcessor):
@@ -94,6 +95,9 @@ class _LambdaProcessor(ItemProcessor):
         )
         retry.apply(task, TRANSIENT_ERRORS["lambda"])
         return task
+
+    def grant(self, role: iam.IRole) -> None:
+        """Nothing more: CDK's LambdaInvoke grants ``lambda:InvokeFunction`` itself."""
 
 
 class _BatchProcessor(ItemProcessor):

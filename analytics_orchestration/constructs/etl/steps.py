@@ -799,8 +799,9 @@ class _AthenaStep(EtlStep):
             f"Athena reads the catalog's tables of database {database}; which ones is up to "
             "the query text, within this one database.",
         )
+        results = nag_reference(policy, results_objects)
         acknowledge(
-            policy, f"AwsSolutions::AwsSolutions-IAM5[Resource::{nag_reference(policy, results_objects)}]",
+            policy, f"AwsSolutions::AwsSolutions-IAM5[Resource::{results}]",
             "Athena writes each query's results under the work group's result location with "
             "keys named after the query execution id, only known at run time.",
         )
