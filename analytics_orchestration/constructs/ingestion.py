@@ -545,6 +545,7 @@ class EventDrivenIngestion(Construct):
             service_name=self._service_name,
             metrics_namespace=METRICS_NAMESPACE,
             invoked_asynchronously=True,
+            failure_queue_key=self.encryption_key,
             environment={
                 "LEDGER_TABLE_NAME": self.ledger_table.table_name,
                 "IDEMPOTENCY_TABLE_NAME": self.idempotency_table.table_name,
@@ -572,12 +573,15 @@ class EventDrivenIngestion(Construct):
     def _grant_validator(self, validator: PythonFunction, rules: ObjectValidationRules) -> None:
         """Exactly what the validator does: read objects, move rejects, record, emit."""
         role = validator.role
-        objects = self.bucket.arn_for_objects("*")
+        # Only the watched prefixes: the validator never sees (so never reads or deletes) an
+        # object elsewhere in the bucket.
+        prefixes = list(self.key_prefixes or ())
+        watched = [""] if not prefixes or "" in prefixes else prefixes
         role.add_to_principal_policy(iam.PolicyStatement(
             sid="ReadAndRemoveLandedObjects",
             actions=["s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectTagging",
                      "s3:GetObjectVersionTagging", "s3:DeleteObject", "s3:DeleteObjectVersion"],
-            resources=[objects],
+            resources=[self.bucket.arn_for_objects(f"{prefix}*") for prefix in watched],
         ))
         # Without ListBucket S3 answers 403 instead of 404 for an object deleted since
         # its event, and the validator could not tell "gone" from "forbidden".
@@ -607,12 +611,14 @@ class EventDrivenIngestion(Construct):
         self.event_bus.grant_put_events_to(role)
         policy = role.node.try_find_child("DefaultPolicy")
         assert policy is not None
-        acknowledge(
-            policy,
-            f"AwsSolutions::AwsSolutions-IAM5[Resource::<{_logical_id(self.bucket)}.Arn>/*]",
-            "The validator must read and move any newly landed object: object keys are not "
-            "known in advance, so object ARNs end in '*' within this one bucket.",
-        )
+        for prefix in watched:
+            acknowledge(
+                policy,
+                f"AwsSolutions::AwsSolutions-IAM5[Resource::<{_logical_id(self.bucket)}.Arn>/"
+                f"{prefix}*]",
+                "The validator must read and move any newly landed object under the watched "
+                "prefix: object keys are not known in advance, so object ARNs end in '*'.",
+            )
         acknowledge(
             policy,
             f"AwsSolutions::AwsSolutions-IAM5[Resource::<{_logical_id(self.bucket)}.Arn>/"
@@ -643,7 +649,8 @@ class EventDrivenIngestion(Construct):
     ) -> None:
         assert rule is not None
         dead_letter_queue = target_dead_letter_queue(
-            self, f"{target_id}DeadLetterQueue", rule_name=rule.node.path
+            self, f"{target_id}DeadLetterQueue", rule_name=rule.node.path,
+            encryption_key=self.encryption_key,
         )
         self.dead_letter_queues.append(dead_letter_queue)
         rule.add_target(target.bind(

@@ -41,6 +41,7 @@ from analytics_orchestration import (
     TargetRetryPolicy,
 )
 from analytics_orchestration.constructs.etl import TRANSIENT_ERRORS
+from analytics_orchestration.errors import ConfigurationError
 from tests.support import new_stack
 
 INLINE = lambda_.Code.from_inline("def handler(event, context):\n    return event\n")
@@ -124,7 +125,11 @@ def full():
                                               entry_point_arguments=["--day", "x"]),
                    EtlStep.batch_job("Batch", job_queue=queue, job_definition=definition,
                                      parameters={"day": "2026"})],
-        validate=[EtlStep.athena_query("Quality", "SELECT 1", database="sales")],
+        validate=[EtlStep.athena_query("Quality", "SELECT 1", database="sales",
+                                       output_location=s3.Location(
+                                           bucket_name=bucket.bucket_name, object_key="athena"),
+                                       data_bucket=bucket, read_prefixes=["curated/"],
+                                       write_prefixes=["warehouse/"])],
         load=[EtlStep.glue_crawler("Catalog", crawler, poll_interval=Duration.seconds(45)),
               EtlStep.chainable("Mine", sfn.Pass(stack, "Mine"))],
         workflow_name="daily-sales",
@@ -346,6 +351,76 @@ def test_batch_athena_and_chainable_steps(full):
     order = [definition["States"]["Spark"]["Next"], definition["States"]["Batch"]["Next"],
              definition["States"]["Quality"]["Next"]]
     assert order == ["Batch", "Quality", "Catalog"]
+
+
+def _role_statements(template: Template) -> list[dict[str, Any]]:
+    """Every statement of the state machine role's policies (CDK may split them)."""
+    return [statement for lid, policy in template.find_resources("AWS::IAM::Policy").items()
+            if "StateMachineRole" in lid
+            for statement in policy["Properties"]["PolicyDocument"]["Statement"]]
+
+
+def _actions(statement: dict[str, Any]) -> set[str]:
+    action = statement["Action"]
+    return {action} if isinstance(action, str) else set(action)
+
+
+def _resources(statement: dict[str, Any]) -> list[Any]:
+    resource = statement["Resource"]
+    return resource if isinstance(resource, list) else [resource]
+
+
+def test_athena_step_grants_its_results_and_data_only_never_a_bucket_wildcard(full):
+    """CDK's AthenaStartQueryExecution grants s3:CreateBucket/GetObject/ListBucket on '*';
+    the step names the result location and the data it reads and writes instead."""
+    _, template, _, handles = full
+    bucket = _logical_id(handles["bucket"])
+    statements = _role_statements(template)
+    s3_statements = [s for s in statements if any(a.startswith("s3:") for a in _actions(s))]
+    assert s3_statements
+    for statement in s3_statements:
+        assert "*" not in _resources(statement), statement
+        assert "s3:CreateBucket" not in _actions(statement)
+    assert all(not a.startswith("lakeformation:") and a not in {
+        "glue:CreateDatabase", "glue:DeleteDatabase", "glue:DeleteTable", "glue:BatchDeleteTable"}
+        for s in statements for a in _actions(s))
+    granted = {(a, json.dumps(r, sort_keys=True)) for s in statements for a in _actions(s)
+               for r in _resources(s)}
+
+    def objects(prefix: str) -> str:
+        return json.dumps({"Fn::Join": ["", [{"Fn::GetAtt": [bucket, "Arn"]}, f"/{prefix}*"]]},
+                          sort_keys=True)
+    results = json.dumps({"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":s3:::",
+                                            {"Ref": bucket}, "/athena/*"]]}, sort_keys=True)
+    assert {("s3:PutObject", results), ("s3:GetObject", results),
+            ("s3:GetObject", objects("curated/")), ("s3:PutObject", objects("warehouse/")),
+            } <= granted
+    assert ("s3:PutObject", objects("curated/")) not in granted
+    glue = next(s for s in statements if "glue:GetTable" in _actions(s))
+    assert json.dumps(glue["Resource"]).count("sales") == 2  # database/sales, table/sales/*
+
+
+def test_athena_step_needs_a_result_location_it_may_write_to():
+    stack = new_stack()
+    with pytest.raises(ConfigurationError, match=r"load\[0\]\.output_location"):
+        StepFunctionsEtl(stack, "Etl", load=[EtlStep.athena_query("Q", "SELECT 1")])
+
+
+def test_batch_step_names_its_job_definition_and_queue_not_every_definition(full):
+    _, template, _, _ = full
+    statements = _role_statements(template)
+    submit = [s for s in statements if "batch:SubmitJob" in _actions(s)]
+    assert submit
+    for statement in submit:
+        assert _actions(statement) == {"batch:SubmitJob"}
+        assert "job-definition/*" not in json.dumps(statement)
+        [definition] = template.find_resources("AWS::Batch::JobDefinition")
+        [queue] = template.find_resources("AWS::Batch::JobQueue")
+        assert {json.dumps(r) for r in _resources(statement)} == {
+            json.dumps({"Ref": definition}),
+            json.dumps({"Fn::GetAtt": [queue, "JobQueueArn"]})}
+    terminate = next(s for s in statements if "batch:TerminateJob" in _actions(s))
+    assert json.dumps(terminate["Resource"]).endswith(':job/*"]]}')
 
 
 def test_partition_records_step_builds_the_library_function(full):

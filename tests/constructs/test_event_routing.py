@@ -9,12 +9,13 @@ import pytest
 from aws_cdk import Duration, Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
-from aws_cdk.assertions import Match, Template
+from aws_cdk.assertions import Annotations, Match, Template
 
 from analytics_orchestration import (
     ETL_RUN_FAILED,
@@ -34,6 +35,7 @@ from analytics_orchestration import (
     catalog_pattern,
     detail_input,
 )
+from analytics_orchestration.constructs._foundation import target_dead_letter_queue
 from tests.support import new_stack
 
 
@@ -177,6 +179,33 @@ def test_default_alarms_cover_bus_dlq_rule_failures_throttles_and_target_dlqs(de
     assert throttled["TreatMissingData"] == "notBreaching"
     assert "AlarmActions" not in throttled
     assert len(router.alarms) == 4
+
+
+def test_target_and_bus_dead_letter_queues_use_the_router_key(default_router):
+    """Events on a CMK-encrypted bus stay under that key when they are dead-lettered, and
+    EventBridge may use the key for this account's rules and buses only."""
+    router, template, _ = default_router
+    key = {"Fn::GetAtt": [_id(router.encryption_key), "Arn"]}
+    queues = [r["Properties"] for lid, r in template.find_resources("AWS::SQS::Queue").items()
+              if "DeadLetterQueue" in lid]
+    assert queues and all(q.get("KmsMasterKeyId") == key for q in queues)
+    statements = _resource(template, router.encryption_key)["Properties"]["KeyPolicy"][
+        "Statement"]
+    [statement] = [s for s in statements if s.get("Sid") == "EventBridgeDeadLetters"]
+    assert statement["Principal"] == {"Service": "events.amazonaws.com"}
+    assert set(statement["Action"]) == {"kms:GenerateDataKey", "kms:Decrypt"}
+    assert statement["Condition"]["StringEquals"] == {"aws:SourceAccount": {
+        "Ref": "AWS::AccountId"}}
+    assert ":rule/*" in json.dumps(statement["Condition"]["ArnLike"])
+
+
+def test_target_dead_letter_queue_with_an_imported_key_falls_back_to_sqs_managed():
+    stack = new_stack()
+    imported = kms.Key.from_key_arn(stack, "Imported",
+                                    "arn:aws:kms:us-east-1:111111111111:key/abc")
+    queue = target_dead_letter_queue(stack, "Dlq", rule_name="r", encryption_key=imported)
+    properties = Template.from_stack(stack).to_json()["Resources"][_id(queue)]["Properties"]
+    assert "KmsMasterKeyId" not in properties and properties["SqsManagedSseEnabled"] is True
 
 
 def test_named_bus_and_custom_archive_retention(full_router):
@@ -446,12 +475,77 @@ def test_default_archive_is_firehose_to_a_created_secure_bucket(default_fan_out)
     assert "CidrBlocks" not in json.dumps(template.to_json().get("Mappings", {}))
 
 
+#: AWS's "Grant Firehose access to an Amazon S3 destination" (Firehose developer guide).
+FIREHOSE_S3_DESTINATION_ACTIONS = {
+    "s3:AbortMultipartUpload", "s3:GetBucketLocation", "s3:GetObject", "s3:ListBucket",
+    "s3:ListBucketMultipartUploads", "s3:PutObject", "kms:Decrypt", "kms:GenerateDataKey",
+    "logs:PutLogEvents"}
+
+
+def test_archive_roles_hold_exactly_the_documented_s3_destination_actions(default_fan_out):
+    """Every role Firehose may assume for the archive: no delete, no retention, no key-wide
+    ReEncrypt*; the key only through S3 for this bucket; logs only to its own stream."""
+    fan_out, template = default_fan_out
+    stream = _resource(template, fan_out.archive_stream)["Properties"]
+    roles = {stream["ExtendedS3DestinationConfiguration"]["RoleARN"]["Fn::GetAtt"][0]}
+    firehose_roles = {lid for lid, role in template.find_resources("AWS::IAM::Role").items()
+                      if "firehose.amazonaws.com" in json.dumps(role)}
+    assert firehose_roles == roles  # no second, unused role for the stream itself
+    statements = [statement
+                  for policy in template.find_resources("AWS::IAM::Policy").values()
+                  if {r["Ref"] for r in policy["Properties"]["Roles"]} & roles
+                  for statement in policy["Properties"]["PolicyDocument"]["Statement"]]
+    actions = {a for s in statements for a in (
+        [s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
+    assert actions == FIREHOSE_S3_DESTINATION_ACTIONS
+    [kms_statement] = [s for s in statements if "kms:Decrypt" in s["Action"]]
+    assert set(kms_statement["Condition"]["StringEquals"]) == {"kms:ViaService"}
+    assert set(kms_statement["Condition"]["StringLike"]) == {"kms:EncryptionContext:aws:s3:arn"}
+    [logs_statement] = [s for s in statements if s["Action"] == "logs:PutLogEvents"]
+    assert ":log-stream:" in json.dumps(logs_statement["Resource"])
+    bucket = _id(fan_out.archive_bucket)
+    objects = [s for s in statements if "s3:PutObject" in s["Action"]]
+    assert [json.dumps(r) for s in objects for r in s["Resource"]] == [
+        json.dumps({"Fn::Join": ["", [{"Fn::GetAtt": [bucket, "Arn"]}, f"/{prefix}*"]]})
+        for prefix in ("errors/notifications/", "notifications/")]
+    assert stream and _resource(template, fan_out.archive_stream)["DependsOn"]
+
+
 def test_default_alarms_are_notifications_failed_and_the_archive_dlq(default_fan_out):
     fan_out, template = default_fan_out
     assert _alarm_metrics(template) == [
         ("AWS/SNS", "NumberOfNotificationsFailed"),
         ("AWS/SQS", "ApproximateNumberOfMessagesVisible")]
     assert fan_out.workflow_pipes == [] and fan_out.workflow_queues == []
+
+
+def test_queues_on_the_encrypted_topic_path_use_the_subscriber_key(full_fan_out):
+    """The workflow queue, its DLQ and every subscription's DLQ are encrypted with a CMK
+    SNS may use for this topic only; not the topic's key (that policy would be a cycle)."""
+    fan_out, template, _handles = full_fan_out
+    subscriber_key = fan_out.node.find_child("SubscriberKey")
+    expected = {"Fn::GetAtt": [_id(subscriber_key), "Arn"]}
+    queues = [*fan_out.dead_letter_queues, *fan_out.workflow_queues]
+    assert len(queues) == 3 + 1 + 2 + 1
+    for queue in queues:
+        assert _resource(template, queue)["Properties"].get("KmsMasterKeyId") == expected, (
+            queue.node.path)
+    assert expected != {"Fn::GetAtt": [_id(fan_out.encryption_key), "Arn"]}
+    statements = _resource(template, subscriber_key)["Properties"]["KeyPolicy"]["Statement"]
+    Template.from_json({"Resources": {"K": {"Type": "AWS::KMS::Key", "Properties": {
+        "KeyPolicy": {"Statement": statements}}}}}).has_resource_properties(
+        "AWS::KMS::Key", {"KeyPolicy": {"Statement": Match.array_with([Match.object_like({
+            "Principal": {"Service": "sns.amazonaws.com"},
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+            "Condition": {"ArnEquals": {"aws:SourceArn": {"Ref": _id(fan_out.topic)}},
+                          "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}},
+        })])}})
+
+
+def test_a_queue_without_a_cmk_on_an_encrypted_topic_is_warned_about(full_fan_out):
+    fan_out, _template, _handles = full_fan_out
+    Annotations.from_stack(Stack.of(fan_out)).has_warning(
+        "/TestStack/Ops", Match.string_like_regexp("encrypted with a customer-managed key"))
 
 
 def test_each_subscription_has_its_dlq_and_filter(full_fan_out):

@@ -523,3 +523,25 @@ def test_the_wiring_walk_follows_s3_notifications_sent_straight_to_a_topic():
     assert [(w.kind, w.problems) for w in wirings(template)] == [("bucket->topic", [])]
     [unguarded] = unconditioned_service_grants(template)
     assert "s3.amazonaws.com" in unguarded
+
+
+def test_failure_queue_under_a_key_grants_send_and_the_two_kms_actions_only():
+    """CDK's SqsDestination would grant kms:Encrypt, ReEncrypt* and GenerateDataKey* too."""
+    stack = new_stack()
+    key = foundation.secure_key(stack, "Key", description="k")
+    built = foundation.python_function(
+        stack, "Fn", handler_name="object_validator", description="a test function",
+        invoked_asynchronously=True, failure_queue_key=key)
+    template = Template.from_stack(stack)
+    assert built.failure_queue is not None
+    queue_id = stack.resolve(stack.get_logical_id(built.failure_queue.node.default_child))
+    key_id = stack.resolve(stack.get_logical_id(key.node.default_child))
+    assert template.to_json()["Resources"][queue_id]["Properties"]["KmsMasterKeyId"] == {
+        "Fn::GetAtt": [key_id, "Arn"]}
+    statements = [s for policy in template.find_resources("AWS::IAM::Policy").values()
+                  for s in policy["Properties"]["PolicyDocument"]["Statement"]]
+    actions = {a for s in statements for a in (
+        [s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
+    assert {"sqs:SendMessage", "kms:Decrypt", "kms:GenerateDataKey"} <= actions
+    assert not {a for a in actions if a.endswith("*") or a in {
+        "kms:Encrypt", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"}}

@@ -269,6 +269,9 @@ def test_validator_permissions_are_exact(full_pipeline):
     assert sorted(by_sid["ReadAndRemoveLandedObjects"]["Action"]) == [
         "s3:DeleteObject", "s3:DeleteObjectVersion", "s3:GetObject", "s3:GetObjectTagging",
         "s3:GetObjectVersion", "s3:GetObjectVersionTagging"]
+    # Read and delete only under the watched prefixes, never the whole bucket.
+    assert by_sid["ReadAndRemoveLandedObjects"]["Resource"] == [
+        {"Fn::Join": ["", [bucket_arn, f"/{prefix}*"]]} for prefix in ("b*x/", "incoming/")]
     put_events = [s for s in statements if s["Action"] == "events:PutEvents"]
     assert put_events[0]["Resource"] == {"Fn::GetAtt": [_logical_id(handles["bus"]), "Arn"]}
     ledger_actions = [s["Action"] for s in statements if s["Resource"] == [

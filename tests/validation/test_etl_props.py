@@ -95,7 +95,8 @@ def test_step_of_unknown_kind_names_the_allowed_kinds():
 
 @pytest.mark.parametrize("step", [
     lambda stack: EtlStep.glue_job("Job", _glue_job(stack)),
-    lambda stack: EtlStep.athena_query("Query", "SELECT 1"),
+    lambda stack: EtlStep.athena_query("Query", "SELECT 1", output_location=s3.Location(
+        bucket_name="results", object_key="athena")),
     lambda stack: EtlStep.emr_serverless_job(
         "Spark", application=emrserverless.CfnApplication(
             stack, "App", release_label="emr-7.1.0", type="SPARK"),
@@ -138,7 +139,11 @@ def test_express_workflows_cannot_run_batch_items_or_ml():
                                           prefix="", results_prefix="out",
                                           processor=ItemProcessor.lambda_function(_lambda(s)))},
      "large_input.results_prefix", "end in '/'"),
-    (lambda s: {"load": [EtlStep.athena_query("Query", "  ")]}, "load[0].query", "empty"),
+    (lambda s: {"load": [EtlStep.athena_query("Query", "  ", output_location=s3.Location(
+        bucket_name="results", object_key="athena"))]}, "load[0].query", "empty"),
+    (lambda s: {"load": [EtlStep.athena_query("Query", "SELECT 1", output_location=s3.Location(
+        bucket_name="results", object_key="athena"), write_prefixes=["out/"])]},
+     "load[0].write_prefixes", "data_bucket"),
     (lambda s: {"load": [EtlStep.partition_records(
         "Part", source_bucket=s3.Bucket.from_bucket_name(s, "B", "bbb"),
         target_bucket=s3.Bucket.from_bucket_name(s, "T", "ttt"), target_prefix="x",

@@ -16,7 +16,7 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk.interfaces.aws_events import IRuleRef
 from constructs import Construct
 
-from .event_targets import TargetRetryPolicy
+from .event_targets import TargetRetryPolicy, let_eventbridge_dead_letter_with
 from .queues import dead_letter_queue_for_service
 
 #: How long an archive keeps events for replay.
@@ -48,10 +48,12 @@ def secure_event_bus(
     EventBridge encrypts event payloads with the key (CDK adds the key-policy statement,
     scoped to this bus by encryption context and source ARN). Events the bus cannot hand
     to a rule's target because the key is unusable land in the returned dead-letter queue,
-    which only this bus may write to.
+    which only this bus may write to, encrypted with the same key.
     """
     dead_letter_queue = dead_letter_queue_for_service(
-        scope, f"{construct_id}DeadLetterQueue", used_by=f"the event bus {construct_id}"
+        scope, f"{construct_id}DeadLetterQueue", used_by=f"the event bus {construct_id}",
+        encryption_key=(encryption_key if let_eventbridge_dead_letter_with(encryption_key)
+                        else None),
     )
     bus = events.EventBus(
         scope,

@@ -11,6 +11,7 @@ from aws_cdk import ArnFormat, Duration, Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
@@ -48,10 +49,22 @@ class TargetRetryPolicy:
         return found
 
 
-def target_dead_letter_queue(scope: Construct, construct_id: str, *, rule_name: str) -> sqs.Queue:
-    """The dead-letter queue of one EventBridge target."""
+def target_dead_letter_queue(
+    scope: Construct, construct_id: str, *, rule_name: str, encryption_key: kms.IKey | None = None
+) -> sqs.Queue:
+    """The dead-letter queue of one EventBridge target.
+
+    With ``encryption_key`` (the key of the pattern whose events these are) the queue is
+    encrypted with it, provided EventBridge may use the key
+    (:func:`let_eventbridge_dead_letter_with`); a key whose policy this app cannot extend
+    (an imported key) would make every dead letter undeliverable, so the queue then falls
+    back to SQS-managed encryption.
+    """
+    key = encryption_key if (
+        encryption_key is not None and let_eventbridge_dead_letter_with(encryption_key)
+    ) else None
     return dead_letter_queue_for_service(
-        scope, construct_id, used_by=f"an EventBridge target of {rule_name}"
+        scope, construct_id, used_by=f"an EventBridge target of {rule_name}", encryption_key=key
     )
 
 
@@ -147,3 +160,25 @@ def state_machine_target(
         state_machine, input=input, dead_letter_queue=dead_letter_queue,
         max_event_age=retry.max_event_age, retry_attempts=retry.retry_attempts, role=role,
     ))
+
+
+def let_eventbridge_dead_letter_with(key: kms.IKey) -> bool:
+    """Let EventBridge use ``key`` to write to the dead-letter queues it encrypts, for this
+    account's rules and buses only; False when the key's policy cannot be extended.
+
+    The condition names rules and buses by pattern, not by ARN: the rule names its DLQ,
+    the DLQ names the key, and a key policy naming the rule would close a cycle.
+    """
+    stack = Stack.of(key)
+    sources = [stack.format_arn(service="events", resource=kind, resource_name="*",
+                                arn_format=ArnFormat.SLASH_RESOURCE_NAME)
+               for kind in ("rule", "event-bus")]
+    result = key.add_to_resource_policy(iam.PolicyStatement(
+        sid="EventBridgeDeadLetters",
+        principals=[iam.ServicePrincipal("events.amazonaws.com")],
+        actions=["kms:GenerateDataKey", "kms:Decrypt"],
+        resources=["*"],
+        conditions={"StringEquals": {"aws:SourceAccount": stack.account},
+                    "ArnLike": {"aws:SourceArn": sources}},
+    ))
+    return bool(result.statement_added)

@@ -11,10 +11,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+import jsii
 from aws_cdk import CfnMapping, Duration, Fn, Stack
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
@@ -98,6 +99,30 @@ def powertools_layer(
     return lambda_.LayerVersion.from_layer_version_arn(scope, construct_id, arn)
 
 
+@jsii.implements(lambda_.IDestination)
+class _QueueDestination:
+    """An SQS on-failure destination granting exactly what Lambda uses to deliver.
+
+    CDK's ``SqsDestination`` grants ``grant_send_messages``, which on an encrypted queue
+    adds ``kms:Encrypt``, ``kms:ReEncrypt*`` and ``kms:GenerateDataKey*``; sending to an
+    SSE-KMS queue needs ``kms:GenerateDataKey`` and ``kms:Decrypt`` only.
+    """
+
+    def __init__(self, queue: sqs.IQueue) -> None:
+        self.queue = queue
+
+    def bind(
+        self, _scope: Construct, fn: lambda_.IFunction, *,
+        type: lambda_.DestinationType | None = None,
+    ) -> lambda_.DestinationConfig:
+        fn.add_to_role_policy(iam.PolicyStatement(
+            actions=["sqs:SendMessage"], resources=[self.queue.queue_arn]))
+        key = self.queue.encryption_master_key
+        if key is not None:
+            key.grant(fn, "kms:GenerateDataKey", "kms:Decrypt")
+        return lambda_.DestinationConfig(destination=self.queue.queue_arn)
+
+
 def python_function(
     scope: Construct,
     construct_id: str,
@@ -113,6 +138,7 @@ def python_function(
     service_name: str | None = None,
     metrics_namespace: str = "AnalyticsOrchestration",
     log_retention: logs.RetentionDays | None = None,
+    failure_queue_key: kms.IKey | None = None,
 ) -> PythonFunction:
     """A least-privilege, traced Python function.
 
@@ -124,7 +150,8 @@ def python_function(
     - X-Ray active tracing; a log group with finite retention;
     - with ``invoked_asynchronously``, Lambda retries twice and then sends the failed
       event, with the error that failed it, to an SQS on-failure destination
-      (``failure_queue``), so no event is lost.
+      (``failure_queue``), so no event is lost; ``failure_queue_key`` encrypts that queue
+      (give the key of the data the events describe: a failed event keeps its payload).
     """
     if (handler_name is None) == (code is None):
         raise ValueError("python_function: give exactly one of handler_name and code")
@@ -143,6 +170,7 @@ def python_function(
         dead_letter_queue_for_service(
             scope, f"{construct_id}FailureQueue",
             used_by=f"the asynchronous invocations of {construct_id}",
+            encryption_key=failure_queue_key,
         )
         if invoked_asynchronously
         else None
@@ -169,7 +197,7 @@ def python_function(
         role=role,
         log_group=fn_log_group,
         environment=env,
-        on_failure=destinations.SqsDestination(failure_queue) if failure_queue else None,
+        on_failure=_QueueDestination(failure_queue) if failure_queue else None,
         retry_attempts=DEFAULT_ASYNC_RETRY_ATTEMPTS if invoked_asynchronously else None,
         max_event_age=DEFAULT_ASYNC_MAX_EVENT_AGE if invoked_asynchronously else None,
     )

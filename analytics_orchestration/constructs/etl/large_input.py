@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from aws_cdk import aws_batch as batch
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_stepfunctions as sfn
@@ -14,7 +15,7 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from .policies import TRANSIENT_ERRORS, EtlRetryPolicy
-from .steps import batch_submit_job
+from .steps import batch_submit_job, grant_batch_submit_job
 
 __all__ = ["ItemProcessor", "LargeInput"]
 
@@ -71,6 +72,11 @@ class ItemProcessor(abc.ABC):
     def build(self, scope: Construct, state_name: str, retry: EtlRetryPolicy) -> sfn.IChainable:
         """The states run for each item (retried; failures count against the tolerance)."""
 
+    @abc.abstractmethod
+    def grant(self, role: iam.IRole) -> None:
+        """Grant the state machine's role what the item states need that CDK's task
+        classes do not grant themselves."""
+
 
 class _LambdaProcessor(ItemProcessor):
     def __init__(self, function: lambda_.IFunction, payload: sfn.TaskInput | None) -> None:
@@ -89,6 +95,9 @@ class _LambdaProcessor(ItemProcessor):
         )
         retry.apply(task, TRANSIENT_ERRORS["lambda"])
         return task
+
+    def grant(self, role: iam.IRole) -> None:
+        """Nothing more: CDK's LambdaInvoke grants ``lambda:InvokeFunction`` itself."""
 
 
 class _BatchProcessor(ItemProcessor):
@@ -109,6 +118,9 @@ class _BatchProcessor(ItemProcessor):
         )
         retry.apply(task, TRANSIENT_ERRORS["batch"])
         return task
+
+    def grant(self, role: iam.IRole) -> None:
+        grant_batch_submit_job(role, job_queue=self.job_queue, job_definition=self.job_definition)
 
 
 @dataclass(frozen=True)

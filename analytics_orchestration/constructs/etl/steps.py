@@ -28,6 +28,7 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from .._foundation import acknowledge, is_unresolved, python_function
+from .._foundation.compliance import nag_reference
 from .policies import TRANSIENT_ERRORS, EtlRetryPolicy, Retryable
 
 __all__ = ["EtlStep", "StepContext", "StepKind"]
@@ -209,13 +210,25 @@ class EtlStep(abc.ABC):
         work_group: athena.CfnWorkGroup | None = None,
         database: str | None = None,
         output_location: s3.Location | None = None,
+        data_bucket: s3.IBucket | None = None,
+        read_prefixes: Sequence[str] = ("",),
+        write_prefixes: Sequence[str] = (),
     ) -> EtlStep:
         """Run an Athena query and wait (``athena:startQueryExecution.sync``).
 
         A failing query fails the step, so a query can be a data-quality gate. Default work
-        group: ``primary``; default output: the work group's.
+        group: ``primary``; default output: the work group's result location. The workflow
+        may write query results only there, so one of ``work_group`` (with a result
+        configuration) and ``output_location`` must name it. Athena reads and writes the
+        tables' data with the workflow's credentials: ``data_bucket`` holds them, the
+        query reads under ``read_prefixes`` (default: the whole bucket) and writes under
+        ``write_prefixes`` (``INSERT INTO``; default: nothing), with the bucket's key.
+        Catalog access is read (plus partition writes when the query writes) on
+        ``database`` only; a query that creates or drops tables, or reads Lake
+        Formation-governed data, needs its own grants (use :meth:`chainable`).
         """
-        return _AthenaStep(name, query, work_group, database, output_location)
+        return _AthenaStep(name, query, work_group, database, output_location,
+                           _AthenaData(data_bucket, tuple(read_prefixes), tuple(write_prefixes)))
 
     @classmethod
     def chainable(cls, name: str, chainable: sfn.IChainable) -> EtlStep:
@@ -543,6 +556,8 @@ class _BatchJobStep(EtlStep):
                                 job_definition=self.job_definition,
                                 parameters=self.parameters, result_path=ctx.result_path)
         ctx.guard(task, "batch")
+        ctx.on_role(lambda role: grant_batch_submit_job(
+            role, job_queue=self.job_queue, job_definition=self.job_definition))
         return sfn.Chain.start(task)
 
 
@@ -554,72 +569,252 @@ def batch_submit_job(
     job_definition: batch.IJobDefinition,
     parameters: Mapping[str, str],
     result_path: str,
-) -> tasks.BatchSubmitJob:
-    """A ``batch:submitJob.sync`` task whose job is named after the state."""
-    return tasks.BatchSubmitJob(
-        scope, state_name,
-        job_name=state_name,
-        job_queue_arn=job_queue.job_queue_arn,
-        job_definition_arn=job_definition.job_definition_arn,
-        payload=sfn.TaskInput.from_object(dict(parameters)) if parameters else None,
-        integration_pattern=sfn.IntegrationPattern.RUN_JOB,
-        result_path=result_path,
+) -> sfn.CustomState:
+    """A ``batch:submitJob.sync`` task whose job is named after the state.
+
+    Written out rather than CDK's ``BatchSubmitJob``, whose grant names every job
+    definition of the account (``job-definition/*``); grant it with
+    :func:`grant_batch_submit_job`.
+    """
+    stack = Stack.of(scope)
+    arguments: dict[str, object] = {
+        "JobDefinition": job_definition.job_definition_arn,
+        "JobName": state_name,
+        "JobQueue": job_queue.job_queue_arn,
+    }
+    if parameters:
+        arguments["Parameters"] = sfn.FieldUtils.render_object(dict(parameters))
+    return sfn.CustomState(scope, state_name, state_json={
+        "Type": "Task",
+        "Resource": f"arn:{stack.partition}:states:::batch:submitJob.sync",
+        "Parameters": arguments,
+        "ResultPath": result_path,
+    })
+
+
+def grant_batch_submit_job(
+    role: iam.IRole, *, job_queue: batch.IJobQueue, job_definition: batch.IJobDefinition
+) -> None:
+    """What Step Functions' ``batch:submitJob.sync`` needs, per AWS's "IAM policies for AWS
+    Batch": submit with this job definition (the exact revision the state names) to this
+    queue; describe and terminate the jobs it submitted; its managed event rule.
+
+    ``batch:DescribeJobs`` accepts no resource but ``*`` and job ids are only known at run
+    time (``job/*``); both are acknowledged on the role's policy.
+    """
+    stack = Stack.of(job_queue)
+    statements = [
+        iam.PolicyStatement(actions=["batch:SubmitJob"], resources=[
+            job_definition.job_definition_arn, job_queue.job_queue_arn]),
+        iam.PolicyStatement(actions=["batch:DescribeJobs"], resources=["*"]),
+        iam.PolicyStatement(actions=["batch:TerminateJob"], resources=[
+            stack.format_arn(service="batch", resource="job", resource_name="*")]),
+        iam.PolicyStatement(
+            actions=["events:PutTargets", "events:PutRule", "events:DescribeRule"],
+            resources=[stack.format_arn(
+                service="events", resource="rule",
+                resource_name="StepFunctionsGetEventsForBatchJobsRule")]),
+    ]
+    for statement in statements:
+        role.add_to_principal_policy(statement)
+    policy = role.node.try_find_child("DefaultPolicy")
+    if policy is None:
+        return
+    acknowledge(
+        policy, "AwsSolutions::AwsSolutions-IAM5[Resource::*]",
+        "Only actions that accept no resource but '*': batch:DescribeJobs (Step Functions' "
+        "Batch .sync integration), X-Ray tracing and CloudWatch Logs delivery.",
+    )
+    acknowledge(
+        policy, "AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:batch:"
+        "<AWS::Region>:<AWS::AccountId>:job/*]",
+        "Step Functions terminates the Batch job it submitted when the run is stopped; job "
+        "ids are only known at run time.",
     )
 
 
 # --------------------------------------------------------------------------- Athena
+@dataclass(frozen=True)
+class _AthenaData:
+    """Where an Athena query's tables keep their data: read and written prefixes."""
+
+    bucket: s3.IBucket | None
+    read_prefixes: tuple[str, ...]
+    write_prefixes: tuple[str, ...]
+
+
 class _AthenaStep(EtlStep):
+    """``athena:startQueryExecution.sync`` with exactly the access the query needs.
+
+    Written out rather than CDK's ``AthenaStartQueryExecution``, whose grant is
+    ``s3:CreateBucket``/``GetObject``/``ListBucket`` (and, without an output location, the
+    result writes) on every bucket (``*``), Lake Formation on ``*`` and the Glue catalog's
+    create/delete actions.
+    """
+
     kind = StepKind.ATHENA_QUERY
 
     def __init__(self, name: str, query: str, work_group: athena.CfnWorkGroup | None,
-                 database: str | None, output_location: s3.Location | None) -> None:
+                 database: str | None, output_location: s3.Location | None,
+                 data: _AthenaData) -> None:
         super().__init__(name)
         self.query = query
         self.work_group = work_group
         self.database = database
         self.output_location = output_location
+        self.data = data
 
     def problems(self, prop: str) -> list[tuple[str, object, str]]:
         found = super().problems(prop)
         if not self.query.strip():
             found.append((f"{prop}.query", self.query, "must not be empty"))
+        if self._results() is None:
+            found.append((f"{prop}.output_location", None,
+                          "give output_location or a work_group with a result configuration "
+                          "(its output location): query results may only be written there"))
+        for field_name in ("read_prefixes", "write_prefixes"):
+            prefixes = getattr(self.data, field_name)
+            if prefixes and self.data.bucket is None:
+                if field_name == "read_prefixes" and prefixes == ("",):
+                    continue
+                found.append((f"{prop}.{field_name}", list(prefixes),
+                              "needs data_bucket, the bucket that holds the tables' data"))
+            bad = [p for p in prefixes if not isinstance(p, str) or (p and not p.endswith("/"))]
+            if bad:
+                found.append((f"{prop}.{field_name}", bad, "each must be empty or end in '/'"))
         return found
 
+    def _results(self) -> tuple[str, str, str | None] | None:
+        """(bucket name, key prefix, KMS key ARN) of the query results, None if unknown."""
+        if self.output_location is not None:
+            key = self.output_location.object_key.strip("/")
+            return self.output_location.bucket_name, f"{key}/" if key else "", None
+        configuration = (self.work_group.work_group_configuration
+                         if self.work_group is not None else None)
+        results = getattr(configuration, "result_configuration", None)
+        location = getattr(results, "output_location", None)
+        if not isinstance(location, str) or not location.startswith("s3://"):
+            return None
+        bucket, _, prefix = location[len("s3://"):].partition("/")
+        encryption = getattr(results, "encryption_configuration", None)
+        key_arn = getattr(encryption, "kms_key", None)
+        return bucket, prefix, key_arn if isinstance(key_arn, str) else None
+
     def build(self, ctx: StepContext) -> sfn.Chain:
-        task = tasks.AthenaStartQueryExecution(
-            ctx.scope, self.name,
-            query_string=self.query,
-            work_group=self.work_group.ref if self.work_group is not None else None,
-            query_execution_context=(
-                tasks.QueryExecutionContext(database_name=self.database)
-                if self.database else None),
-            result_configuration=(
-                tasks.ResultConfiguration(output_location=self.output_location)
-                if self.output_location else None),
-            integration_pattern=sfn.IntegrationPattern.RUN_JOB,
-            result_selector={"QueryExecutionId.$": "$.QueryExecution.QueryExecutionId",
-                             "State.$": "$.QueryExecution.Status.State",
-                             "Statistics.$": "$.QueryExecution.Statistics"},
-            result_path=ctx.result_path,
-        )
-        ctx.guard(task, "athena")
+        stack = Stack.of(ctx.scope)
+        parameters: dict[str, object] = {"QueryString": self.query}
+        if self.database:
+            parameters["QueryExecutionContext"] = {"Database": self.database}
+        if self.output_location is not None:
+            parameters["ResultConfiguration"] = {"OutputLocation": (
+                f"s3://{self.output_location.bucket_name}/{self.output_location.object_key}/")}
+        if self.work_group is not None:
+            parameters["WorkGroup"] = self.work_group.ref
+        state = sfn.CustomState(ctx.scope, self.name, state_json={
+            "Type": "Task",
+            "Resource": f"arn:{stack.partition}:states:::athena:startQueryExecution.sync",
+            "Parameters": parameters,
+            "ResultSelector": {"QueryExecutionId.$": "$.QueryExecution.QueryExecutionId",
+                               "State.$": "$.QueryExecution.Status.State",
+                               "Statistics.$": "$.QueryExecution.Statistics"},
+            "ResultPath": ctx.result_path,
+        })
+        ctx.guard(state, "athena")
+        ctx.on_role(self._grant)
+        return sfn.Chain.start(state)
+
+    def _grant(self, role: iam.IRole) -> None:
+        """Per AWS's "IAM policies for calling Amazon Athena" (.sync), scoped: the work
+        group and catalog; the result location; the tables' data; the database."""
+        stack = Stack.of(role)
         database = self.database or "default"
+        work_group = self.work_group.ref if self.work_group is not None else "primary"
+        results = self._results()
+        assert results is not None  # problems() refused the step otherwise
+        results_bucket, results_prefix, results_key = results
+        results_arn = f"arn:{stack.partition}:s3:::{results_bucket}"
+        statements = [
+            iam.PolicyStatement(
+                actions=["athena:StartQueryExecution", "athena:StopQueryExecution",
+                         "athena:GetQueryExecution", "athena:GetWorkGroup",
+                         "athena:GetDataCatalog"],
+                resources=[
+                    stack.format_arn(service="athena", resource="workgroup",
+                                     resource_name=work_group),
+                    stack.format_arn(service="athena", resource="datacatalog",
+                                     resource_name="AwsDataCatalog"),
+                ]),
+            iam.PolicyStatement(
+                actions=["s3:GetBucketLocation", "s3:ListBucket",
+                         "s3:ListBucketMultipartUploads"],
+                resources=[results_arn]),
+            iam.PolicyStatement(
+                actions=["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload",
+                         "s3:ListMultipartUploadParts"],
+                resources=[f"{results_arn}/{results_prefix}*"]),
+        ]
+        catalog_actions = ["glue:GetDatabase", "glue:GetTable", "glue:GetTables",
+                           "glue:GetPartition", "glue:GetPartitions", "glue:BatchGetPartition"]
+        data = self.data
+        if data.bucket is not None:
+            statements.append(iam.PolicyStatement(
+                actions=["s3:GetBucketLocation", "s3:ListBucket"],
+                resources=[data.bucket.bucket_arn]))
+            if data.read_prefixes:
+                statements.append(iam.PolicyStatement(
+                    actions=["s3:GetObject"],
+                    resources=[data.bucket.arn_for_objects(f"{p}*") for p in data.read_prefixes]))
+            if data.write_prefixes:
+                statements.append(iam.PolicyStatement(
+                    actions=["s3:PutObject", "s3:AbortMultipartUpload",
+                             "s3:ListMultipartUploadParts"],
+                    resources=[data.bucket.arn_for_objects(f"{p}*")
+                               for p in data.write_prefixes]))
+                catalog_actions += ["glue:BatchCreatePartition", "glue:CreatePartition",
+                                    "glue:UpdatePartition"]
+            if data.bucket.encryption_key is not None:
+                data.bucket.encryption_key.grant(
+                    role, "kms:Decrypt",
+                    *(("kms:GenerateDataKey",) if data.write_prefixes else ()))
+        statements.append(iam.PolicyStatement(actions=catalog_actions, resources=[
+            stack.format_arn(service="glue", resource="catalog"),
+            stack.format_arn(service="glue", resource="database", resource_name=database),
+            stack.format_arn(service="glue", resource="table", resource_name=f"{database}/*"),
+        ]))
+        if results_key is not None:
+            statements.append(iam.PolicyStatement(
+                actions=["kms:GenerateDataKey", "kms:Decrypt"], resources=[results_key]))
+        for statement in statements:
+            role.add_to_principal_policy(statement)
+        self._acknowledge(role, database, f"{results_arn}/{results_prefix}*")
 
-        def acknowledge_catalog(role: iam.IRole) -> None:
-            policy = role.node.try_find_child("DefaultPolicy")
-            if policy is None:
-                return
-            for kind in ("table", "userDefinedFunction"):
-                acknowledge(
-                    policy,
-                    "AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:glue:"
-                    f"<AWS::Region>:<AWS::AccountId>:{kind}/{database}/*]",
-                    f"Athena queries read the Glue catalog's {kind}s of database {database}; "
-                    "which ones is up to the query (CDK's AthenaStartQueryExecution grant).",
-                )
-
-        ctx.on_role(acknowledge_catalog)
-        return sfn.Chain.start(task)
+    def _acknowledge(self, role: iam.IRole, database: str, results_objects: str) -> None:
+        policy = role.node.try_find_child("DefaultPolicy")
+        if policy is None:
+            return
+        acknowledge(
+            policy,
+            "AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:glue:"
+            f"<AWS::Region>:<AWS::AccountId>:table/{database}/*]",
+            f"Athena reads the catalog's tables of database {database}; which ones is up to "
+            "the query text, within this one database.",
+        )
+        results = nag_reference(policy, results_objects)
+        acknowledge(
+            policy, f"AwsSolutions::AwsSolutions-IAM5[Resource::{results}]",
+            "Athena writes each query's results under the work group's result location with "
+            "keys named after the query execution id, only known at run time.",
+        )
+        bucket = self.data.bucket
+        if bucket is None:
+            return
+        for prefix in sorted({*self.data.read_prefixes, *self.data.write_prefixes}):
+            objects = nag_reference(policy, bucket.arn_for_objects(f"{prefix}*"))
+            acknowledge(
+                policy, f"AwsSolutions::AwsSolutions-IAM5[Resource::{objects}]",
+                "Athena reads (or, for INSERT INTO, writes) the data files of the query's "
+                "tables under this prefix; their keys are only known at run time.",
+            )
 
 
 # --------------------------------------------------------------------------- your own

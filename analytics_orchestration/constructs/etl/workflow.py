@@ -502,13 +502,15 @@ class StepFunctionsEtl(Construct):
                 grant(role)
         if self._ml_stage is not None:
             self._ml_stage.grant(role)
+        if self.large_input is not None:
+            self.large_input.processor.grant(role)
         policy = role.node.try_find_child("DefaultPolicy")
         if policy is not None and self.large_input is not None:
             self._acknowledge_large_input(policy)
 
     def _acknowledge_large_input(self, policy: IConstruct) -> None:
-        """The Distributed Map's grants: its bucket's objects, Batch job definitions, and
-        the child executions of this state machine."""
+        """The Distributed Map's grants: its bucket's objects and the child executions of
+        this state machine (a Batch processor acknowledges its own)."""
         assert self.large_input is not None
         logical = bucket_logical_id(self.large_input.bucket)
         if logical is not None:
@@ -517,13 +519,6 @@ class StepFunctionsEtl(Construct):
                 f"<{logical}>/*]",
                 "The Distributed Map reads the listed objects and writes its results in this "
                 "one bucket (CDK's item reader and result writer grants).",
-            )
-        if self.large_input.waits_for_job:
-            acknowledge(
-                policy, "AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:batch:"
-                "<AWS::Region>:<AWS::AccountId>:job-definition/*]",
-                "CDK's BatchSubmitJob grants job-definition revisions by wildcard; job "
-                "definitions are versioned and each run may use the latest revision.",
             )
         map_policy = self.state_machine.node.try_find_child("DistributedMapPolicy")
         if map_policy is None:

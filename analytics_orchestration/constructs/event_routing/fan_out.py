@@ -57,6 +57,7 @@ from analytics_orchestration.constructs._foundation.subscriptions import (
     subscribe_delivery_stream,
     subscribe_email,
     subscribe_function,
+    subscriber_key,
 )
 
 from .pipe import PipeEnrichment, QueueToStateMachinePipe
@@ -327,7 +328,7 @@ class NotificationFanOut(Construct):
         """The queue between the topic and workflow ``index``'s pipe; override to tune it."""
         built = queue_with_dead_letter_queue(
             self, f"Workflow{index}Queue", visibility_timeout=WORKFLOW_QUEUE_VISIBILITY_TIMEOUT,
-            fifo=self.fifo,
+            fifo=self.fifo, encryption_key=subscriber_key(self, self.topic),
         )
         self.dead_letter_queues.append(built.dead_letter_queue)
         return built.queue

@@ -263,7 +263,7 @@ class EventRouter(Construct):
         """The DLQ of target ``index`` of ``rule_name``; override to use your own queues."""
         return target_dead_letter_queue(
             self, f"{rule_name}Target{index}DeadLetterQueue",
-            rule_name=f"{self.node.path}/{rule_name}",
+            rule_name=f"{self.node.path}/{rule_name}", encryption_key=self.encryption_key,
         )
 
     # ----------------------------------------------------------------- building
@@ -296,7 +296,8 @@ class EventRouter(Construct):
             event_pattern=pattern,
         )
         dead_letter_queue = target_dead_letter_queue(
-            self, f"Forward{index}DeadLetterQueue", rule_name=rule.node.path
+            self, f"Forward{index}DeadLetterQueue", rule_name=rule.node.path,
+            encryption_key=self.encryption_key,
         )
         rule.add_target(RouteTarget.event_bus(self.event_bus).bind(
             dead_letter_queue=dead_letter_queue, retry=self.target_retry))
