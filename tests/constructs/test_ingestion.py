@@ -359,9 +359,13 @@ def test_fan_out_topic_and_subscriptions(full_pipeline):
     assert sales["FilterPolicyScope"] == "MessageBody"
     assert sales["FilterPolicy"] == {"key": [{"prefix": "incoming/sales/"}]}
     # The rule publishes through its own role (may publish, may use the key); the topic and
-    # its key grant EventBridge nothing.
-    assert "events.amazonaws.com" not in json.dumps(
-        template.to_json()["Resources"][_logical_id(ingestion.encryption_key)])
+    # its key grant EventBridge nothing for publishing. The key's one EventBridge statement
+    # lets this account's rules write to the dead-letter queues the key encrypts.
+    key_statements = template.to_json()["Resources"][_logical_id(ingestion.encryption_key)][
+        "Properties"]["KeyPolicy"]["Statement"]
+    assert [s.get("Sid") for s in key_statements
+            if "events.amazonaws.com" in json.dumps(s.get("Principal"))] == [
+        "EventBridgeDeadLetters"]
     assert [w for w in wirings(template.to_json()) if w.kind == "rule->topic"
             and w.destination == _logical_id(ingestion.fan_out_topic) and not w.problems]
 
