@@ -17,9 +17,16 @@ Either way every target receives the same compact JSON object
     {"bucket": "...", "key": "...", "size": 123, "etag": "...",
      "version_id": "..." | null, "event_time": "2026-01-01T00:00:00Z"}
 
-One difference: S3 URL-encodes keys in its events (a space is ``+``). The validator
-decodes them, so after validation ``key`` is the object's real key; without validation
-targets receive it as S3 sent it and decode it themselves (``urllib.parse.unquote_plus``).
+One difference: after validation ``key`` is the object's real key, resolved against S3
+by its version id (or ETag) from the key as S3 sent it or URL-decoded: AWS documents URL
+encoding only for classic notifications, and events captured from EventBridge carry the
+raw key. Without validation targets receive the key exactly as S3 sent it.
+
+Events lost anywhere upstream (a disabled rule, a failed delivery, a bucket whose
+notifications were off for a while) are caught by the optional reconciliation sweep
+(``reconciliation=ReconciliationSweep()``): on a schedule it lists what landed since its
+last pass and re-drives, through the same validator, every object version the ledger does
+not know.
 """
 
 from __future__ import annotations

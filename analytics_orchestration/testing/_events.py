@@ -18,7 +18,6 @@ import re
 import uuid
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import quote_plus
 
 _PLACEHOLDER = re.compile(r"<([A-Za-z0-9_.\-]+)>")
 
@@ -163,11 +162,30 @@ def s3_event(
 ) -> dict[str, Any]:
     """The event S3 sends to EventBridge, in the shape AWS documents.
 
+    Shape: the "Object created" example of "EventBridge event message structure",
     https://docs.aws.amazon.com/AmazonS3/latest/userguide/ev-events.html
-    The key is URL-encoded as in every S3 notification (a space becomes ``+``).
+
+    The key is the object's key as it is, not URL-encoded. AWS documents URL encoding
+    (``application/x-www-form-urlencoded``, a space becomes ``+``) only for the classic
+    notifications to SQS/SNS/Lambda
+    (https://docs.aws.amazon.com/AmazonS3/latest/userguide/notification-content-structure.html);
+    its EventBridge page says nothing about encoding and its example key (``example-key``)
+    cannot tell. What events captured from AWS show:
+
+    - an Object Created event carrying ``raw/health-check/2023-08-08T14:03:40.532432.zip``
+      with its colons as they are, where classic encoding gives ``%3A``
+      (https://gist.github.com/vincentclaes/7a5eb53acc05b316c86769fed25d4e1a);
+    - AWS Solutions Library's "Guidance for MediaLake on AWS", tested against S3 with keys
+      such as ``test+b.png`` and ``%2B++ %20.mp3``: it decodes classic notification keys and
+      uses EventBridge keys as sent, because decoding them corrupted ``+``
+      (https://github.com/aws-solutions-library-samples/guidance-for-medialake-on-aws/pull/21).
+
+    Consumers disagree (Powertools' ``S3EventBridgeNotificationObject.key`` applies
+    ``unquote_plus``), so the library's validator does not rely on either: it resolves the
+    key against S3 (see ``lambda_src/object_validator``).
     """
     created = event_name.startswith("s3:ObjectCreated")
-    obj: dict[str, Any] = {"key": quote_plus(key, safe="/"), "sequencer": sequencer}
+    obj: dict[str, Any] = {"key": key, "sequencer": sequencer}
     if created:
         obj["size"] = size
         obj["etag"] = etag

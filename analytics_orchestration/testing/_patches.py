@@ -249,6 +249,17 @@ def apply(patcher: Patcher, harness: OfflineAws) -> None:
 
     patcher.set(s3_notifications, "_invoke_awslambda", s3_invoke_lambda)
 
+    # S3 notifications of every kind are dropped while the harness says so
+    # (``put_object(..., emit_event=False)``): an event lost upstream.
+    original_send_event: Callable[..., None] = s3_notifications.send_event
+
+    def send_event(*args: Any, **kwargs: Any) -> None:
+        if active().s3_notifications_dropped:
+            return
+        original_send_event(*args, **kwargs)
+
+    patcher.set(s3_notifications, "send_event", send_event)
+
     # S3 -> EventBridge in the event shape AWS documents, to the default bus only.
     def s3_to_eventbridge(account_id: str, bucket: Any, event_name: str, key: Any) -> None:
         active()._s3_event_to_eventbridge(bucket, event_name, key)
