@@ -78,7 +78,7 @@ class Sweep:
                recorded_at: str = "2025-01-01T00:00:00.000+00:00", bucket: str = BUCKET) -> None:
         """Write the ledger row the validator would have written for ``obj``."""
         item = {"object_id": object_id(obj, bucket), "status": "ACCEPTED",
-                "recorded_at": recorded_at}
+                "etag": obj["etag"], "recorded_at": recorded_at}
         if published:
             item["published_at"] = recorded_at
         self.dynamodb.Table(LEDGER_TABLE).put_item(Item=item)
@@ -298,6 +298,27 @@ def test_unversioned_objects_are_redriven_with_a_null_version(
 
     assert [(e["key"], e["version_id"]) for e in sweep.redriven] == [("incoming/lost.csv", None)]
     assert summary["objects"][0]["object_id"] == f"s3://{UNVERSIONED_BUCKET}/incoming/lost.csv#null"
+
+
+def test_an_overwritten_unversioned_key_is_redriven_so_the_conflict_surfaces(
+    sweep: Sweep, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BUCKET_NAME", UNVERSIONED_BUCKET)
+    sweep.module._runtime.cache_clear()
+    runtime = sweep.module._runtime()
+    monkeypatch.setattr(runtime.lambda_, "invoke",
+                        lambda **r: sweep.redriven.append(json.loads(r["Payload"])))
+    first = sweep.put("incoming/daily.csv", b"monday\n", bucket=UNVERSIONED_BUCKET)
+    sweep.record(first, bucket=UNVERSIONED_BUCKET)
+    same = sweep.put("incoming/same.csv", b"x\n", bucket=UNVERSIONED_BUCKET)
+    sweep.record(same, bucket=UNVERSIONED_BUCKET)
+    # The key is overwritten and the new object's event is lost.
+    second = sweep.put("incoming/daily.csv", b"tuesday\n", bucket=UNVERSIONED_BUCKET)
+
+    sweep.run()
+
+    assert [(e["key"], e["etag"]) for e in sweep.redriven] == [
+        ("incoming/daily.csv", second["etag"])]
 
 
 # --- bounded work ---------------------------------------------------------------------------

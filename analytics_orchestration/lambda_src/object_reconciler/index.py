@@ -12,7 +12,10 @@ version in the window that the rule would have ingested:
   late original event is answered as a duplicate;
 - a ledger row without ``published_at`` older than ``minimum_age``: an attempt claimed the
   object and never finished (its event ended in the validator's failure queue); re-driving
-  makes the validator finish the recorded decision.
+  makes the validator finish the recorded decision;
+- in an unversioned bucket, a row for the key with another ETag: the key was overwritten and
+  the new object's event lost. Re-driving makes the validator raise its ledger conflict
+  (on-failure destination, alarm) instead of the new object passing unnoticed.
 
 It reports every run as Powertools metrics (``ObjectsReconciled``, ``ObjectsExamined``,
 ``ReconciliationPassIncomplete``) and, when it re-drove anything, one ``ObjectsReconciled``
@@ -214,17 +217,33 @@ def _list_page(runtime: _Runtime, prefix: str, cursor: Cursor, budget: int) -> d
 def _needing_redrive(
     runtime: _Runtime, versions: Sequence[Mapping[str, Any]], until: datetime
 ) -> list[Mapping[str, Any]]:
-    """The versions without a ledger row, or whose row was never finished by ``until``."""
+    """The versions without a ledger row, whose row was never finished by ``until``, or
+    (unversioned) whose row records another object under the same key."""
     bucket = runtime.settings.bucket
     by_id = {make_object_id(bucket, v["Key"], version_id_of(v)): v for v in versions}
     rows = _ledger_rows(runtime, list(by_id))
     due: list[Mapping[str, Any]] = []
     for object_id, version in by_id.items():
-        row = rows.get(object_id)
-        unfinished = row is not None and "published_at" not in row and _recorded_before(row, until)
-        if row is None or unfinished:
+        if _needs_redrive(rows.get(object_id), version, until):
             due.append(version)
     return due
+
+
+def _needs_redrive(
+    row: Mapping[str, Any] | None, version: Mapping[str, Any], until: datetime
+) -> bool:
+    """No row; a row never finished by ``until``; or (unversioned) another object's row."""
+    if row is None:
+        return True
+    if "published_at" not in row:
+        return _recorded_before(row, until)
+    overwritten = _bare(row.get("etag")) != _bare(version.get("ETag"))
+    return version_id_of(version) is None and overwritten
+
+
+def _bare(etag: Any) -> str:
+    """ETags come quoted from S3 listings and unquoted in events and the ledger."""
+    return str(etag or "").strip('"')
 
 
 def _ledger_rows(runtime: _Runtime, object_ids: list[str]) -> dict[str, dict[str, Any]]:
@@ -238,9 +257,10 @@ def _ledger_rows(runtime: _Runtime, object_ids: list[str]) -> dict[str, dict[str
                     {"object_id": {"S": oid}} for oid in object_ids[start:start + _LEDGER_BATCH]
                 ],
                 "ConsistentRead": True,
-                "ProjectionExpression": "#id, #published, #recorded",
+                "ProjectionExpression": "#id, #etag, #published, #recorded",
                 "ExpressionAttributeNames": {
-                    "#id": "object_id", "#published": "published_at", "#recorded": "recorded_at",
+                    "#id": "object_id", "#etag": "etag", "#published": "published_at",
+                    "#recorded": "recorded_at",
                 },
             }
         }
