@@ -156,6 +156,9 @@ class ReconciliationSweep:
     anything, an ``ObjectsReconciled`` event (:data:`~analytics_orchestration.event_catalog
     .OBJECTS_RECONCILED`). The first pass examines every existing version: objects that
     landed before the sweep existed are ingested too, ``max_objects_per_run`` at a time.
+    The sweep mirrors the construct's ``key_prefixes``, ``key_suffixes`` and
+    ``minimum_object_size``; a subclass that overrides ``_object_created_pattern`` with
+    other filters should keep those props in line with it.
 
     :param schedule: when the sweep runs. Default: ``ScheduleExpression.rate(Duration
         .hours(1))``.
