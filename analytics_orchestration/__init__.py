@@ -20,6 +20,7 @@ from .event_catalog import (
     OBJECT_ACCEPTED,
     OBJECT_NOTIFICATION_FIELDS,
     OBJECT_REJECTED,
+    OBJECTS_RECONCILED,
     LibraryEvent,
 )
 
@@ -56,6 +57,7 @@ if TYPE_CHECKING:
         PipeEnrichment as PipeEnrichment,
         PipeLogLevel as PipeLogLevel,
         QueueToStateMachinePipe as QueueToStateMachinePipe,
+        ReconciliationSweep as ReconciliationSweep,
         RedshiftOptions as RedshiftOptions,
         RouteTarget as RouteTarget,
         RoutingRule as RoutingRule,
@@ -90,6 +92,7 @@ __all__ = [
     "JOB_FAILED",
     "JOB_SUCCEEDED",
     "LIBRARY_EVENTS",
+    "OBJECTS_RECONCILED",
     "OBJECT_ACCEPTED",
     "OBJECT_NOTIFICATION_FIELDS",
     "OBJECT_REJECTED",
@@ -127,6 +130,7 @@ __all__ = [
     "PipeEnrichment",
     "PipeLogLevel",
     "QueueToStateMachinePipe",
+    "ReconciliationSweep",
     "RedshiftOptions",
     "RouteTarget",
     "RoutingRule",

@@ -11,6 +11,9 @@ detail-type        source                              detail fields
 ObjectAccepted     analytics-orchestration.ingestion   bucket, key, size, etag, version_id,
                                                        event_time, object_id, status
 ObjectRejected     analytics-orchestration.ingestion   the same + reason, quarantine_key
+ObjectsReconciled  analytics-orchestration.ingestion   bucket, count, objects,
+                                                       objects_truncated, examined,
+                                                       pass_complete, watermark
 JobSucceeded       analytics-orchestration.jobs        job_id, queue, received_at,
                                                        finished_at, status
 JobFailed          analytics-orchestration.jobs        the same + error
@@ -35,6 +38,7 @@ __all__ = [
     "JOB_FAILED",
     "JOB_SUCCEEDED",
     "LIBRARY_EVENTS",
+    "OBJECTS_RECONCILED",
     "OBJECT_ACCEPTED",
     "OBJECT_NOTIFICATION_FIELDS",
     "OBJECT_REJECTED",
@@ -90,6 +94,15 @@ OBJECT_REJECTED = LibraryEvent(
     _INGESTION, "ObjectRejected",
     (*OBJECT_NOTIFICATION_FIELDS, "object_id", "status", "reason", "quarantine_key"),
 )
+#: The reconciliation sweep re-drove objects whose events never reached the validator:
+#: ``count`` versions, the first 100 named in ``objects`` (``key``, ``version_id``,
+#: ``object_id``; ``objects_truncated`` when there were more), ``examined`` versions listed,
+#: ``pass_complete`` and the sweep's ``watermark`` after the run.
+OBJECTS_RECONCILED = LibraryEvent(
+    _INGESTION, "ObjectsReconciled",
+    ("bucket", "count", "objects", "objects_truncated", "examined", "pass_complete",
+     "watermark"),
+)
 #: A worker finished a job.
 JOB_SUCCEEDED = LibraryEvent(_JOBS, "JobSucceeded", _JOB_FIELDS)
 #: A worker gave up on a job.
@@ -101,6 +114,6 @@ ETL_RUN_FAILED = LibraryEvent(_ETL, "EtlRunFailed", (*_ETL_FIELDS, "error", "cau
 
 #: Every event of the catalog.
 LIBRARY_EVENTS = (
-    OBJECT_ACCEPTED, OBJECT_REJECTED, JOB_SUCCEEDED, JOB_FAILED, ETL_RUN_SUCCEEDED,
-    ETL_RUN_FAILED,
+    OBJECT_ACCEPTED, OBJECT_REJECTED, OBJECTS_RECONCILED, JOB_SUCCEEDED, JOB_FAILED,
+    ETL_RUN_SUCCEEDED, ETL_RUN_FAILED,
 )

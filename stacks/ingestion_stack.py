@@ -4,7 +4,10 @@ Partners upload CSV and JSON-lines extracts under ``incoming/``. Each new object
 validated (suffix, size, not empty), recorded in the ingestion ledger and, if accepted,
 sent to the loader's work queue; an SNS topic fans the same notification out to an audit
 queue (everything) and to the sales team's queue (``incoming/sales/`` only). Rejected
-objects are moved to ``quarantine/`` with the reason. Alarms notify the operations topic.
+objects are moved to ``quarantine/`` with the reason. Partners' upload tools are not ours
+to fix, so nothing relies on every S3 event arriving: an hourly reconciliation sweep
+re-drives any extract that landed without reaching the ledger. Alarms notify the
+operations topic.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from analytics_orchestration import (
     FanOutSubscriber,
     IngestionTarget,
     ObjectValidationRules,
+    ReconciliationSweep,
 )
 from analytics_orchestration import building_blocks as blocks
 
@@ -76,5 +80,6 @@ class IngestionStack(Stack):
                     },
                 ),
             ],
+            reconciliation=ReconciliationSweep(),
             alarm_topic=operations_topic,
         )

@@ -48,6 +48,7 @@ if TYPE_CHECKING:
         FanOutSubscriber as FanOutSubscriber,
         IngestionTarget as IngestionTarget,
         ObjectValidationRules as ObjectValidationRules,
+        ReconciliationSweep as ReconciliationSweep,
     )
     from .serverless_analytics import (
         AthenaNamedQuery as AthenaNamedQuery,
@@ -86,6 +87,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     ),
     ".ingestion": (
         "EventDrivenIngestion", "FanOutSubscriber", "IngestionTarget", "ObjectValidationRules",
+        "ReconciliationSweep",
     ),
     ".serverless_analytics": (
         "AthenaNamedQuery", "AthenaOptions", "CatalogOptions", "CollectionType",

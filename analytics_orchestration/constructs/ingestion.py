@@ -17,9 +17,16 @@ Either way every target receives the same compact JSON object
     {"bucket": "...", "key": "...", "size": 123, "etag": "...",
      "version_id": "..." | null, "event_time": "2026-01-01T00:00:00Z"}
 
-One difference: S3 URL-encodes keys in its events (a space is ``+``). The validator
-decodes them, so after validation ``key`` is the object's real key; without validation
-targets receive it as S3 sent it and decode it themselves (``urllib.parse.unquote_plus``).
+One difference: after validation ``key`` is the object's real key, resolved against S3
+by its version id (or ETag) from the key as S3 sent it or URL-decoded: AWS documents URL
+encoding only for classic notifications, and events captured from EventBridge carry the
+raw key. Without validation targets receive the key exactly as S3 sent it.
+
+Events lost anywhere upstream (a disabled rule, a failed delivery, a bucket whose
+notifications were off for a while) are caught by the optional reconciliation sweep
+(``reconciliation=ReconciliationSweep()``): on a schedule it lists what landed since its
+last pass and re-drives, through the same validator, every object version the ledger does
+not know.
 """
 
 from __future__ import annotations
@@ -27,9 +34,9 @@ from __future__ import annotations
 import abc
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from aws_cdk import Annotations, Duration, Names, Stack
+from aws_cdk import Annotations, CfnElement, Duration, Names, Stack, Token
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
@@ -38,12 +45,19 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_scheduler as scheduler
+from aws_cdk import aws_scheduler_targets as scheduler_targets
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_ssm as ssm
 from aws_cdk import aws_stepfunctions as sfn
-from constructs import Construct
+from constructs import Construct, IConstruct
 
-from analytics_orchestration.event_catalog import OBJECT_ACCEPTED, OBJECT_REJECTED
+from analytics_orchestration.event_catalog import (
+    OBJECT_ACCEPTED,
+    OBJECT_REJECTED,
+    OBJECTS_RECONCILED,
+)
 
 from ._foundation import (
     ProblemCollector,
@@ -52,6 +66,7 @@ from ._foundation import (
     access_log_bucket,
     acknowledge,
     dead_letter_queue_alarm,
+    dead_letter_queue_for_service,
     enable_event_bridge_notifications,
     function_errors_alarm,
     function_throttles_alarm,
@@ -68,12 +83,14 @@ from ._foundation import (
     topic_target,
 )
 from ._foundation.buckets import DEFAULT_NONCURRENT_VERSION_EXPIRATION
+from ._foundation.validation import is_unresolved
 
 __all__ = [
     "EventDrivenIngestion",
     "FanOutSubscriber",
     "IngestionTarget",
     "ObjectValidationRules",
+    "ReconciliationSweep",
 ]
 
 #: Objects above this size are rejected unless the rules say otherwise (5 GiB, the
@@ -87,6 +104,17 @@ IDEMPOTENCY_EXPIRY = Duration.hours(24)
 METRIC_PERIOD = Duration.minutes(5)
 #: CloudWatch namespace of the validator's Powertools metrics.
 METRICS_NAMESPACE = "AnalyticsOrchestration/Ingestion"
+
+#: How often the reconciliation sweep runs unless told otherwise.
+DEFAULT_RECONCILIATION_RATE = Duration.hours(1)
+#: How far each sweep's window reaches back before the previous pass's watermark.
+DEFAULT_RECONCILIATION_OVERLAP = Duration.hours(1)
+#: Objects younger than this are left to their own events by the sweep.
+DEFAULT_RECONCILIATION_MINIMUM_AGE = Duration.minutes(5)
+#: Object versions one sweep run examines at most (the rest: next run).
+DEFAULT_RECONCILIATION_MAX_OBJECTS = 10_000
+#: Timeout of the sweep function; it stops taking new pages 30 s before it.
+RECONCILER_TIMEOUT = Duration.minutes(5)
 
 _S3_NOTIFICATION_PATHS = {
     "bucket": "$.detail.bucket.name",
@@ -115,6 +143,73 @@ class ObjectValidationRules:
     max_object_size_bytes: int = DEFAULT_MAX_OBJECT_SIZE_BYTES
     reject_empty: bool = True
     quarantine_prefix: str = DEFAULT_QUARANTINE_PREFIX
+
+
+@dataclass(frozen=True)
+class ReconciliationSweep:
+    """A scheduled sweep that re-drives every landed object the ledger does not know.
+
+    Each run lists the object versions under the pipeline's key prefixes (with its
+    suffix and size filters) that landed since the previous pass, minus an overlap, and
+    invokes the validator with the event the rule would have sent for every version
+    without a ledger row (or with an unfinished one). The validator's idempotency and
+    conditional ledger write make a re-drive and a late original event count once. Each
+    run reports ``ObjectsReconciled`` / ``ObjectsExamined`` metrics and, when it re-drove
+    anything, an ``ObjectsReconciled`` event (:data:`~analytics_orchestration.event_catalog
+    .OBJECTS_RECONCILED`). The first pass examines every existing version: objects that
+    landed before the sweep existed are ingested too, ``max_objects_per_run`` at a time.
+    The sweep mirrors the construct's ``key_prefixes``, ``key_suffixes`` and
+    ``minimum_object_size``; a subclass that overrides ``_object_created_pattern`` with
+    other filters should keep those props in line with it.
+
+    :param schedule: when the sweep runs. Default: ``ScheduleExpression.rate(Duration
+        .hours(1))``.
+    :param overlap: how much earlier than the last pass's watermark each window starts,
+        so a version dated before it became listable (a multipart upload is dated when it
+        started) is still examined; make it longer than your longest upload. 0 to 7 days.
+        Default: 1 hour.
+    :param minimum_age: versions younger than this are left to their own events (the next
+        pass examines them). 0 to 1 day. Default: 5 minutes.
+    :param max_objects_per_run: versions one run examines at most; a longer listing is
+        continued by the next run. 1 to 1,000,000. Default: 10,000.
+    """
+
+    schedule: scheduler.ScheduleExpression = field(
+        default_factory=lambda: scheduler.ScheduleExpression.rate(DEFAULT_RECONCILIATION_RATE)
+    )
+    overlap: Duration = field(default_factory=lambda: DEFAULT_RECONCILIATION_OVERLAP)
+    minimum_age: Duration = field(default_factory=lambda: DEFAULT_RECONCILIATION_MINIMUM_AGE)
+    max_objects_per_run: int = DEFAULT_RECONCILIATION_MAX_OBJECTS
+
+    def problems(self, prop: str) -> list[tuple[str, object, str]]:
+        """The invalid settings, as (prop, value, allowed) triples (tokens are skipped)."""
+        found: list[tuple[str, object, str]] = []
+        if not isinstance(self.schedule, scheduler.ScheduleExpression):
+            found.append((f"{prop}.schedule", self.schedule,
+                          "must be an aws_scheduler.ScheduleExpression (rate, cron or at)"))
+        for name, value, most, most_text in (
+            ("overlap", self.overlap, 7 * 86400, "7 days"),
+            ("minimum_age", self.minimum_age, 86400, "1 day"),
+        ):
+            if not isinstance(value, Duration):
+                found.append((f"{prop}.{name}", value, "must be an aws_cdk.Duration"))
+                continue
+            seconds = _seconds_or_none(value)
+            if seconds is None:
+                found.append((f"{prop}.{name}", value.to_string(),
+                              "a deploy-time duration must be given in seconds: "
+                              "Duration.seconds(parameter)"))
+            elif not is_unresolved(seconds) and not 0 <= seconds <= most:
+                found.append((f"{prop}.{name}", value.to_human_string(),
+                              f"must be 0 seconds to {most_text}"))
+        budget = self.max_objects_per_run
+        if is_unresolved(budget):
+            return found
+        if isinstance(budget, bool) or not isinstance(budget, int):
+            found.append((f"{prop}.max_objects_per_run", budget, "must be an integer"))
+        elif not 1 <= budget <= 1_000_000:
+            found.append((f"{prop}.max_objects_per_run", budget, "must be 1 to 1,000,000"))
+        return found
 
 
 @dataclass(frozen=True)
@@ -257,6 +352,10 @@ class EventDrivenIngestion(Construct):
     :param fan_out_subscribers: SQS queues subscribed, through a KMS-encrypted SNS topic
         that the construct creates, to accepted-object notifications. Default: none, and
         no topic.
+    :param reconciliation: a scheduled sweep that re-drives, through the validator, every
+        landed object the ledger does not know, so an event lost anywhere upstream still
+        ends in the ledger (:class:`ReconciliationSweep`). Only with validation. Default:
+        None, no sweep.
     :param alarm_topic: where the alarms notify. Default: None, alarms without actions.
     """
 
@@ -278,6 +377,7 @@ class EventDrivenIngestion(Construct):
         targets: Sequence[IngestionTarget] = (),
         target_retry: TargetRetryPolicy | None = None,
         fan_out_subscribers: Sequence[FanOutSubscriber] = (),
+        reconciliation: ReconciliationSweep | None = None,
         alarm_topic: sns.ITopic | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -301,6 +401,7 @@ class EventDrivenIngestion(Construct):
             rules=rules,
             targets=targets,
             fan_out_subscribers=fan_out_subscribers,
+            reconciliation=reconciliation,
         )
         self._rules = rules
         #: Powertools service name of the validator: the ``service`` metric dimension.
@@ -340,6 +441,12 @@ class EventDrivenIngestion(Construct):
         self.validator: PythonFunction | None = None
         #: The rule routing accepted objects to targets (None when nothing is routed).
         self.accepted_rule: events.Rule | None = None
+        #: The reconciliation sweep function (None without ``reconciliation``).
+        self.reconciler: PythonFunction | None = None
+        #: The schedule that runs the sweep (None without ``reconciliation``).
+        self.reconciliation_schedule: scheduler.Schedule | None = None
+        #: The sweep's state (watermark, unfinished pass) (None without ``reconciliation``).
+        self.reconciliation_state: ssm.StringParameter | None = None
 
         if enable_validation:
             self._build_validation_stage()
@@ -357,6 +464,9 @@ class EventDrivenIngestion(Construct):
         if fan_out_subscribers:
             assert routing_rule is not None
             self._build_fan_out(routing_rule, notification, fan_out_subscribers)
+
+        if reconciliation is not None:
+            self._build_reconciliation(reconciliation)
 
         self._build_alarms()
 
@@ -411,6 +521,21 @@ class EventDrivenIngestion(Construct):
         """Objects the validation stage quarantined, from its Powertools metrics."""
         return self._validator_metric("ObjectsRejected", period, statistic)
 
+    def metric_objects_reconciled(
+        self, *, period: Duration = METRIC_PERIOD, statistic: str = "Sum"
+    ) -> cloudwatch.Metric:
+        """Objects the reconciliation sweep re-drove: events lost upstream.
+
+        Anything above 0 means S3 events did not reach the validator; alarm on it to
+        learn of a broken event path before users do.
+        """
+        if self.reconciler is None:
+            raise ValueError(
+                "metric_objects_reconciled: this pipeline has no reconciliation sweep "
+                "(pass reconciliation=ReconciliationSweep())"
+            )
+        return self._validator_metric("ObjectsReconciled", period, statistic)
+
     # ----------------------------------------------------------------- building
 
     def _check_props(
@@ -423,6 +548,7 @@ class EventDrivenIngestion(Construct):
         rules: ObjectValidationRules,
         targets: Sequence[IngestionTarget],
         fan_out_subscribers: Sequence[FanOutSubscriber],
+        reconciliation: ReconciliationSweep | None,
     ) -> None:
         problems = ProblemCollector(f"EventDrivenIngestion {self.node.path}")
         if bucket is not None:
@@ -455,8 +581,18 @@ class EventDrivenIngestion(Construct):
                            "pipeline does nothing")
             problems.check(not fan_out_subscribers, "fan_out_subscribers", "subscribers",
                            "fan-out sends accepted objects, which needs enable_validation")
+            problems.check(reconciliation is None, "reconciliation", "ReconciliationSweep",
+                           "the sweep re-drives objects the validator's ledger lacks, which "
+                           "needs enable_validation")
         else:
             self._check_rules(problems, rules)
+        if reconciliation is not None:
+            if isinstance(reconciliation, ReconciliationSweep):
+                for sweep_problem in reconciliation.problems("reconciliation"):
+                    problems.add(*sweep_problem)
+            else:
+                problems.add("reconciliation", reconciliation,
+                             "must be a ReconciliationSweep (or None for no sweep)")
         for retry_problem in self.target_retry.problems("target_retry"):
             problems.add(*retry_problem)
         for index, target in enumerate(targets):
@@ -674,6 +810,134 @@ class EventDrivenIngestion(Construct):
                 filter_policy_with_message_body=subscriber.filter_policy_with_message_body,
             ))
 
+    def _build_reconciliation(self, sweep: ReconciliationSweep) -> None:
+        """The sweep: its state parameter, function, grants and schedule."""
+        assert self.validator is not None and self.ledger_table is not None
+        rules = self._validation_rules()
+        self.reconciliation_state = ssm.StringParameter(
+            self,
+            "ReconciliationState",
+            description=f"Watermark and unfinished pass of the reconciliation sweep of "
+                        f"{self.node.path} (written by the sweep; '{{}}' = no pass yet)",
+            string_value="{}",
+        )
+        self.reconciler = python_function(
+            self,
+            "Reconciler",
+            handler_name="object_reconciler",
+            description=f"Re-drives landed objects the ledger of {self.node.path} lacks",
+            service_name=self._service_name,
+            metrics_namespace=METRICS_NAMESPACE,
+            timeout=RECONCILER_TIMEOUT,
+            # EventBridge Scheduler invokes Lambda asynchronously.
+            invoked_asynchronously=True,
+            environment={
+                "BUCKET_NAME": self.bucket.bucket_name,
+                "KEY_PREFIXES": json.dumps(list(self.key_prefixes or [])),
+                "KEY_SUFFIXES": json.dumps(list(self.key_suffixes or [])),
+                "MINIMUM_OBJECT_SIZE": (
+                    "" if self.minimum_object_size is None else str(self.minimum_object_size)
+                ),
+                "QUARANTINE_PREFIX": rules.quarantine_prefix,
+                "LEDGER_TABLE_NAME": self.ledger_table.table_name,
+                "VALIDATOR_FUNCTION_NAME": self.validator.function.function_arn,
+                "STATE_PARAMETER_NAME": self.reconciliation_state.parameter_name,
+                "EVENT_BUS_NAME": self.event_bus.event_bus_name,
+                "EVENT_SOURCE": OBJECTS_RECONCILED.source,
+                "RECONCILED_DETAIL_TYPE": OBJECTS_RECONCILED.detail_type,
+                "OVERLAP_SECONDS": _number_text(sweep.overlap.to_seconds()),
+                "MINIMUM_AGE_SECONDS": _number_text(sweep.minimum_age.to_seconds()),
+                "MAX_OBJECTS_PER_RUN": _number_text(sweep.max_objects_per_run),
+            },
+        )
+        self._grant_reconciler(self.reconciler)
+        assert self.reconciler.failure_queue is not None
+        self.dead_letter_queues.append(self.reconciler.failure_queue)
+        schedule_dlq = dead_letter_queue_for_service(
+            self, "ReconciliationScheduleDeadLetterQueue",
+            used_by=f"the reconciliation schedule of {self.node.path}",
+        )
+        self.dead_letter_queues.append(schedule_dlq)
+        schedule_role = self._reconciliation_schedule_role()
+        self.reconciliation_schedule = scheduler.Schedule(
+            self,
+            "ReconciliationSchedule",
+            schedule=sweep.schedule,
+            description=f"Runs the reconciliation sweep of {self.node.path}",
+            target=scheduler_targets.LambdaInvoke(
+                self.reconciler.function,
+                input=scheduler.ScheduleTargetInput.from_object({
+                    "trigger": "schedule",
+                    "scheduled_time": scheduler.ContextAttribute.scheduled_time,
+                }),
+                dead_letter_queue=schedule_dlq,
+                max_event_age=self.target_retry.max_event_age,
+                retry_attempts=self.target_retry.retry_attempts,
+                role=schedule_role,
+            ),
+        )
+        policy = schedule_role.node.try_find_child("DefaultPolicy")
+        assert policy is not None
+        acknowledge(
+            policy,
+            f"AwsSolutions::AwsSolutions-IAM5[Resource::<{_logical_id(self.reconciler.function)}"
+            ".Arn>:*]",
+            "The schedule invokes only the sweep function; CDK's Lambda target grants its "
+            "versions and aliases (ARN:*) along with it, and this function publishes none.",
+        )
+
+    def _reconciliation_schedule_role(self) -> iam.Role:
+        """The schedule's own role, assumable only by Scheduler for this account's default
+        schedule group (confused-deputy conditions as AWS documents for Scheduler)."""
+        stack = Stack.of(self)
+        return iam.Role(
+            self,
+            "ReconciliationScheduleRole",
+            description=f"Lets EventBridge Scheduler run the reconciliation sweep of "
+                        f"{self.node.path}",
+            assumed_by=iam.ServicePrincipal(
+                "scheduler.amazonaws.com",
+                conditions={
+                    "StringEquals": {
+                        "aws:SourceAccount": stack.account,
+                        "aws:SourceArn": stack.format_arn(
+                            service="scheduler", resource="schedule-group",
+                            resource_name="default",
+                        ),
+                    },
+                },
+            ),
+        )
+
+    def _grant_reconciler(self, reconciler: PythonFunction) -> None:
+        """Exactly what the sweep does: list versions, read the ledger, invoke, report."""
+        assert self.validator is not None and self.ledger_table is not None
+        assert self.reconciliation_state is not None
+        role = reconciler.role
+        listing = iam.PolicyStatement(
+            sid="ListLandedObjectVersions",
+            actions=["s3:ListBucketVersions"],
+            resources=[self.bucket.bucket_arn],
+        )
+        if self.key_prefixes:
+            listing.add_condition(
+                "StringLike", {"s3:prefix": [f"{prefix}*" for prefix in self.key_prefixes]}
+            )
+        role.add_to_principal_policy(listing)
+        self.ledger_table.grant(role, "dynamodb:BatchGetItem")
+        self.encryption_key.grant(role, "kms:Decrypt")
+        role.add_to_principal_policy(iam.PolicyStatement(
+            sid="RedriveThroughTheValidator",
+            actions=["lambda:InvokeFunction"],
+            resources=[self.validator.function.function_arn],
+        ))
+        role.add_to_principal_policy(iam.PolicyStatement(
+            sid="KeepTheSweepState",
+            actions=["ssm:GetParameter", "ssm:PutParameter"],
+            resources=[self.reconciliation_state.parameter_arn],
+        ))
+        self.event_bus.grant_put_events_to(role)
+
     def _build_alarms(self) -> None:
         topic = self._alarm_topic
         for queue in self.dead_letter_queues:
@@ -687,6 +951,10 @@ class EventDrivenIngestion(Construct):
                 self, "ValidatorErrorsAlarm", function=function, alarm_topic=topic))
             self.alarms.append(function_throttles_alarm(
                 self, "ValidatorThrottlesAlarm", function=function, alarm_topic=topic))
+        if self.reconciler is not None:
+            self.alarms.append(function_errors_alarm(
+                self, "ReconcilerErrorsAlarm", function=self.reconciler.function,
+                alarm_topic=topic))
         for rule in (self.object_created_rule, self.accepted_rule):
             if rule is not None:
                 self.alarms.append(rule_failed_invocations_alarm(
@@ -713,14 +981,33 @@ def _notification_input(paths: Mapping[str, str]) -> events.RuleTargetInput:
     )
 
 
+def _seconds_or_none(duration: Duration) -> float | None:
+    """The duration in seconds (maybe a token); None when CDK cannot convert a token.
+
+    A token amount converts only within its own unit (``Duration.seconds(parameter)``);
+    ``Duration.minutes(parameter)`` would need arithmetic CloudFormation cannot do.
+    """
+    try:
+        return float(duration.to_seconds())
+    except RuntimeError:
+        return None
+
+
+def _number_text(value: float) -> str:
+    """A number as an environment value: digits, or the token of a deploy-time number."""
+    if Token.is_unresolved(value):
+        return Token.as_string(value)
+    return str(int(value))
+
+
 def _escape_wildcard(text: str) -> str:
     """Escape EventBridge wildcard metacharacters so a prefix or suffix matches literally."""
     return text.replace("\\", "\\\\").replace("*", "\\*")
 
 
-def _logical_id(bucket: s3.IBucket) -> str:
-    """The logical id cdk-nag prints for ``bucket`` in a finding id."""
-    child = bucket.node.default_child
-    if not isinstance(child, s3.CfnBucket):
-        return bucket.node.id
-    return str(Stack.of(bucket).resolve(Stack.of(bucket).get_logical_id(child)))
+def _logical_id(construct: IConstruct) -> str:
+    """The logical id cdk-nag prints for ``construct`` (a bucket, a function) in a finding."""
+    child = construct.node.default_child
+    if not isinstance(child, CfnElement):
+        return construct.node.id
+    return str(Stack.of(construct).resolve(Stack.of(construct).get_logical_id(child)))

@@ -17,7 +17,8 @@ On the handle:
 - lookups: ``resource(path_or_id)`` (construct path such as ``"Ingestion/Ledger"``, logical
   id, physical id or ARN) -> :class:`DeployedResource`; ``physical_id(...)``; ``arn(...)``;
   ``client(service)`` for anything else;
-- acting: ``put_object``, ``delete_object``, ``send_message``, ``publish``, ``put_events``,
+- acting: ``put_object`` (``emit_event=False``: no S3 notification at all, a lost event),
+  ``delete_object``, ``send_message``, ``publish``, ``put_events``,
   ``invoke``, ``start_execution`` (each accepts a construct path/logical id or a physical
   name, and settles the system before returning);
 - waiting: ``settle()``, ``wait_for_executions(state_machine, count=...)``,
@@ -85,7 +86,9 @@ What runs
   ``<aws.events.event>`` is the event without ``detail`` (``detailType``), a template that
   yields invalid JSON delivers nothing, and ``PutTargets`` rejects a placeholder the
   transformer does not define. S3 sends "Object Created"/"Object Deleted" events
-  in AWS's shape to the default bus when the bucket has EventBridge notifications on.
+  in AWS's shape to the default bus when the bucket has EventBridge notifications on, with
+  the object key as it is (not URL-encoded, as captured from AWS; sources in
+  ``services/s3.py``).
 - Event routing (:mod:`~.services.events`, :mod:`~.services.pipes`,
   :mod:`~.services.firehose`): an EventBridge target
   that refuses a delivery (deleted queue, state machine or topic; function not deployed)

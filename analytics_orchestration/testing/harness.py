@@ -293,12 +293,21 @@ class OfflineAws:
     # acting on the system
     # ------------------------------------------------------------------------------
     def put_object(self, bucket: str, key: str, body: bytes | str | Mapping[str, Any] = b"",
-                   **kwargs: Any) -> dict[str, Any]:
-        """Upload an object (dicts are JSON-encoded) and let every notification run."""
+                   *, emit_event: bool = True, **kwargs: Any) -> dict[str, Any]:
+        """Upload an object (dicts are JSON-encoded) and let every notification run.
+
+        ``emit_event=False`` stores the object without any of its S3 notifications
+        (EventBridge, Lambda, SQS, SNS), as if the event were lost on the way: what a
+        reconciliation sweep must catch.
+        """
         if isinstance(body, Mapping):
             body = json.dumps(body)
-        result: dict[str, Any] = self.client("s3").put_object(
-            Bucket=self._s3.bucket_name(bucket), Key=key, Body=body, **kwargs)
+        self._s3.notifications_dropped = not emit_event
+        try:
+            result: dict[str, Any] = self.client("s3").put_object(
+                Bucket=self._s3.bucket_name(bucket), Key=key, Body=body, **kwargs)
+        finally:
+            self._s3.notifications_dropped = False
         self.settle()
         return result
 

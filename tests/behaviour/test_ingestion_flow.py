@@ -53,7 +53,7 @@ def test_accepted_object_is_recorded_announced_and_routed(aws):
 
 
 def test_keys_with_spaces_are_decoded_once(aws):
-    """S3 URL-encodes keys in its events; the validator works on the real key."""
+    """Whatever S3 does to the key in its event, the validator records the real key."""
     aws.put_object("Ingestion/LandingBucket", "incoming/sales/q3 report+final.csv", b"a\n")
     [row] = aws.table_items("Ingestion/Ledger")
     assert row["status"] == "ACCEPTED"

@@ -11,6 +11,7 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
@@ -20,10 +21,12 @@ from analytics_orchestration import (
     DESTROY_ON_REMOVAL_CONTEXT_KEY,
     OBJECT_ACCEPTED,
     OBJECT_NOTIFICATION_FIELDS,
+    OBJECTS_RECONCILED,
     EventDrivenIngestion,
     FanOutSubscriber,
     IngestionTarget,
     ObjectValidationRules,
+    ReconciliationSweep,
     TargetRetryPolicy,
 )
 from tests.support import new_stack
@@ -468,3 +471,137 @@ def test_builds_in_an_app_without_any_feature_flags():
         assert "AccessControl" not in bucket["Properties"]
         assert bucket["Properties"]["OwnershipControls"] == {
             "Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
+
+
+# ------------------------------------------------------------------ reconciliation sweep
+
+
+@pytest.fixture(scope="module")
+def swept_pipeline() -> tuple[EventDrivenIngestion, Template]:
+    stack = new_stack()
+    ingestion = EventDrivenIngestion(
+        stack, "Ingestion", key_prefixes=["incoming/", "b*x/"], key_suffixes=[".csv"],
+        minimum_object_size=1,
+        validation_rules=ObjectValidationRules(quarantine_prefix="rejected/"),
+        reconciliation=ReconciliationSweep(
+            schedule=scheduler.ScheduleExpression.rate(Duration.minutes(30)),
+            overlap=Duration.hours(2), minimum_age=Duration.minutes(1), max_objects_per_run=500,
+        ),
+        alarm_topic=sns.Topic(stack, "Alarms"),
+    )
+    return ingestion, Template.from_stack(stack)
+
+
+def test_reconciliation_is_off_by_default(default_pipeline):
+    ingestion, template = default_pipeline
+    assert ingestion.reconciler is None and ingestion.reconciliation_schedule is None
+    template.resource_count_is("AWS::Scheduler::Schedule", 0)
+    template.resource_count_is("AWS::SSM::Parameter", 0)
+    template.resource_count_is("AWS::Lambda::Function", 1)  # the validator only
+    with pytest.raises(ValueError, match="no reconciliation sweep"):
+        ingestion.metric_objects_reconciled()
+
+
+def test_reconciliation_schedule_invokes_the_sweep_with_its_scheduled_time(swept_pipeline):
+    ingestion, template = swept_pipeline
+    [schedule] = template.find_resources("AWS::Scheduler::Schedule").values()
+    properties = schedule["Properties"]
+    assert properties["ScheduleExpression"] == "rate(30 minutes)"
+    target = properties["Target"]
+    assert target["Arn"] == {"Fn::GetAtt": [_logical_id(ingestion.reconciler.function), "Arn"]}
+    # The shape tests/behaviour/test_reconciliation_flow.py invokes the sweep with.
+    assert json.loads(target["Input"]) == {
+        "trigger": "schedule", "scheduled_time": "<aws.scheduler.scheduled-time>"}
+    assert target["RetryPolicy"] == {"MaximumEventAgeInSeconds": 86400,
+                                     "MaximumRetryAttempts": 185}
+    assert target["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0].startswith(
+        "IngestionReconciliationScheduleDeadLetterQueue")
+    role = template.to_json()["Resources"][target["RoleArn"]["Fn::GetAtt"][0]]
+    [trust] = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"Service": "scheduler.amazonaws.com"}
+    assert set(trust["Condition"]["StringEquals"]) == {"aws:SourceAccount", "aws:SourceArn"}
+
+
+def test_reconciler_environment_mirrors_the_object_created_rule(swept_pipeline):
+    ingestion, template = swept_pipeline
+    function = template.to_json()["Resources"][_logical_id(ingestion.reconciler.function)]
+    env = function["Properties"]["Environment"]["Variables"]
+    assert {name: env[name] for name in (
+        "KEY_PREFIXES", "KEY_SUFFIXES", "MINIMUM_OBJECT_SIZE", "QUARANTINE_PREFIX",
+        "EVENT_SOURCE", "RECONCILED_DETAIL_TYPE", "OVERLAP_SECONDS", "MINIMUM_AGE_SECONDS",
+        "MAX_OBJECTS_PER_RUN")} == {
+        "KEY_PREFIXES": '["incoming/", "b*x/"]', "KEY_SUFFIXES": '[".csv"]',
+        "MINIMUM_OBJECT_SIZE": "1", "QUARANTINE_PREFIX": "rejected/",
+        "EVENT_SOURCE": OBJECTS_RECONCILED.source,
+        "RECONCILED_DETAIL_TYPE": OBJECTS_RECONCILED.detail_type,
+        "OVERLAP_SECONDS": "7200", "MINIMUM_AGE_SECONDS": "60", "MAX_OBJECTS_PER_RUN": "500"}
+    assert env["VALIDATOR_FUNCTION_NAME"] == {
+        "Fn::GetAtt": [_logical_id(ingestion.validator.function), "Arn"]}
+    assert env["LEDGER_TABLE_NAME"] == {"Ref": _logical_id(ingestion.ledger_table)}
+    assert env["STATE_PARAMETER_NAME"] == {"Ref": _logical_id(ingestion.reconciliation_state)}
+    # Same metrics dimension as the validator, so metric_objects_reconciled finds it.
+    assert env["POWERTOOLS_SERVICE_NAME"] == ingestion._service_name
+    assert function["Properties"]["Timeout"] == 300
+    metric = ingestion.metric_objects_reconciled()
+    assert (metric.metric_name, metric.dimensions) == (
+        "ObjectsReconciled", {"service": ingestion._service_name})
+
+
+def test_reconciler_permissions_are_exact(swept_pipeline):
+    ingestion, template = swept_pipeline
+    resources = template.to_json()["Resources"]
+    policy = resources[_logical_id(ingestion.reconciler.role.node.find_child("DefaultPolicy"))]
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    by_sid = {s.get("Sid"): s for s in statements if s.get("Sid")}
+    assert by_sid["ListLandedObjectVersions"] == {
+        "Sid": "ListLandedObjectVersions", "Effect": "Allow", "Action": "s3:ListBucketVersions",
+        "Resource": {"Fn::GetAtt": [_logical_id(ingestion.bucket), "Arn"]},
+        "Condition": {"StringLike": {"s3:prefix": ["incoming/*", "b*x/*"]}}}
+    assert by_sid["RedriveThroughTheValidator"]["Resource"] == {
+        "Fn::GetAtt": [_logical_id(ingestion.validator.function), "Arn"]}
+    assert by_sid["KeepTheSweepState"]["Action"] == ["ssm:GetParameter", "ssm:PutParameter"]
+    assert _logical_id(ingestion.reconciliation_state) in json.dumps(
+        by_sid["KeepTheSweepState"]["Resource"])
+    unnamed = {json.dumps(s["Action"]): s["Resource"] for s in statements if not s.get("Sid")}
+    assert unnamed['"dynamodb:BatchGetItem"'] == {
+        "Fn::GetAtt": [_logical_id(ingestion.ledger_table), "Arn"]}
+    assert unnamed['"kms:Decrypt"'] == {
+        "Fn::GetAtt": [_logical_id(ingestion.encryption_key), "Arn"]}
+    assert '"events:PutEvents"' in unnamed
+    # Nothing that writes objects or the ledger: the sweep only reads and re-drives.
+    actions = json.dumps([s["Action"] for s in statements])
+    for forbidden in ("s3:GetObject", "s3:PutObject", "s3:Delete", "dynamodb:PutItem",
+                      "dynamodb:UpdateItem", "dynamodb:Scan"):
+        assert forbidden not in actions
+
+
+def test_reconciler_lists_the_whole_bucket_without_prefixes():
+    stack = new_stack()
+    ingestion = EventDrivenIngestion(stack, "Ingestion", reconciliation=ReconciliationSweep())
+    policy = Template.from_stack(stack).to_json()["Resources"][
+        _logical_id(ingestion.reconciler.role.node.find_child("DefaultPolicy"))]
+    [listing] = [s for s in policy["Properties"]["PolicyDocument"]["Statement"]
+                 if s.get("Sid") == "ListLandedObjectVersions"]
+    assert "Condition" not in listing
+
+
+def test_reconciliation_defaults():
+    sweep = ReconciliationSweep()
+    assert sweep.schedule.expression_string == "rate(1 hour)"
+    assert (sweep.overlap.to_seconds(), sweep.minimum_age.to_seconds()) == (3600, 300)
+    assert sweep.max_objects_per_run == 10_000
+
+
+def test_reconciliation_alarms_cover_sweep_errors_and_its_dead_letter_queues(swept_pipeline):
+    ingestion, template = swept_pipeline
+    alarms = template.find_resources("AWS::CloudWatch::Alarm")
+    by_id = {logical_id: alarm["Properties"] for logical_id, alarm in alarms.items()}
+    [errors] = [p for lid, p in by_id.items() if lid.startswith("IngestionReconcilerErrorsAlarm")]
+    assert errors["MetricName"] == "Errors"
+    assert errors["Dimensions"] == [{"Name": "FunctionName",
+                                     "Value": {"Ref": _logical_id(ingestion.reconciler.function)}}]
+    assert errors["AlarmActions"]
+    for queue_id in ("IngestionReconcilerFailureQueueAlarm",
+                     "IngestionReconciliationScheduleDeadLetterQueueAlarm"):
+        assert any(lid.startswith(queue_id) for lid in by_id), queue_id
+    assert ingestion.reconciler.failure_queue in ingestion.dead_letter_queues

@@ -16,6 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from types import ModuleType
 from typing import Any
+from urllib.parse import quote_plus
 
 import pytest
 
@@ -532,6 +533,119 @@ def test_quarantined_keys_are_skipped(pipeline: Pipeline) -> None:
     assert len(versions) == 1
 
 
+# --- object keys: as S3 sent them, or URL-encoded -----------------------------------------
+
+#: Keys that need care in URLs (AWS's object-key guidelines list +, %, space, colon and
+#: non-ASCII), each sent raw (as observed from S3 to EventBridge) and form-encoded (as S3
+#: documents for its classic notifications).
+AWKWARD_KEYS = (
+    "landing/q3 report.csv",
+    "landing/c++/notes.csv",
+    "landing/100% done.csv",
+    "landing/2023-08-08T14:03:40.532432.csv",
+    "landing/été €/données.csv",
+    "landing/a+b %2B c.csv",
+)
+
+
+def form_encoded(key: str) -> str:
+    """The key as classic S3 notifications carry it (``application/x-www-form-urlencoded``)."""
+    return quote_plus(key, safe="/")
+
+
+@pytest.mark.parametrize("encoding", ["raw", "form-encoded"])
+@pytest.mark.parametrize("key", AWKWARD_KEYS)
+def test_key_is_recorded_under_its_real_name_whatever_the_encoding(
+    pipeline: Pipeline, key: str, encoding: str
+) -> None:
+    event = pipeline.upload(key)
+    sent = {**event, "key": form_encoded(key) if encoding == "form-encoded" else key}
+
+    result = pipeline.invoke(sent)
+
+    assert result == {"status": "ACCEPTED", "object_id": object_id(event)}
+    [row] = pipeline.ledger_rows()
+    assert (row["key"], row["object_id"]) == (key, object_id(event))
+    [emitted] = pipeline.emitted()
+    assert emitted["detail"]["key"] == key
+
+
+@pytest.mark.parametrize("encoding", ["raw", "form-encoded"])
+def test_rejected_key_is_quarantined_under_its_real_name(
+    pipeline: Pipeline, encoding: str
+) -> None:
+    key = "landing/q3 report+final.pdf"
+    event = pipeline.upload(key, b"%PDF")
+    sent = {**event, "key": form_encoded(key) if encoding == "form-encoded" else key}
+
+    result = pipeline.invoke(sent)
+
+    assert_quarantined(pipeline, event, result, "key suffix is not allowed")
+
+
+@pytest.mark.parametrize("bucket", [BUCKET, UNVERSIONED_BUCKET])
+def test_a_key_whose_decoded_form_is_another_object_resolves_to_the_right_one(
+    pipeline: Pipeline, bucket: str
+) -> None:
+    plus = pipeline.upload("landing/a+b.csv", b"plus\n", bucket=bucket)
+    space = pipeline.upload("landing/a b.csv", b"space\n", bucket=bucket)
+    # Both events read "landing/a+b.csv": the first sent raw, the second form-encoded.
+    assert form_encoded(space["key"]) == plus["key"]
+
+    first = pipeline.invoke({**plus, "key": "landing/a+b.csv"})
+    second = pipeline.invoke({**space, "key": "landing/a+b.csv"})
+
+    assert first["object_id"] == object_id(plus)
+    assert second["object_id"] == object_id(space)
+    rows = {row["key"]: row for row in pipeline.ledger_rows()}
+    assert sorted(rows) == ["landing/a b.csv", "landing/a+b.csv"]
+    assert rows["landing/a b.csv"]["etag"] == space["etag"]
+    assert rows["landing/a+b.csv"]["etag"] == plus["etag"]
+
+
+def test_an_unambiguous_key_costs_no_s3_call(pipeline: Pipeline) -> None:
+    event = pipeline.upload("landing/2023-08-08T14:03:40.csv")
+    calls: list[str] = []
+    pipeline.module._runtime().s3.meta.events.register(
+        "before-call.s3", lambda model, **_: calls.append(model.name)
+    )
+
+    assert pipeline.invoke(event)["status"] == "ACCEPTED"
+
+    assert calls == []
+
+
+def test_resolution_reads_the_size_when_the_event_has_none(pipeline: Pipeline) -> None:
+    event = {**pipeline.upload("landing/a b.csv", b"12345"), "size": None}
+
+    pipeline.invoke({**event, "key": "landing/a+b.csv"})
+
+    [row] = pipeline.ledger_rows()
+    assert (row["key"], row["size"]) == ("landing/a b.csv", 5)
+
+
+def test_a_gone_object_with_an_ambiguous_key_is_recorded_under_the_key_as_sent(
+    pipeline: Pipeline,
+) -> None:
+    event = pipeline.upload("landing/a b.pdf", b"pdf")
+    pipeline.s3.delete_object(Bucket=BUCKET, Key=event["key"], VersionId=event["version_id"])
+
+    result = pipeline.invoke({**event, "key": "landing/a+b.pdf"})
+
+    assert result["reason"] == "object no longer exists"
+    [row] = pipeline.ledger_rows()
+    assert row["key"] == "landing/a+b.pdf"
+
+
+def test_a_quarantine_copy_with_an_encoded_key_is_skipped(pipeline: Pipeline) -> None:
+    event = pipeline.upload(QUARANTINE + "landing/a b.pdf", b"pdf")
+
+    result = pipeline.invoke({**event, "key": form_encoded(event["key"])})
+
+    assert result["status"] == "SKIPPED"
+    assert pipeline.ledger_rows() == [] and pipeline.idempotency_records() == []
+
+
 # --- objects that changed underneath ----------------------------------------------------
 
 
@@ -713,10 +827,29 @@ def test_parse_object_event_normalises(rules: ModuleType) -> None:
     )
 
 
-def test_parse_object_event_decodes_the_url_encoded_key(rules: ModuleType) -> None:
+def test_parse_object_event_keeps_the_key_as_sent(rules: ModuleType) -> None:
     base = {"bucket": "b", "etag": "e", "event_time": "t", "size": 1}
     ref = rules.parse_object_event({**base, "key": "in/q3+report%2Bfinal%C3%A9.csv"})
-    assert ref.key == "in/q3 report+finalé.csv"
+    assert ref.key == "in/q3+report%2Bfinal%C3%A9.csv"
+
+
+@pytest.mark.parametrize(
+    ("key", "candidates"),
+    [
+        ("in/data.csv", ("in/data.csv",)),
+        ("in/2023-08-08T14:03:40.532432.zip", ("in/2023-08-08T14:03:40.532432.zip",)),
+        ("in/été.csv", ("in/été.csv",)),
+        ("in/a b.csv", ("in/a b.csv",)),
+        ("in/a+b.csv", ("in/a+b.csv", "in/a b.csv")),
+        ("in/a%2Bb+c.csv", ("in/a%2Bb+c.csv", "in/a+b c.csv", "in/a+b+c.csv")),
+        ("in/%C3%A9t%C3%A9.csv", ("in/%C3%A9t%C3%A9.csv", "in/été.csv")),
+        ("in/100%.csv", ("in/100%.csv",)),
+    ],
+)
+def test_key_candidates_are_as_sent_then_decoded(
+    rules: ModuleType, key: str, candidates: tuple[str, ...]
+) -> None:
+    assert rules.key_candidates(key) == candidates
 
 
 def test_quarantine_metadata_is_ascii_safe_and_keeps_the_original(rules: ModuleType) -> None:

@@ -137,6 +137,27 @@ def test_s3_object_created_reaches_lambda_in_aws_shape(aws: OfflineAws) -> None:
     assert len(aws.events_on("default")) == 2  # both uploads were seen on the bus
 
 
+def test_s3_sends_eventbridge_the_key_as_it_is(aws: OfflineAws) -> None:
+    """Not URL-encoded, as events captured from AWS show (sources in ``_events.s3_event``)."""
+    key = "incoming/q3 report+final %/2023-08-08T14:03:40.532432 été.csv"
+    aws.put_object("Landing", key, b"a\n")
+
+    [invocation] = aws.invocations("Recorder")
+    assert invocation.event["detail"]["object"]["key"] == key
+
+
+def test_an_object_put_without_its_event_is_stored_silently(aws: OfflineAws) -> None:
+    aws.put_object("Landing", "incoming/lost.csv", b"a\n", emit_event=False)
+
+    assert aws.list_objects("Landing") == ["incoming/lost.csv"]
+    assert aws.invocations("Recorder") == []
+    assert aws.events_on("default") == []
+    # Only that upload: the next one notifies again.
+    aws.put_object("Landing", "incoming/found.csv", b"a\n")
+    [invocation] = aws.invocations("Recorder")
+    assert invocation.event["detail"]["object"]["key"] == "incoming/found.csv"
+
+
 def test_input_transformer_and_pattern_operators(aws: OfflineAws) -> None:
     aws.put_events(
         {"Source": "shop", "DetailType": "Order",

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from aws_cdk import Duration, Token
+from aws_cdk import CfnParameter, Duration, Token
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sqs as sqs
+from aws_cdk.assertions import Template
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -15,6 +16,7 @@ from analytics_orchestration import (
     FanOutSubscriber,
     IngestionTarget,
     ObjectValidationRules,
+    ReconciliationSweep,
     TargetRetryPolicy,
 )
 from tests.support import new_stack
@@ -121,3 +123,57 @@ def test_any_negative_size_and_excess_retries_are_both_reported(size, attempts):
     assert [p.split(":")[0] for p in problems] == [
         "minimum_object_size", "target_retry.retry_attempts"]
     assert str(size) in problems[0] and str(attempts) in problems[1]
+
+
+@pytest.mark.parametrize(("sweep", "prop", "hint"), [
+    (ReconciliationSweep(overlap=Duration.days(8)), "reconciliation.overlap", "7 days"),
+    (ReconciliationSweep(minimum_age=Duration.days(2)), "reconciliation.minimum_age", "1 day"),
+    (ReconciliationSweep(max_objects_per_run=0), "reconciliation.max_objects_per_run",
+     "1 to 1,000,000"),
+    (ReconciliationSweep(max_objects_per_run=2_000_000), "reconciliation.max_objects_per_run",
+     "1 to 1,000,000"),
+    (ReconciliationSweep(max_objects_per_run=True), "reconciliation.max_objects_per_run",
+     "integer"),
+    (ReconciliationSweep(max_objects_per_run=1.5), "reconciliation.max_objects_per_run",
+     "integer"),
+    (ReconciliationSweep(overlap=3600), "reconciliation.overlap", "aws_cdk.Duration"),
+    (ReconciliationSweep(schedule="rate(1 hour)"), "reconciliation.schedule",
+     "ScheduleExpression"),
+    ("hourly", "reconciliation", "must be a ReconciliationSweep"),
+])
+def test_each_invalid_reconciliation_prop_is_named(sweep, prop, hint):
+    problems = _problems(reconciliation=sweep)
+    assert len(problems) == 1, problems
+    assert problems[0].startswith(f"{prop}:")
+    assert hint in problems[0]
+
+
+def test_reconciliation_without_validation_is_rejected():
+    stack = new_stack()
+    with pytest.raises(ConfigurationError) as raised:
+        EventDrivenIngestion(stack, "Ingestion", enable_validation=False,
+                             targets=[IngestionTarget.queue(sqs.Queue(stack, "Q"))],
+                             reconciliation=ReconciliationSweep())
+    assert [p.split(":")[0] for p in raised.value.problems] == ["reconciliation"]
+    assert "enable_validation" in raised.value.problems[0]
+
+
+def test_reconciliation_tokens_are_accepted():
+    stack = new_stack()
+    seconds = CfnParameter(stack, "Overlap", type="Number").value_as_number
+    budget = CfnParameter(stack, "Budget", type="Number").value_as_number
+    ingestion = EventDrivenIngestion(stack, "Ingestion", reconciliation=ReconciliationSweep(
+        overlap=Duration.seconds(seconds), max_objects_per_run=budget))
+    env = Template.from_stack(stack).to_json()["Resources"][
+        stack.resolve(stack.get_logical_id(ingestion.reconciler.function.node.default_child))
+    ]["Properties"]["Environment"]["Variables"]
+    assert env["OVERLAP_SECONDS"] == {"Ref": "Overlap"}
+    assert env["MAX_OBJECTS_PER_RUN"] == {"Ref": "Budget"}
+
+
+def test_a_token_duration_in_other_units_is_a_clear_error():
+    stack = new_stack()
+    minutes = CfnParameter(stack, "Minutes", type="Number").value_as_number
+    problems = _problems(reconciliation=ReconciliationSweep(minimum_age=Duration.minutes(minutes)))
+    assert len(problems) == 1 and problems[0].startswith("reconciliation.minimum_age:")
+    assert "Duration.seconds(parameter)" in problems[0]

@@ -5,6 +5,12 @@ EventBridge invokes this function asynchronously with one compact object event::
     {"bucket": "...", "key": "...", "size": 123, "etag": "...",
      "version_id": "..." | "" | null, "event_time": "..."}
 
+``key`` is taken as the event carries it and resolved against S3 first (see
+:func:`_resolve_object`): S3 may or may not URL-encode keys in its EventBridge events, so the
+candidates (as sent, then decoded) are tried with the event's version id or ETag and the one
+that names this very object becomes the key of record. The reconciliation sweep sends the
+same compact event with the real key.
+
 For each object version it decides ACCEPTED or REJECTED (rules in ``rules.py``), records the
 decision once in the ingestion ledger, moves rejected objects under ``QUARANTINE_PREFIX`` and
 publishes ``ObjectAccepted`` / ``ObjectRejected`` (overridable through ``ACCEPTED_DETAIL_TYPE`` /
@@ -63,6 +69,7 @@ from rules import (
     ValidationRules,
     Verdict,
     evaluate_object,
+    key_candidates,
     load_settings,
     parse_object_event,
     quarantine_metadata,
@@ -79,6 +86,7 @@ __all__ = [
     "Verdict",
     "evaluate_object",
     "handler",
+    "key_candidates",
     "load_settings",
     "parse_object_event",
 ]
@@ -264,6 +272,7 @@ def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
         metrics.add_metric(name="InvalidObjectEvents", unit=MetricUnit.Count, value=1)
         logger.exception("Malformed object event")
         raise
+    ref = _resolve_object(runtime.s3, ref)
     logger.append_keys(object_id=ref.object_id)
 
     if ref.key.startswith(runtime.settings.quarantine_prefix):
@@ -278,6 +287,34 @@ def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
 
     runtime.idempotency_config.register_lambda_context(context)
     return runtime.process(obj=ref)
+
+
+@tracer.capture_method
+def _resolve_object(s3: BaseClient, ref: ObjectRef) -> ObjectRef:
+    """The event's object under its real key: the first candidate S3 knows as this version.
+
+    Each candidate of :func:`rules.key_candidates` (as sent, form-decoded, percent-decoded)
+    is HEADed with the event's version id (unversioned: ``If-Match`` on its ETag, and the
+    ETag is compared in both cases), so of ``a+b`` and ``a b`` only the one this event is
+    about matches. A key with a single candidate is returned untouched, without a call.
+    When no candidate exists any more the key stays as sent (the object is recorded as
+    gone under it). A HEAD that answers the size fills in a missing one.
+    """
+    candidates = key_candidates(ref.key)
+    if len(candidates) == 1:
+        return ref
+    for candidate in candidates:
+        head = _head_source(s3, replace(ref, key=candidate))
+        if head is None or _strip_quotes(str(head.get("ETag", ""))) != _strip_quotes(ref.etag):
+            continue
+        if candidate != ref.key:
+            metrics.add_metric(name="ObjectKeysDecoded", unit=MetricUnit.Count, value=1)
+            logger.info("Event key was URL-encoded", extra={"sent": ref.key, "key": candidate})
+        size = ref.size if ref.size is not None else int(head["ContentLength"])
+        return replace(ref, key=candidate, size=size)
+    logger.warning("No candidate key names this object version",
+                   extra={"sent": ref.key, "candidates": list(candidates)})
+    return ref
 
 
 def _on_idempotent_replay(response: Any, idempotent_data: DataRecord) -> Any:

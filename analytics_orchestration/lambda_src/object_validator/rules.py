@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import unquote_plus
+from urllib.parse import unquote, unquote_plus
 
 __all__ = [
     "DEFAULT_ACCEPTED_DETAIL_TYPE",
@@ -29,6 +29,7 @@ __all__ = [
     "Verdict",
     "ascii_safe",
     "evaluate_object",
+    "key_candidates",
     "load_settings",
     "make_object_id",
     "parse_object_event",
@@ -100,9 +101,10 @@ def parse_object_event(event: Any) -> ObjectRef:
     Every problem is collected first and reported in one :class:`InvalidObjectEvent`, so a
     malformed payload is diagnosed in one look instead of one field per retry.
     ``size`` may be an int or a string of decimal digits; missing or null means unknown.
-    ``key`` arrives as S3 writes it into its EventBridge events, URL-encoded (a space is
-    ``+``, as in every S3 notification); it is decoded here, so the ledger, the S3 calls
-    and the outcome events all use the object's real key.
+    ``key`` is kept exactly as the event carries it. Whether S3 URL-encodes keys in the
+    events it sends to EventBridge is not documented (classic notifications do; observed
+    EventBridge events do not), so no decoding is guessed here: the handler resolves the
+    real key against S3 from the candidates of :func:`key_candidates`.
     """
     if not isinstance(event, Mapping):
         raise InvalidObjectEvent(
@@ -119,7 +121,7 @@ def parse_object_event(event: Any) -> ObjectRef:
         return value
 
     bucket = required_string("bucket")
-    key = unquote_plus(required_string("key"))
+    key = required_string("key")
     etag = required_string("etag")
     event_time = required_string("event_time")
 
@@ -154,6 +156,25 @@ def parse_object_event(event: Any) -> ObjectRef:
         size=size,
         version_id=version_id,
     )
+
+
+def key_candidates(key: str) -> tuple[str, ...]:
+    """The keys an event's ``key`` may stand for, most likely first, without duplicates.
+
+    1. the key as sent: S3's events to EventBridge have been seen carrying the raw key;
+    2. form-decoded (``unquote_plus``: ``+`` is a space, ``%2B`` a plus), the encoding S3
+       documents for its classic notifications;
+    3. percent-decoded only (``unquote``: ``+`` stays a plus), as other producers encode.
+
+    A key without ``%`` or ``+`` has a single candidate, so the common case costs no extra
+    S3 call. Each candidate is tried against S3 with the event's version id (or ETag), so
+    ``a+b`` and ``a b`` existing side by side are told apart by the object itself.
+    """
+    found: list[str] = []
+    for candidate in (key, unquote_plus(key), unquote(key)):
+        if candidate and candidate not in found:
+            found.append(candidate)
+    return tuple(found)
 
 
 @dataclass(frozen=True)

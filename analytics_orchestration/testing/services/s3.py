@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
-from urllib.parse import quote_plus
 
 from analytics_orchestration.testing.core.deploy import Handler
 from analytics_orchestration.testing.core.kernel import Kernel
@@ -63,6 +62,8 @@ class S3Service:
         self.lambda_ = lambda_
         self.events = events
         self._sequencer = 0
+        #: True while S3 sends no notifications (``put_object(..., emit_event=False)``).
+        self.notifications_dropped = False
 
     # -- deploy -----------------------------------------------------------------------
     def resource_handlers(self) -> dict[str, Handler]:
@@ -129,6 +130,17 @@ class S3Service:
 
         patcher.set(s3_notifications, "_invoke_awslambda", s3_invoke_lambda)
 
+        # S3 notifications of every kind are dropped while the harness says so
+        # (``put_object(..., emit_event=False)``): an event lost upstream.
+        original_send_event: Callable[..., None] = s3_notifications.send_event
+
+        def send_event(*args: Any, **kwargs: Any) -> None:
+            if self.notifications_dropped:
+                return
+            original_send_event(*args, **kwargs)
+
+        patcher.set(s3_notifications, "send_event", send_event)
+
         # S3 -> EventBridge in the event shape AWS documents, to the default bus only.
         def s3_to_eventbridge(account_id: str, bucket: Any, event_name: str, key: Any) -> None:
             self.to_eventbridge(bucket, event_name, key)
@@ -176,11 +188,30 @@ def s3_event(
 ) -> dict[str, Any]:
     """The event S3 sends to EventBridge, in the shape AWS documents.
 
+    Shape: the "Object created" example of "EventBridge event message structure",
     https://docs.aws.amazon.com/AmazonS3/latest/userguide/ev-events.html
-    The key is URL-encoded as in every S3 notification (a space becomes ``+``).
+
+    The key is the object's key as it is, not URL-encoded. AWS documents URL encoding
+    (``application/x-www-form-urlencoded``, a space becomes ``+``) only for the classic
+    notifications to SQS/SNS/Lambda
+    (https://docs.aws.amazon.com/AmazonS3/latest/userguide/notification-content-structure.html);
+    its EventBridge page says nothing about encoding and its example key (``example-key``)
+    cannot tell. What events captured from AWS show:
+
+    - an Object Created event carrying ``raw/health-check/2023-08-08T14:03:40.532432.zip``
+      with its colons as they are, where classic encoding gives ``%3A``
+      (https://gist.github.com/vincentclaes/7a5eb53acc05b316c86769fed25d4e1a);
+    - AWS Solutions Library's "Guidance for MediaLake on AWS", tested against S3 with keys
+      such as ``test+b.png`` and ``%2B++ %20.mp3``: it decodes classic notification keys and
+      uses EventBridge keys as sent, because decoding them corrupted ``+``
+      (https://github.com/aws-solutions-library-samples/guidance-for-medialake-on-aws/pull/21).
+
+    Consumers disagree (Powertools' ``S3EventBridgeNotificationObject.key`` applies
+    ``unquote_plus``), so the library's validator does not rely on either: it resolves the
+    key against S3 (see ``lambda_src/object_validator``).
     """
     created = event_name.startswith("s3:ObjectCreated")
-    obj: dict[str, Any] = {"key": quote_plus(key, safe="/"), "sequencer": sequencer}
+    obj: dict[str, Any] = {"key": key, "sequencer": sequencer}
     if created:
         obj["size"] = size
         obj["etag"] = etag
