@@ -27,7 +27,6 @@ from stacks.ingestion_stack import IngestionStack
 from stacks.job_queue_stack import JobQueueStack
 from stacks.serverless_analytics_stack import ServerlessAnalyticsStack
 
-
 APP_DIR = Path(__file__).resolve().parent
 #: The environment variables through which the CDK CLI passes the context (aws-cdk-lib's
 #: cx-api ``CONTEXT_ENV``, and ``CONTEXT_OVERFLOW_LOCATION_ENV`` for a large context) and

@@ -450,10 +450,14 @@ class Deployer:
         arn = self.h.client("lambda").create_function(**request)["FunctionArn"]
         code_dir = self._code_dir(stack, logical_id, name, props) if runtime.startswith(
             "python") else self.h.work_dir
-        self.h._functions[name] = FunctionRuntime(
+        function_runtime = FunctionRuntime(
             function_name=name, function_arn=arn, handler=handler, runtime=runtime,
             code_dir=code_dir, environment=env, region=self.region,
             timeout=int(props.get("Timeout", 3)), memory_size=int(props.get("MemorySize", 128)))
+        # Import the handler now: one that cannot be imported fails the deploy with its
+        # traceback (HandlerImportError), not each later invocation out of the test's sight.
+        function_runtime.load()
+        self.h._functions[name] = function_runtime
         if dlq:
             self.h._function_dlq[name] = str(dlq)
         return name, {"Arn": arn}

@@ -46,6 +46,7 @@ from analytics_orchestration.testing.exceptions import (
     HarnessStateError,
     OfflineHarnessError,
     ResourceNotFoundError,
+    UnexpectedHandlerErrors,
     UnsupportedIntegrationError,
 )
 
@@ -222,6 +223,12 @@ class OfflineAws:
         self._pending: collections.deque[Callable[[], None]] = collections.deque()
         self._pending_lock = threading.Lock()
         self._errors: list[BaseException] = []
+        #: Handler errors a test declared (function reference or None, error type or None),
+        #: resolved when checked, so a test may declare them before it deploys.
+        self._expected_handler_errors: list[tuple[str | None, str | None]] = []
+        #: Invocations whose result or error went back to a synchronous caller (the test's
+        #: ``invoke``, the Lambda Invoke API, a workflow task), by identity.
+        self._returned_invocations: set[int] = set()
         self._clients: dict[str, Any] = {}
         self._patcher = _patches.Patcher()
         self._mock: Any = None
@@ -547,6 +554,7 @@ class OfflineAws:
     def invoke(self, function: str, event: Any = None) -> Invocation:
         """Invoke a function synchronously in-process and return the invocation record."""
         invocation = self._run_function(self._function_name(function), event or {})
+        self._returned_invocations.add(id(invocation))  # the test sees its error
         self.settle()
         return invocation
 
@@ -602,6 +610,60 @@ class OfflineAws:
         if runtime is None:
             raise ResourceNotFoundError(f"no deployed function matches {function!r}")
         return list(runtime.invocations)
+
+    def lambda_errors(self, function: str | None = None) -> list[Invocation]:
+        """Every invocation whose handler raised, of one function or of all (in deploy order).
+
+        Each :class:`Invocation` holds the event and Lambda's error payload, whose
+        ``stackTrace`` is the handler's traceback (``Invocation.describe()`` formats it).
+        """
+        if function is not None:
+            return [i for i in self.invocations(function) if i.failed]
+        return [i for runtime in self._functions.values() for i in runtime.invocations
+                if i.failed]
+
+    def expect_lambda_errors(self, function: str | None = None, *,
+                             error_type: str | None = None) -> None:
+        """Declare that handlers raising is part of this test (a failure path it drives).
+
+        ``function`` (construct path, logical id or name; default: any function) and
+        ``error_type`` (the exception class name, e.g. ``"RuntimeError"``; default: any)
+        narrow what is expected. Errors not declared are reported by
+        :meth:`check_lambda_errors`, which the ``offline_aws`` fixture runs at teardown.
+        Errors returned to a synchronous caller need no declaration.
+        """
+        self._expected_handler_errors.append((function, error_type))
+
+    def unexpected_lambda_errors(self) -> list[Invocation]:
+        """Handler errors no caller received and no test declared.
+
+        A synchronous invocation (:meth:`invoke`, the Lambda ``Invoke`` API, a Step
+        Functions task) returns its error to the caller, which sees it (a workflow's
+        Retry/Catch, the execution's ``cause``). Asynchronous invocations (S3, SNS,
+        EventBridge, destinations), SQS event sources and pipe enrichments have no caller
+        that sees it: the event is retried, then dead-lettered or dropped.
+        """
+        declared = [(None if ref is None else self._function_name(ref), kind)
+                    for ref, kind in self._expected_handler_errors]
+
+        def expected(invocation: Invocation) -> bool:
+            error_type = (invocation.error or {}).get("errorType")
+            return id(invocation) in self._returned_invocations or any(
+                name in (None, invocation.function_name) and kind in (None, error_type)
+                for name, kind in declared)
+
+        return [i for i in self.lambda_errors() if not expected(i)]
+
+    def check_lambda_errors(self) -> None:
+        """Raise :class:`UnexpectedHandlerErrors` (with each traceback) if any happened.
+
+        A handler that raises where no caller sees it (an async event, an SQS batch, a
+        pipe enrichment) otherwise shows up only as output that never arrives.
+        """
+        unexpected = self.unexpected_lambda_errors()
+        if unexpected:
+            raise UnexpectedHandlerErrors(
+                "\n".join(i.describe() for i in unexpected), len(unexpected))
 
     def events_on(self, bus: str | None = None) -> list[dict[str, Any]]:
         """Events put on ``bus`` (default bus when omitted)."""
@@ -749,6 +811,7 @@ class OfflineAws:
             self._enqueue_async_invoke(fn.function_name, event)
             return b""
         invocation = self._run_function(fn.function_name, event)
+        self._returned_invocations.add(id(invocation))  # the caller gets the error
         if invocation.error is not None:
             response_headers["x-amz-function-error"] = "Unhandled"
             return json.dumps(invocation.error).encode()

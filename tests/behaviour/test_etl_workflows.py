@@ -136,6 +136,7 @@ def glue_etl(example_stack):
         _put_lines(aws, "AnalyticsGlueEtl/DataLake", "reference/customers/customers.jsonl",
                    CUSTOMERS)
         yield aws
+        aws.check_lambda_errors()  # what the offline_aws fixture does at teardown
 
 
 def test_glue_etl_turns_an_accepted_extract_into_curated_sales_and_warehouse_rows(glue_etl):
