@@ -246,9 +246,13 @@ class GlueEtlStack(Stack):
             maximum_capacity=emrserverless.CfnApplication.MaximumAllowedResourcesProperty(
                 cpu="16 vCPU", memory="64 GB", disk="200 GB"),
         )
-        role = iam.Role(self, "SparkJobRole",
-                        assumed_by=iam.ServicePrincipal("emr-serverless.amazonaws.com"),
-                        description="Runs the customer-features Spark job on EMR Serverless")
+        # Only this application's job runs, in this account, may assume the role (the
+        # confused-deputy conditions EMR Serverless documents for job runtime roles).
+        role = iam.Role(self, "SparkJobRole", assumed_by=iam.ServicePrincipal(
+            "emr-serverless.amazonaws.com", conditions={
+                "StringEquals": {"aws:SourceAccount": self.account},
+                "ArnLike": {"aws:SourceArn": application.attr_arn}}),
+            description="Runs the customer-features Spark job on EMR Serverless")
         lake = self.lake
         for sid, actions, resources in (
             ("ReadCuratedSales", ["s3:GetObject"], [lake.arn_for_objects(f"{CURATED_SALES}*")]),
