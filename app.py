@@ -3,10 +3,17 @@
 
 ``cdk synth`` (``make synth``) fails when AwsSolutions or Serverless checks report a
 finding that is not acknowledged with a reason on the construct it concerns.
+
+``python app.py`` synthesizes the same templates without the CDK CLI: the CLI hands the app
+cdk.json's context (the feature flags) through ``CDK_CONTEXT_JSON``; run directly, the app
+reads that context itself (:func:`context_without_cli`) and writes to ``cdk.out``.
 """
 
 from __future__ import annotations
 
+import json
+import os
+from pathlib import Path
 from typing import Any
 
 from aws_cdk import App, Validations
@@ -19,6 +26,35 @@ from stacks.event_routing_stack import EventRoutingStack
 from stacks.ingestion_stack import IngestionStack
 from stacks.job_queue_stack import JobQueueStack
 from stacks.serverless_analytics_stack import ServerlessAnalyticsStack
+
+APP_DIR = Path(__file__).resolve().parent
+#: The environment variables through which the CDK CLI passes the context (aws-cdk-lib's
+#: cx-api ``CONTEXT_ENV``, and ``CONTEXT_OVERFLOW_LOCATION_ENV`` for a large context) and
+#: the output directory (``OUTDIR_ENV``).
+CLI_CONTEXT_ENV = ("CDK_CONTEXT_JSON", "CONTEXT_OVERFLOW_LOCATION_ENV")
+OUTDIR_ENV = "CDK_OUTDIR"
+#: Where the CLI reads context from, in its order: later files override earlier ones.
+CONTEXT_FILES = ("cdk.json", "cdk.context.json")
+
+
+def run_by_cdk_cli() -> bool:
+    """True when the CDK CLI started the app (it passes the context in the environment)."""
+    return any(name in os.environ for name in CLI_CONTEXT_ENV)
+
+
+def context_without_cli(app_dir: Path = APP_DIR) -> dict[str, Any]:
+    """The context the CLI would pass: cdk.json's ``context``, then cdk.context.json.
+
+    Without it the feature flags of cdk.json are off and the app is not the one
+    ``cdk synth`` builds (server access logs would need an ACL, for instance).
+    """
+    context: dict[str, Any] = {}
+    for name in CONTEXT_FILES:
+        path = app_dir / name
+        if path.exists():
+            content = json.loads(path.read_text())
+            context.update(content.get("context", {}) if name == "cdk.json" else content)
+    return context
 
 
 def build_app(**app_props: Any) -> App:
@@ -43,4 +79,9 @@ def build_app(**app_props: Any) -> App:
 
 
 if __name__ == "__main__":
-    build_app().synth()
+    if run_by_cdk_cli():
+        build_app().synth()
+    else:
+        outdir = os.environ.get(OUTDIR_ENV, "cdk.out")
+        assembly = build_app(context=context_without_cli(), outdir=outdir).synth()
+        print(f"Synthesized {len(assembly.stacks)} stacks to {assembly.directory}")

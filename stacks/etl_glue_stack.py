@@ -10,7 +10,9 @@ bucket; each accepted extract (``ObjectAccepted``) starts the workflow:
 3. validate: an Athena query fails the run when the curated sales have no row or a
    non-positive amount, before anything is loaded;
 4. load: a crawler updates the catalog's curated table, then Athena inserts the day's
-   totals into the warehouse table.
+   totals into the warehouse table;
+5. then a Spark job on EMR Serverless refreshes the per-customer features the data
+   scientists' models read (``customer_features``), from the curated zone.
 
 Every run is recorded in the ledger; failures notify the operations topic and put
 ``EtlRunFailed`` on the default bus.
@@ -23,14 +25,17 @@ from typing import Any
 
 from aws_cdk import Acknowledgment, ArnFormat, Duration, RemovalPolicy, Stack, Validations
 from aws_cdk import aws_athena as athena
+from aws_cdk import aws_emrserverless as emrserverless
 from aws_cdk import aws_glue as glue
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from analytics_orchestration import (
+    EmrOptions,
     EtlStep,
     EtlTrigger,
     EventDrivenIngestion,
@@ -40,6 +45,7 @@ from analytics_orchestration import (
 from analytics_orchestration import building_blocks as blocks
 
 GLUE_SCRIPTS = Path(__file__).parent / "etl_assets" / "glue"
+EMR_SCRIPTS = Path(__file__).parent / "etl_assets" / "emr"
 DATABASE = "sales_lake"
 WAREHOUSE_TABLE = "daily_sales"
 #: Raw, curated and warehouse prefixes of the data lake bucket.
@@ -48,6 +54,7 @@ RAW_CUSTOMERS = "raw/customers/"
 CURATED_SALES = "curated/sales/"
 WAREHOUSE = "warehouse/daily_sales/"
 REFERENCE_CUSTOMERS = "reference/customers/"
+CUSTOMER_FEATURES = "features/customers/"
 
 QUALITY_QUERY = (
     "SELECT 1 / (CASE WHEN count(*) > 0 AND count_if(CAST(amount AS decimal(18, 2)) <= 0) = 0 "
@@ -123,6 +130,7 @@ class GlueEtlStack(Stack):
             ),
         )
         work_group.apply_removal_policy(RemovalPolicy.RETAIN)
+        features_job = self._customer_features_job(key)
         self.etl = StepFunctionsEtl(
             self, "SalesEtl",
             workflow_name="sales-etl",
@@ -155,6 +163,7 @@ class GlueEtlStack(Stack):
                                      database=DATABASE, data_bucket=self.lake,
                                      read_prefixes=[CURATED_SALES],
                                      write_prefixes=[WAREHOUSE]),
+                features_job,
             ],
             timeout=Duration.hours(3),
             triggers=[EtlTrigger.object_accepted(self.ingestion.bucket,
@@ -223,6 +232,69 @@ class GlueEtlStack(Stack):
             Validations.of(policy).acknowledge(Acknowledgment(
                 id=f"AwsSolutions::AwsSolutions-IAM5[{finding}]", reason=reason))
         return role
+
+    def _customer_features_job(self, key: kms.IKey) -> EtlStep:
+        """The EMR Serverless Spark application, its job role and the features step.
+
+        The job role reads the curated zone and replaces the features zone, nothing else;
+        the application starts on the first job and stops when idle.
+        """
+        defaults = EmrOptions()
+        application = emrserverless.CfnApplication(
+            self, "SparkApplication", release_label=defaults.release_label, type="SPARK",
+            architecture=defaults.architecture.value,
+            auto_start_configuration=emrserverless.CfnApplication.AutoStartConfigurationProperty(
+                enabled=True),
+            auto_stop_configuration=emrserverless.CfnApplication.AutoStopConfigurationProperty(
+                enabled=True, idle_timeout_minutes=15),
+            maximum_capacity=emrserverless.CfnApplication.MaximumAllowedResourcesProperty(
+                cpu="16 vCPU", memory="64 GB", disk="200 GB"),
+        )
+        # Only this application's job runs, in this account, may assume the role (the
+        # confused-deputy conditions EMR Serverless documents for job runtime roles).
+        role = iam.Role(self, "SparkJobRole", assumed_by=iam.ServicePrincipal(
+            "emr-serverless.amazonaws.com", conditions={
+                "StringEquals": {"aws:SourceAccount": self.account},
+                "ArnLike": {"aws:SourceArn": application.attr_arn}}),
+            description="Runs the customer-features Spark job on EMR Serverless")
+        lake = self.lake
+        for sid, actions, resources in (
+            ("ReadCuratedSales", ["s3:GetObject"], [lake.arn_for_objects(f"{CURATED_SALES}*")]),
+            ("ListTheLake", ["s3:ListBucket"], [lake.bucket_arn]),
+            ("ReplaceCustomerFeatures", ["s3:PutObject", "s3:DeleteObject"],
+             [lake.arn_for_objects(f"{CUSTOMER_FEATURES}*")]),
+        ):
+            role.add_to_policy(iam.PolicyStatement(sid=sid, actions=actions,
+                                                   resources=resources))
+        key.grant(role, "kms:Decrypt", "kms:GenerateDataKey")
+        script = s3_assets.Asset(self, "CustomerFeaturesScript",
+                                 path=str(EMR_SCRIPTS / "customer_features.py"))
+        script.grant_read(role)
+        policy = role.node.find_child("DefaultPolicy")
+        lake_id = self.resolve(self.get_logical_id(_cfn(lake)))
+        reasons = {
+            f"Resource::<{lake_id}.Arn>/{CURATED_SALES}*": "The job reads every day partition "
+            "of the curated sales zone; partitions are only known at run time.",
+            f"Resource::<{lake_id}.Arn>/{CUSTOMER_FEATURES}*": "Spark writes (and on overwrite "
+            "deletes) part files whose names it chooses at run time, in the features zone only.",
+            "Resource::arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-"
+            "<AWS::Region>/*": "EMR Serverless reads the job script CDK published as an asset "
+            "(the asset's grant_read).",
+            **{f"Action::{action}": "The script asset's read grant (CDK's grant_read)."
+               for action in ("s3:GetBucket*", "s3:GetObject*", "s3:List*")},
+        }
+        for finding, reason in reasons.items():
+            Validations.of(policy).acknowledge(Acknowledgment(
+                id=f"AwsSolutions::AwsSolutions-IAM5[{finding}]", reason=reason))
+        lake_url = f"s3://{lake.bucket_name}"
+        return EtlStep.emr_serverless_job(
+            "BuildCustomerFeatures", application=application, execution_role=role,
+            entry_point=script.s3_object_url,
+            entry_point_arguments=[f"{lake_url}/{CURATED_SALES}",
+                                   f"{lake_url}/{CUSTOMER_FEATURES}"],
+            spark_submit_parameters="--conf spark.executor.cores=2 "
+                                    "--conf spark.executor.memory=4g",
+        )
 
     def _job(self, construct_id: str, script: str, role: iam.IRole,
              security: glue.ISecurityConfiguration, description: str) -> glue.PySparkEtlJob:

@@ -27,6 +27,11 @@ On the handle:
   ``Execution.states_entered()``), ``table_items(table)``, ``queue_messages(queue)``,
   ``get_object``, ``list_objects``, ``invocations(function)``, ``events_seen`` (every event put
   on each bus, by bus name), ``events_on(bus)``, ``virtual_seconds``.
+- handler errors: ``lambda_errors(function=None)`` (every failed invocation, with the
+  handler's traceback); ``expect_lambda_errors(function=None, error_type=None)`` declares a
+  failure the test drives; ``check_lambda_errors()`` raises :class:`UnexpectedHandlerErrors`
+  for errors no synchronous caller received (async invocations, SQS batches, pipe
+  enrichments) and none declared. The ``offline_aws`` fixture runs it at teardown.
 - analytics jobs (``aws.analytics``, :class:`AnalyticsServices`): ``on(service, name,
   handler)`` runs a fake of a Glue job, crawler, Athena work group, Batch job definition,
   EMR Serverless job or SageMaker processing/training job (it may read and write S3 and
@@ -68,10 +73,13 @@ What runs
   raises :class:`UnsupportedResourceError` naming it (or pass ``ignore_resource_types``).
 - Lambda: the real handler, imported from the cloud assembly's asset directory (or inline
   code), called in-process with the function's environment variables and a Lambda-like
-  context. Handler exceptions come back in Lambda's error shape (``errorType`` = exception
-  class name), so Step Functions ``Retry``/``Catch`` match on them. Asynchronous invocations
-  (S3, SNS, EventBridge, ``InvocationType=Event``) retry ``MaximumRetryAttempts`` times (default
-  2), then go to the on-failure destination or the function's dead-letter queue.
+  context. Each handler is imported when its function is deployed: one that cannot be
+  imported (a package missing from the test environment) raises :class:`HandlerImportError`
+  with the import's traceback. Handler exceptions come back in Lambda's error shape
+  (``errorType`` = exception class name), so Step Functions ``Retry``/``Catch`` match on
+  them. Asynchronous invocations (S3, SNS, EventBridge, ``InvocationType=Event``) retry
+  ``MaximumRetryAttempts`` times (default 2), then go to the on-failure destination or the
+  function's dead-letter queue.
 - SQS -> Lambda event source mappings, polled by :meth:`OfflineAws.settle`: batch size, filter
   criteria, ``ReportBatchItemFailures`` (malformed responses fail the whole batch); failed
   messages are redelivered at once and moved to the DLQ by the queue's redrive policy.
@@ -163,11 +171,13 @@ from __future__ import annotations
 from analytics_orchestration.testing._version import REQUIRED_MOTO_VERSION, check_moto_version
 from analytics_orchestration.testing.exceptions import (
     ExecutionTimeoutError,
+    HandlerImportError,
     HarnessStateError,
     MotoVersionMismatchError,
     OfflineHarnessError,
     ResourceNotFoundError,
     TemplateResolutionError,
+    UnexpectedHandlerErrors,
     UnsupportedIntegrationError,
     UnsupportedResourceError,
 )
@@ -193,6 +203,7 @@ __all__ = [
     "DeployedResource",
     "Execution",
     "ExecutionTimeoutError",
+    "HandlerImportError",
     "HarnessStateError",
     "Invocation",
     "JobFailed",
@@ -203,6 +214,7 @@ __all__ = [
     "QueueMessage",
     "ResourceNotFoundError",
     "TemplateResolutionError",
+    "UnexpectedHandlerErrors",
     "UnsupportedIntegrationError",
     "UnsupportedResourceError",
     "check_moto_version",

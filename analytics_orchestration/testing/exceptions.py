@@ -10,11 +10,13 @@ from __future__ import annotations
 
 __all__ = [
     "ExecutionTimeoutError",
+    "HandlerImportError",
     "HarnessStateError",
     "MotoVersionMismatchError",
     "OfflineHarnessError",
     "ResourceNotFoundError",
     "TemplateResolutionError",
+    "UnexpectedHandlerErrors",
     "UnsupportedIntegrationError",
     "UnsupportedResourceError",
 ]
@@ -83,3 +85,45 @@ class ExecutionTimeoutError(OfflineHarnessError, TimeoutError):
 
 class HarnessStateError(OfflineHarnessError, RuntimeError):
     """The harness was used outside its context or two harnesses were active at once."""
+
+
+class HandlerImportError(OfflineHarnessError, ImportError):
+    """A function's handler could not be loaded: its module raised on import, or lacks it.
+
+    On AWS every invocation would fail with ``Runtime.ImportModuleError`` (or
+    ``Runtime.HandlerNotFound``); offline the cause is nearly always the test environment
+    (a package the handler imports is not installed), so the harness raises this when the
+    function is deployed, with the import's traceback, instead of letting every invocation
+    fail quietly into a dead-letter queue.
+    """
+
+    def __init__(self, function_name: str, handler: str, code_dir: str, detail: str) -> None:
+        self.function_name = function_name
+        self.handler = handler
+        self.code_dir = code_dir
+        self.detail = detail
+        super().__init__(
+            f"function {function_name}: handler {handler!r} cannot be loaded from {code_dir} "
+            f"(on AWS every invocation would fail). Packages a handler imports from a Lambda "
+            f"layer must be installed in the test environment "
+            f"(pip install 'analytics-orchestration[testing]' for the bundled handlers).\n"
+            f"{detail}"
+        )
+
+
+class UnexpectedHandlerErrors(OfflineHarnessError, AssertionError):
+    """Handlers raised during a test that did not declare it expected them.
+
+    A handler invoked asynchronously (S3, SNS, EventBridge), by an SQS event source or as a
+    pipe enrichment fails without any caller seeing the error: its event is retried, then
+    lands in a dead-letter queue, and the test only notices missing output. The ``offline_aws``
+    fixture raises this at teardown with every such error's traceback; a test that drives a
+    failure on purpose declares it with ``aws.expect_lambda_errors(...)``.
+    """
+
+    def __init__(self, report: str, count: int) -> None:
+        self.count = count
+        super().__init__(
+            f"{count} unexpected handler error(s); declare intended ones with "
+            f"aws.expect_lambda_errors(function, error_type=...):\n{report}"
+        )

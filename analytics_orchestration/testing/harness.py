@@ -32,6 +32,7 @@ from analytics_orchestration.testing.exceptions import (
     HarnessStateError,
     OfflineHarnessError,
     ResourceNotFoundError,
+    UnexpectedHandlerErrors,
 )
 from analytics_orchestration.testing.services.analytics import AnalyticsServices
 from analytics_orchestration.testing.services.dynamodb import DynamoDbService
@@ -371,7 +372,7 @@ class OfflineAws:
 
     def invoke(self, function: str, event: Any = None) -> Invocation:
         """Invoke a function synchronously in-process and return the invocation record."""
-        invocation = self._lambda.run(self._lambda.function_name(function), event or {})
+        invocation = self._lambda.invoke_for_caller(function, event or {})  # the test sees it
         self.settle()
         return invocation
 
@@ -406,6 +407,41 @@ class OfflineAws:
     def invocations(self, function: str) -> list[Invocation]:
         """Every invocation of a function so far (event, result or error)."""
         return self._lambda.invocations(function)
+
+    def lambda_errors(self, function: str | None = None) -> list[Invocation]:
+        """Every invocation whose handler raised, of one function or of all (in deploy order).
+
+        Each :class:`Invocation` holds the event and Lambda's error payload, whose
+        ``stackTrace`` is the handler's traceback (``Invocation.describe()`` formats it).
+        """
+        return self._lambda.errors(function)
+
+    def expect_lambda_errors(self, function: str | None = None, *,
+                             error_type: str | None = None) -> None:
+        """Declare that handlers raising is part of this test (a failure path it drives).
+
+        ``function`` (construct path, logical id or name; default: any function) and
+        ``error_type`` (the exception class name, e.g. ``"RuntimeError"``; default: any)
+        narrow what is expected. Errors not declared are reported by
+        :meth:`check_lambda_errors`, which the ``offline_aws`` fixture runs at teardown.
+        Errors returned to a synchronous caller need no declaration.
+        """
+        self._lambda.expect_errors(function, error_type)
+
+    def unexpected_lambda_errors(self) -> list[Invocation]:
+        """Handler errors no caller received and no test declared."""
+        return self._lambda.unexpected_errors()
+
+    def check_lambda_errors(self) -> None:
+        """Raise :class:`UnexpectedHandlerErrors` (with each traceback) if any happened.
+
+        A handler that raises where no caller sees it (an async event, an SQS batch, a
+        pipe enrichment) otherwise shows up only as output that never arrives.
+        """
+        unexpected = self.unexpected_lambda_errors()
+        if unexpected:
+            raise UnexpectedHandlerErrors(
+                "\n".join(i.describe() for i in unexpected), len(unexpected))
 
     def events_on(self, bus: str | None = None) -> list[dict[str, Any]]:
         """Events put on ``bus`` (default bus when omitted)."""

@@ -23,8 +23,14 @@ def offline_aws() -> Iterator[OfflineAws]:
 
     Deploy with ``offline_aws.deploy(stack)``; everything is torn down after the test.
     Synthesize stacks in module- or session-scoped fixtures: synthesis is the slow part.
+
+    At teardown, a handler that raised where no caller saw the error (an asynchronous
+    event, an SQS batch, a pipe enrichment) fails the test with its traceback
+    (:class:`~analytics_orchestration.testing.UnexpectedHandlerErrors`), unless the test
+    declared it with ``offline_aws.expect_lambda_errors(function, error_type=...)``.
     """
     from analytics_orchestration.testing import OfflineAws
 
     with OfflineAws() as aws:
         yield aws
+        aws.check_lambda_errors()

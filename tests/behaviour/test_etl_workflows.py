@@ -18,10 +18,17 @@ import pytest
 from analytics_orchestration import ETL_RUN_FAILED, ETL_RUN_SUCCEEDED
 from analytics_orchestration.testing import JobFailed, OfflineAws
 from stacks.etl_assets.batch import process_object
+from stacks.etl_assets.emr import customer_features
 from stacks.etl_assets.glue import sales_transforms
 from stacks.etl_assets.sagemaker import preprocess
 from stacks.etl_batch_stack import HOURLY_PREFIX, RAW_PREFIX
-from stacks.etl_glue_stack import CURATED_SALES, RAW_CUSTOMERS, RAW_ORDERS, WAREHOUSE
+from stacks.etl_glue_stack import (
+    CURATED_SALES,
+    CUSTOMER_FEATURES,
+    RAW_CUSTOMERS,
+    RAW_ORDERS,
+    WAREHOUSE,
+)
 
 ORDERS_CSV = (
     "order_id,customer_id,order_date,amount,currency\n"
@@ -119,10 +126,28 @@ def _glue_fakes(aws, fail: str | None = None) -> None:
                        f"{WAREHOUSE}order_date={total['order_date']}/{total['segment']}.jsonl",
                        [total])
 
+    def features(request: dict[str, Any]) -> dict[str, Any]:
+        """The Spark job on EMR Serverless: its logic, on the arguments the workflow passed."""
+        assert request["ApplicationId"] == aws.physical_id("AnalyticsGlueEtl/SparkApplication")
+        assert request["ExecutionRoleArn"] == aws.arn("AnalyticsGlueEtl/SparkJobRole")
+        spark = request["JobDriver"]["SparkSubmit"]
+        assert spark["EntryPoint"].endswith(".py")
+        curated, target = (a.removeprefix(f"s3://{lake}/") for a in spark["EntryPointArguments"])
+        if fail == "BuildCustomerFeatures":
+            raise JobFailed("Job failed, ExitCode: 1. Last few exceptions: OutOfMemoryError")
+        by_customer: dict[str, list[dict[str, Any]]] = {}
+        for sale in _read_lines(aws, lake, curated):
+            by_customer.setdefault(sale["customer_id"], []).append(sale)
+        _put_lines(aws, "AnalyticsGlueEtl/DataLake", f"{target}part-00000.json",
+                   [customer_features.customer_features(c, sales)
+                    for c, sales in sorted(by_customer.items())])
+        return {"TotalResourceUtilization": {"vCPUHour": 0.1, "memoryGBHour": 0.4}}
+
     for job, handler in (("ExtractOrders", extract_orders),
                          ("ExtractCustomers", extract_customers), ("CurateSales", curate)):
         aws.analytics.on("glue", aws.physical_id(f"AnalyticsGlueEtl/{job}"), handler)
     aws.analytics.on("athena", aws.physical_id("AnalyticsGlueEtl/Warehouse"), warehouse)
+    aws.analytics.on("emr-serverless", "BuildCustomerFeatures", features)
 
 
 #: The harness does not create Glue databases yet; the crawler and queries name it.
@@ -136,6 +161,7 @@ def glue_etl(example_stack):
         _put_lines(aws, "AnalyticsGlueEtl/DataLake", "reference/customers/customers.jsonl",
                    CUSTOMERS)
         yield aws
+        aws.check_lambda_errors()  # what the offline_aws fixture does at teardown
 
 
 def test_glue_etl_turns_an_accepted_extract_into_curated_sales_and_warehouse_rows(glue_etl):
@@ -158,6 +184,16 @@ def test_glue_etl_turns_an_accepted_extract_into_curated_sales_and_warehouse_row
     assert totals["2026-11-25", "unknown"]["orders"] == 1
     assert [r.name for r in aws.analytics.runs("glue-crawler")] == [
         aws.physical_id("CuratedCrawler")]
+    # The last load step: Spark on EMR Serverless (.sync), after the warehouse load.
+    assert entered.index("LoadWarehouse") < entered.index("BuildCustomerFeatures")
+    [emr_run] = aws.analytics.runs("emr-serverless")
+    features = {f["customer_id"]: f for f in _read_lines(aws, lake, CUSTOMER_FEATURES)}
+    assert features["c-2"] == {
+        "customer_id": "c-2", "segment": "pro", "orders": 1, "revenue": {"EUR": "5.00"},
+        "first_order_date": "2026-11-24", "last_order_date": "2026-11-24"}
+    assert sorted(features) == ["c-1", "c-2", "c-9"]
+    result = execution.output["results"]["BuildCustomerFeatures"]
+    assert (result["State"], result["JobRunId"]) == ("SUCCESS", emr_run.run_id)
     [row] = aws.table_items("SalesEtl/Ledger")
     assert row["status"] == "SUCCEEDED" and row["workflow"] == "sales-etl"
     assert json.loads(row["input"])["key"] == "incoming/orders/2026-11-25.csv"
@@ -184,6 +220,28 @@ def test_glue_etl_failure_is_recorded_notified_and_loads_nothing(glue_etl):
     [event] = _run_events(aws)
     assert event["detail-type"] == ETL_RUN_FAILED.detail_type
     assert event["detail"]["error"] == "States.TaskFailed"
+
+
+def test_glue_etl_fails_the_run_when_the_spark_job_on_emr_serverless_fails(glue_etl):
+    aws = glue_etl
+    _glue_fakes(aws, fail="BuildCustomerFeatures")
+    aws.put_object("Ingestion/LandingBucket", "incoming/orders/2026-11-25.csv", ORDERS_CSV)
+
+    execution = _only_execution(aws, "SalesEtl/StateMachine")
+    assert execution.status == "FAILED"
+    assert execution.error == "States.TaskFailed"
+    assert "OutOfMemoryError" in execution.cause
+    entered = execution.states_entered()
+    # The .sync task failed (no retry for a failed job run) straight into the failure path.
+    assert entered[entered.index("BuildCustomerFeatures") + 1] == "RecordFailure"
+    assert entered.count("BuildCustomerFeatures") == 1
+    [emr_run] = aws.analytics.runs("emr-serverless")
+    assert emr_run.failed
+    assert aws.list_objects("DataLake", CUSTOMER_FEATURES) == []
+    [row] = aws.table_items("SalesEtl/Ledger")
+    assert row["status"] == "FAILED" and row["error"] == "States.TaskFailed"
+    [event] = _run_events(aws)
+    assert event["detail-type"] == ETL_RUN_FAILED.detail_type
 
 
 # ------------------------------------------------------------------------------ scenario 2

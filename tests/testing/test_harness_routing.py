@@ -113,6 +113,7 @@ def test_pipe_enrichment_returning_nothing_skips_the_target(aws: OfflineAws) -> 
 
 
 def test_failing_enrichment_redelivers_then_dead_letters(aws: OfflineAws) -> None:
+    aws.expect_lambda_errors("Enrich", error_type="RuntimeError")
     aws.send_message("Source", {"kind": "order", "order": 4, "explode": True})
     assert aws.executions("Machine") == []
     assert len(aws.invocations("Enrich")) == 2  # maxReceiveCount 2, then the DLQ

@@ -212,6 +212,7 @@ def test_sqs_records_carry_every_message_attribute(aws: OfflineAws) -> None:
 
 
 def test_async_failure_goes_to_on_failure_destination_after_retries(aws: OfflineAws) -> None:
+    aws.expect_lambda_errors("Fails", error_type="RuntimeError")
     aws.put_events({"Source": "fails", "DetailType": "x", "Detail": {"k": "v"}})
     assert len(aws.invocations("Fails")) == 2  # first try + retry_attempts=1
     [message] = aws.queue_messages("FailedInvocations")
@@ -223,6 +224,7 @@ def test_async_failure_goes_to_on_failure_destination_after_retries(aws: Offline
 
 
 def test_async_failure_without_destination_goes_to_function_dlq(aws: OfflineAws) -> None:
+    aws.expect_lambda_errors("WithDlq")
     aws.put_events({"Source": "dlq", "DetailType": "x", "Detail": {"k": 1}})
     assert len(aws.invocations("WithDlq")) == 3  # function-level default: 2 retries
     [message] = aws.queue_messages("FnDlq")

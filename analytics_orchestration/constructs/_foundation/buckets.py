@@ -76,7 +76,7 @@ def secure_bucket(
     the bucket's own ``NotificationConfiguration`` property, never through the
     ``Custom::S3BucketNotifications`` handler that ``event_bridge_enabled=True`` adds.
     """
-    _require_log_delivery_by_bucket_policy(scope, construct_id)
+    _require_log_delivery_by_bucket_policy(scope, construct_id, server_access_logs_bucket)
     destroy = destroy_on_removal(scope)
     bucket = s3.Bucket(
         scope,
@@ -116,17 +116,29 @@ def enable_event_bridge_notifications(bucket: s3.Bucket) -> None:
     )
 
 
-def _require_log_delivery_by_bucket_policy(scope: Construct, construct_id: str) -> None:
+def _require_log_delivery_by_bucket_policy(
+    scope: Construct, construct_id: str, logs_bucket: s3.IBucket
+) -> None:
     """Fail clearly when log delivery would need an ACL on the ACL-less log bucket.
 
-    Pattern constructs turn the flag on for their own subtree (``require_feature_flags``);
-    an app calling the builder directly needs it in its context (every ``cdk init`` since
-    2.60 writes it to cdk.json).
+    CDK reads the flag twice: where the logged bucket is built and, to grant log delivery,
+    where the log bucket was built (``Bucket.allowLogDelivery``), which is often the stack
+    outside any pattern. Without the flag at either place, CDK tries to give the log bucket
+    a ``LogDeliveryWrite`` ACL and synth dies in jsii (``objectOwnership must be set to
+    "ObjectWriter"``). Pattern constructs turn the flag on for their own subtree
+    (``require_feature_flags``); an app's own buckets need it in the app's context (every
+    ``cdk init`` since 2.60 writes it to cdk.json; ``cdk synth`` passes cdk.json's context,
+    ``python app.py`` alone does not).
     """
-    if not FeatureFlags.of(scope).is_enabled(LOG_DELIVERY_FLAG):
-        raise ConfigurationError(
-            f"secure_bucket {construct_id}",
-            [f"context {LOG_DELIVERY_FLAG}: is off; set it to true in cdk.json (or the app's "
-             "context) so server access logs are delivered through the log bucket's policy, "
-             "not an ACL the log bucket refuses"],
-        )
+    places = [("", scope)]
+    if isinstance(logs_bucket, s3.Bucket):
+        places.append((f" where the log bucket {logs_bucket.node.path} was built", logs_bucket))
+    for where, construct in places:
+        if not FeatureFlags.of(construct).is_enabled(LOG_DELIVERY_FLAG):
+            raise ConfigurationError(
+                f"secure_bucket {construct_id}",
+                [f"context {LOG_DELIVERY_FLAG}: is off{where}; set it to true in cdk.json "
+                 "(or the app's context, App(context={...})) so server access logs are "
+                 "delivered through the log bucket's policy, not an ACL the log bucket "
+                 "refuses"],
+            )

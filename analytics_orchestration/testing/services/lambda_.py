@@ -91,6 +91,12 @@ class LambdaService:
         self._function_dlq: dict[str, str] = {}
         self._async_configs: dict[str, AsyncInvokeConfig] = {}
         self._mappings: list[EventSourceMapping] = []
+        #: Handler errors a test declared (function reference or None, error type or None),
+        #: resolved when checked, so a test may declare them before it deploys.
+        self._expected_errors: list[tuple[str | None, str | None]] = []
+        #: Invocations whose result or error went back to a synchronous caller (the test's
+        #: ``invoke``, the Lambda Invoke API, a workflow task), by identity.
+        self._returned: set[int] = set()
         kernel.loop.add_poller(self.poll_event_sources)
 
     # -- deploy -----------------------------------------------------------------------
@@ -147,10 +153,14 @@ class LambdaService:
         arn = self.kernel.client("lambda").create_function(**request)["FunctionArn"]
         code_dir = self._code_dir(stack, logical_id, name, props) if runtime.startswith(
             "python") else self.kernel.work_dir
-        self.functions[name] = FunctionRuntime(
+        function_runtime = FunctionRuntime(
             function_name=name, function_arn=arn, handler=handler, runtime=runtime,
             code_dir=code_dir, environment=env, region=self.kernel.region,
             timeout=int(props.get("Timeout", 3)), memory_size=int(props.get("MemorySize", 128)))
+        # Import the handler now: one that cannot be imported fails the deploy with its
+        # traceback (HandlerImportError), not each later invocation out of the test's sight.
+        function_runtime.load()
+        self.functions[name] = function_runtime
         if dlq:
             self._function_dlq[name] = str(dlq)
         return name, {"Arn": arn}
@@ -211,6 +221,7 @@ class LambdaService:
             self.enqueue_async_invoke(fn.function_name, event)
             return b""
         invocation = self.run(fn.function_name, event)
+        self._returned.add(id(invocation))  # the caller gets the error
         if invocation.error is not None:
             response_headers["x-amz-function-error"] = "Unhandled"
             return json.dumps(invocation.error).encode()
@@ -232,6 +243,44 @@ class LambdaService:
         if runtime is None:
             raise ResourceNotFoundError(f"no deployed function matches {function!r}")
         return list(runtime.invocations)
+
+    def invoke_for_caller(self, function: str, event: Any) -> Invocation:
+        """A synchronous invocation whose result (or error) the caller receives."""
+        invocation = self.run(self.function_name(function), event)
+        self._returned.add(id(invocation))
+        return invocation
+
+    # -- handler errors ---------------------------------------------------------------
+    def errors(self, function: str | None = None) -> list[Invocation]:
+        """Every invocation whose handler raised, of one function or of all (deploy order)."""
+        if function is not None:
+            return [i for i in self.invocations(function) if i.failed]
+        return [i for runtime in self.functions.values() for i in runtime.invocations
+                if i.failed]
+
+    def expect_errors(self, function: str | None, error_type: str | None) -> None:
+        """Declare handler errors a test drives on purpose (see ``OfflineAws``)."""
+        self._expected_errors.append((function, error_type))
+
+    def unexpected_errors(self) -> list[Invocation]:
+        """Handler errors no caller received and no test declared.
+
+        A synchronous invocation (the test's ``invoke``, the Lambda ``Invoke`` API, a Step
+        Functions task) returns its error to the caller, which sees it (a workflow's
+        Retry/Catch, the execution's ``cause``). Asynchronous invocations (S3, SNS,
+        EventBridge, destinations), SQS event sources and pipe enrichments have no caller
+        that sees it: the event is retried, then dead-lettered or dropped.
+        """
+        declared = [(None if ref is None else self.function_name(ref), kind)
+                    for ref, kind in self._expected_errors]
+
+        def expected(invocation: Invocation) -> bool:
+            error_type = (invocation.error or {}).get("errorType")
+            return id(invocation) in self._returned or any(
+                name in (None, invocation.function_name) and kind in (None, error_type)
+                for name, kind in declared)
+
+        return [i for i in self.errors() if not expected(i)]
 
     def run(self, name: str, event: Any) -> Invocation:
         """Invoke a function synchronously (by name)."""

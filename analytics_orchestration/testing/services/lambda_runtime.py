@@ -27,7 +27,11 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from analytics_orchestration.testing.exceptions import UnsupportedIntegrationError
+from analytics_orchestration.testing.exceptions import (
+    HandlerImportError,
+    OfflineHarnessError,
+    UnsupportedIntegrationError,
+)
 
 _INVOKE_LOCK = threading.RLock()
 """Serialises invocations: ``os.environ`` and ``sys.path`` are process-wide.
@@ -70,6 +74,20 @@ class Invocation:
     def failed(self) -> bool:
         """True when the handler raised (Lambda's ``FunctionError: Unhandled``)."""
         return self.error is not None
+
+    def describe(self) -> str:
+        """The error as a test report shows it: function, error, message, handler traceback."""
+        if self.error is None:
+            return f"{self.function_name}: succeeded"
+        event = json.dumps(self.event, default=str)
+        lines = [f"{self.function_name}: {self.error.get('errorType')}: "
+                 f"{self.error.get('errorMessage')}",
+                 f"  event: {event[:500]}{'...' if len(event) > 500 else ''}"]
+        trace = "".join(self.error.get("stackTrace") or [])
+        if trace:
+            lines += ["  Traceback (most recent call last):",
+                      *(f"  {line}" for line in trace.rstrip().splitlines())]
+        return "\n".join(lines)
 
 
 @dataclass
@@ -139,6 +157,9 @@ class FunctionRuntime:
             )
         module_name = module_name.replace("/", ".")
         code_dir = str(self.code_dir.resolve())
+        if not self.code_dir.is_dir():
+            raise HandlerImportError(self.function_name, self.handler, code_dir,
+                                     "the code directory does not exist")
         top_names = {p.stem for p in self.code_dir.iterdir() if p.suffix == ".py" or p.is_dir()}
         shadowed = {
             name: mod
@@ -150,6 +171,9 @@ class FunctionRuntime:
         sys.path.insert(0, code_dir)
         try:
             module = importlib.import_module(module_name)
+        except Exception as exc:
+            raise HandlerImportError(self.function_name, self.handler, code_dir,
+                                     _import_traceback(exc)) from exc
         finally:
             sys.path.remove(code_dir)
             for name, mod in list(sys.modules.items()):
@@ -160,12 +184,24 @@ class FunctionRuntime:
             sys.modules.update(shadowed)
         handler: Callable[[Any, Any], Any] | None = getattr(module, func_name, None)
         if not callable(handler):
-            raise UnsupportedIntegrationError(
-                f"lambda handler {self.handler!r}",
-                f"{func_name!r} not found in {module_name} of {self.function_name}",
-            )
+            raise HandlerImportError(
+                self.function_name, self.handler, code_dir,
+                f"{module_name} has no callable {func_name!r} (Runtime.HandlerNotFound)")
         self._handler_fn = handler
         return self._handler_fn
+
+    def load(self) -> None:
+        """Import the handler now, as Lambda's init phase would on the first invocation.
+
+        The harness calls this when it deploys a function, so a handler that cannot be
+        imported raises :class:`HandlerImportError` there, with its traceback, whichever
+        path (async event, queue, workflow) would have invoked it first. Non-Python runtimes
+        are left to fail when invoked.
+        """
+        if not self.runtime.startswith("python"):
+            return
+        with _INVOKE_LOCK, self._environment():
+            self._load_handler()
 
     def invoke(self, event: Any) -> Invocation:
         """Call the handler once; never raises for a handler error (it is returned instead)."""
@@ -187,7 +223,7 @@ class FunctionRuntime:
                 result = handler(event, context)
                 json.dumps(result)
                 record.result = result
-            except UnsupportedIntegrationError:
+            except OfflineHarnessError:
                 raise
             except TypeError as exc:
                 if "JSON serializable" in str(exc):
@@ -203,6 +239,16 @@ class FunctionRuntime:
                 record.error = error_payload(exc, request_id)
         self.invocations.append(record)
         return record
+
+
+def _import_traceback(exc: BaseException) -> str:
+    """The traceback of a failed handler import, without importlib's and the harness's frames."""
+    report = traceback.TracebackException.from_exception(exc)
+    report.stack = traceback.StackSummary.from_list([
+        frame for frame in report.stack
+        if not frame.filename.startswith("<frozen") and frame.filename not in (
+            __file__, importlib.__file__)])
+    return "".join(report.format()).rstrip()
 
 
 def error_payload(exc: BaseException, request_id: str) -> dict[str, Any]:

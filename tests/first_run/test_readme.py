@@ -1,0 +1,179 @@
+"""Every code block of README.md runs as written (or is checked, when it cannot run here).
+
+- ``python`` blocks each run in a fresh interpreter, in an empty directory (no cdk.json, no
+  CDK CLI), exactly as a new user pasting them would; a block that defines ``test_``
+  functions is a pytest module and runs under pytest there (the ``offline_aws`` fixture
+  comes from the installed package's plugin).
+- ``bash`` blocks name commands that need a network, AWS credentials or a path of the
+  user's: each command is checked against what it names instead (Makefile targets,
+  pyproject extras and version, context keys the library reads, the pinned CDK CLI).
+- ``json`` blocks parse; ``text`` blocks are diagrams, except the Layout, whose paths exist.
+
+No README block is exempt; a new kind of block or command fails here until it is handled.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import re
+import shlex
+import subprocess
+import sys
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.support import REPOSITORY_ROOT
+
+README = REPOSITORY_ROOT / "README.md"
+_FENCE = re.compile(r"^```(?P<lang>[\w-]*)\n(?P<code>.*?)^```$", re.MULTILINE | re.DOTALL)
+_HEADING = re.compile(r"^#+ (.+)$", re.MULTILINE)
+#: What the CDK CLI would set; the README's snippets run without it.
+_CLI_ENVIRONMENT = ("CDK_CONTEXT_JSON", "CONTEXT_OVERFLOW_LOCATION_ENV", "CDK_OUTDIR")
+
+
+@dataclass(frozen=True)
+class Block:
+    lang: str
+    code: str
+    line: int
+    heading: str
+
+    @property
+    def name(self) -> str:
+        return f"README.md:{self.line} ({self.lang}, under {self.heading!r})"
+
+
+def _blocks() -> list[Block]:
+    text = README.read_text()
+    headings = [(m.start(), m.group(1)) for m in _HEADING.finditer(text)]
+    blocks = []
+    for match in _FENCE.finditer(text):
+        heading = [h for start, h in headings if start < match.start()][-1]
+        blocks.append(Block(match.group("lang"), match.group("code"),
+                            text.count("\n", 0, match.start()) + 1, heading))
+    return blocks
+
+
+BLOCKS = _blocks()
+PYTHON = [b for b in BLOCKS if b.lang == "python"]
+
+
+def test_every_block_has_a_kind_this_test_handles():
+    assert {b.lang for b in BLOCKS} <= {"python", "bash", "json", "text"}, [
+        b.name for b in BLOCKS if b.lang not in {"python", "bash", "json", "text"}]
+    assert len(PYTHON) >= 4  # the parse found the README's snippets
+
+
+def _environment() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in _CLI_ENVIRONMENT}
+    env["JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION"] = "20"
+    env.pop("PYTHONPATH", None)  # only what is installed, as for a user of the package
+    return env
+
+
+@pytest.mark.parametrize("block", PYTHON, ids=[f"line{b.line}" for b in PYTHON])
+def test_python_block_runs_as_written(block: Block, tmp_path: Path):
+    if re.search(r"^def test_", block.code, re.MULTILINE):
+        (tmp_path / "test_readme_example.py").write_text(block.code)
+        command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                   "test_readme_example.py"]
+    else:
+        command = [sys.executable, "-c", block.code]
+    result = subprocess.run(command, cwd=tmp_path, env=_environment(), capture_output=True,
+                            text=True, timeout=600, check=False)
+    output = result.stdout[-4000:] + result.stderr[-4000:]
+    assert result.returncode == 0, f"{block.name} failed:\n{output}"
+    if command[1] == "-m":
+        tests = len(re.findall(r"^def test_", block.code, re.MULTILINE))
+        assert f"{tests} passed" in result.stdout, output
+
+
+# ------------------------------------------------------------------------------ bash
+def _pyproject() -> dict:
+    return tomllib.loads((REPOSITORY_ROOT / "pyproject.toml").read_text())
+
+
+def _make_targets() -> set[str]:
+    makefile = (REPOSITORY_ROOT / "Makefile").read_text()
+    return set(re.findall(r"^([A-Za-z][\w-]*):", makefile, re.MULTILINE))
+
+
+def _check_pip_target(target: str) -> None:
+    project = _pyproject()["project"]
+    base, _, extras = target.partition("[")
+    for extra in filter(None, extras.rstrip("]").split(",")):
+        assert extra in project["optional-dependencies"], f"no extra {extra!r}"
+    if base.endswith(".whl"):
+        name, version = Path(base).name.split("-")[:2]
+        assert name == project["name"].replace("-", "_") and version == project["version"]
+    else:
+        assert base == "/path/to/analytics-orchestration", f"unexpected pip target {target}"
+
+
+def _check_command(words: list[str]) -> None:
+    if words[0] == "make":
+        assert set(words[1:]) <= _make_targets(), words
+    elif words[:2] == ["pip", "install"]:
+        for target in words[2:]:
+            _check_pip_target(target)
+    elif words[:2] == ["pip", "wheel"]:
+        assert words[2] == "/path/to/analytics-orchestration" and "--no-deps" in words
+        assert words[words.index("-w") + 1] == "dist/"
+    elif words[:2] == ["npx", "cdk"]:
+        package = json.loads((REPOSITORY_ROOT / "package.json").read_text())
+        assert "aws-cdk" in package.get("devDependencies", {}) | package.get(
+            "dependencies", {})
+        assert words[2] in {"synth", "deploy", "diff"}, words
+        from analytics_orchestration.constructs._foundation.removal import (
+            DESTROY_ON_REMOVAL_CONTEXT_KEY,
+        )
+
+        for flag, value in itertools.pairwise(words):
+            if flag == "-c":
+                key = value.split("=")[0]
+                assert key == DESTROY_ON_REMOVAL_CONTEXT_KEY, f"unknown context key {key}"
+    else:
+        pytest.fail(f"no check for the README command {' '.join(words)!r}")
+
+
+def test_bash_blocks_name_only_what_exists():
+    checked = 0
+    for block in (b for b in BLOCKS if b.lang == "bash"):
+        for line in block.code.splitlines():
+            words = shlex.split(line, comments=True)
+            if words:
+                _check_command(words)
+                checked += 1
+    assert checked >= 7
+
+
+def test_json_blocks_parse():
+    blocks = [b for b in BLOCKS if b.lang == "json"]
+    assert blocks
+    for block in blocks:
+        json.loads(block.code)
+
+
+def test_every_path_of_the_layout_exists():
+    [layout] = [b for b in BLOCKS if b.heading == "Layout"]
+    parents: list[tuple[int, Path]] = []
+    checked = 0
+    for line in layout.code.splitlines():
+        match = re.match(r"^( *)(\S.*?)(?: {2,}.*)?$", line)
+        if not match or line.startswith(" " * 10):
+            continue  # a description continued on the next line
+        depth = len(match.group(1))
+        parents = [(d, p) for d, p in parents if d < depth]
+        base = parents[-1][1] if parents else REPOSITORY_ROOT
+        for name in re.sub(r"\(.*?\)", "", match.group(2)).split(","):
+            path = base / name.strip()
+            assert path.exists(), f"{line.strip()!r}: {path} does not exist"
+            checked += 1
+            if name.strip().endswith("/"):
+                parents.append((depth, path))
+    assert checked >= 15
