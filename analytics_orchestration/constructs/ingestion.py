@@ -66,6 +66,7 @@ from ._foundation import (
     target_dead_letter_queue,
 )
 from ._foundation.buckets import DEFAULT_NONCURRENT_VERSION_EXPIRATION
+from ._foundation.validation import validated_props
 
 __all__ = [
     "EventDrivenIngestion",
@@ -97,6 +98,7 @@ _S3_NOTIFICATION_PATHS = {
 _ACCEPTED_NOTIFICATION_PATHS = {name: f"$.detail.{name}" for name in _S3_NOTIFICATION_PATHS}
 
 
+@validated_props()
 @dataclass(frozen=True)
 class ObjectValidationRules:
     """What the validation stage accepts. An object breaking any rule is quarantined.
@@ -115,6 +117,7 @@ class ObjectValidationRules:
     quarantine_prefix: str = DEFAULT_QUARANTINE_PREFIX
 
 
+@validated_props()
 @dataclass(frozen=True)
 class FanOutSubscriber:
     """An SQS queue that receives accepted-object notifications through the SNS topic.
@@ -132,6 +135,7 @@ class FanOutSubscriber:
     filter_policy_with_message_body: Mapping[str, sns.FilterOrPolicy] | None = None
 
 
+@validated_props()
 class IngestionTarget(abc.ABC):
     """Where notifications of new objects are routed; build one with a factory method.
 
@@ -228,6 +232,7 @@ class _TopicTarget(IngestionTarget):
         )
 
 
+@validated_props()
 class EventDrivenIngestion(Construct):
     """Land objects in S3, validate and record each one, and route the accepted ones.
 

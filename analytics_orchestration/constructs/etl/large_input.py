@@ -13,6 +13,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
+from .._foundation.validation import validated_props
 from .policies import TRANSIENT_ERRORS, EtlRetryPolicy
 from .steps import batch_submit_job
 
@@ -30,6 +31,7 @@ _OBJECT_ITEM = {"key.$": "$$.Map.Item.Value.Key", "size.$": "$$.Map.Item.Value.S
 _MANIFEST_ITEM = {"key.$": "$$.Map.Item.Value.key"}
 
 
+@validated_props()
 class ItemProcessor(abc.ABC):
     """What handles one item of a Distributed Map; build one with a factory method.
 
@@ -111,6 +113,7 @@ class _BatchProcessor(ItemProcessor):
         return task
 
 
+@validated_props()
 @dataclass(frozen=True)
 class LargeInput:
     """A Distributed Map: one child execution per object of ``bucket`` (or manifest row).

@@ -31,6 +31,7 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from .._foundation import acknowledge, is_unresolved
+from .._foundation.validation import validated_props
 from .steps import StepContext
 
 __all__ = [
@@ -56,6 +57,7 @@ _INPUT_DIR = "/opt/ml/processing/input"
 _OUTPUT_DIR = "/opt/ml/processing/output"
 
 
+@validated_props()
 @dataclass(frozen=True)
 class SageMakerProcessing:
     """The preprocessing job: ``script`` runs on ``input_uri``, writes ``output_uri``.
@@ -92,6 +94,7 @@ class SageMakerProcessing:
     max_runtime: Duration = field(default_factory=lambda: DEFAULT_PROCESSING_RUNTIME)
 
 
+@validated_props()
 @dataclass(frozen=True)
 class SageMakerTraining:
     """The training job: one channel per entry of ``channels`` (name -> ``s3://`` prefix).
@@ -121,6 +124,7 @@ class SageMakerTraining:
     max_runtime: Duration = field(default_factory=lambda: DEFAULT_TRAINING_RUNTIME)
 
 
+@validated_props()
 @dataclass(frozen=True)
 class EvaluationGate:
     """Deploy only when the training job's ``metric_name`` reaches ``threshold``.
@@ -136,6 +140,7 @@ class EvaluationGate:
     higher_is_better: bool = True
 
 
+@validated_props()
 @dataclass(frozen=True)
 class EndpointDeployment:
     """The real-time endpoint serving the model; created once, then updated in place.
@@ -150,6 +155,7 @@ class EndpointDeployment:
     initial_instance_count: int = 1
 
 
+@validated_props()
 @dataclass(frozen=True)
 class MlWorkflow:
     """Preprocess (optional), train, gate on a metric, deploy (optional) on SageMaker.

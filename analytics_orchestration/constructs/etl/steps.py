@@ -28,6 +28,7 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from .._foundation import acknowledge, is_unresolved, python_function
+from .._foundation.validation import validated_props
 from .policies import TRANSIENT_ERRORS, EtlRetryPolicy, Retryable
 
 __all__ = ["EtlStep", "StepContext", "StepKind"]
@@ -61,6 +62,7 @@ _SYNC_KINDS = frozenset({StepKind.GLUE_JOB, StepKind.EMR_SERVERLESS_JOB, StepKin
                          StepKind.ATHENA_QUERY})
 
 
+@validated_props()
 @dataclass
 class StepContext:
     """What a step needs to build its states inside a workflow."""
@@ -90,6 +92,7 @@ class StepContext:
         self.grants.append(grant)
 
 
+@validated_props()
 class EtlStep(abc.ABC):
     """One step of an ETL workflow; build one with a factory method.
 

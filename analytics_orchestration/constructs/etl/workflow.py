@@ -51,6 +51,7 @@ from .._foundation import (
 )
 from .._foundation.alarms import state_machine_alarms
 from .._foundation.state_machines import DEFAULT_STATE_MACHINE_TIMEOUT
+from .._foundation.validation import validated_props
 from .large_input import LargeInput
 from .ml import MlStage, MlWorkflow
 from .policies import TRANSIENT_ERRORS, EtlRetryPolicy, Retryable
@@ -85,6 +86,7 @@ class RunStatus:
     FAILED = "FAILED"
 
 
+@validated_props()
 class StepFunctionsEtl(Construct):
     """An ETL workflow: declarative steps, safe by default (retries, catch, ledger, notify).
 

@@ -59,6 +59,7 @@ from analytics_orchestration.constructs._foundation.subscriptions import (
     subscribe_function,
 )
 
+from .._foundation.validation import validated_props
 from .pipe import PipeEnrichment, QueueToStateMachinePipe
 
 __all__ = ["NotificationFanOut", "TopicSubscription", "WorkflowSubscription"]
@@ -73,6 +74,7 @@ _Filters = Mapping[str, sns.SubscriptionFilter]
 _BodyFilters = Mapping[str, sns.FilterOrPolicy]
 
 
+@validated_props()
 class TopicSubscription(abc.ABC):
     """A subscriber of a :class:`NotificationFanOut`; build one with a factory method.
 
@@ -170,6 +172,7 @@ class _EmailSubscription(TopicSubscription):
         return found
 
 
+@validated_props()
 @dataclass(frozen=True)
 class WorkflowSubscription:
     """Notifications that start a Step Functions workflow, through SQS and a Pipe.
@@ -193,6 +196,7 @@ class WorkflowSubscription:
     batch_size: int = 1
 
 
+@validated_props()
 class NotificationFanOut(Construct):
     """An encrypted SNS topic fanning notifications out to queues, functions, people and
     workflows, with an archive.

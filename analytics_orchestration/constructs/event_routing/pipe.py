@@ -46,6 +46,8 @@ from analytics_orchestration.constructs._foundation import (
 )
 from analytics_orchestration.constructs._foundation.alarms import pipe_failures_alarm
 
+from .._foundation.validation import validated_props
+
 __all__ = ["PipeEnrichment", "PipeLogLevel", "QueueToStateMachinePipe"]
 
 DEFAULT_BATCH_SIZE = 1
@@ -70,6 +72,7 @@ class PipeLogLevel(enum.Enum):
     TRACE = "TRACE"
 
 
+@validated_props()
 class PipeEnrichment:
     """The enrichment step of a pipe; build one with a factory method."""
 
@@ -109,6 +112,7 @@ class PipeEnrichment:
         return built.function
 
 
+@validated_props()
 class QueueToStateMachinePipe(Construct):
     """Start a state machine for messages of a queue, filtered and enriched on the way.
 

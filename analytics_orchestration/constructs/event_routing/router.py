@@ -52,6 +52,7 @@ from analytics_orchestration.constructs._foundation.event_buses import (
 )
 from analytics_orchestration.event_catalog import LibraryEvent
 
+from .._foundation.validation import validated_props
 from .catalog import catalog_pattern, pattern_problems
 from .targets import RouteTarget
 
@@ -66,6 +67,7 @@ _ORGANIZATION = re.compile(r"^o-[a-z0-9]{10,32}$")
 _RULE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]*$")
 
 
+@validated_props()
 @dataclass(frozen=True)
 class RoutingRule:
     """One rule of an :class:`EventRouter`, declared as data.
@@ -109,6 +111,7 @@ class _RouteResources:
     dead_letter_queues: list[sqs.Queue] = field(default_factory=list)
 
 
+@validated_props()
 class EventRouter(Construct):
     """A custom event bus with an archive and rules that route events to targets.
 

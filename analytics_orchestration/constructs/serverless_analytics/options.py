@@ -16,6 +16,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 
 from .._foundation.buckets import DEFAULT_NONCURRENT_VERSION_EXPIRATION
+from .._foundation.validation import validated_props
 
 __all__ = [
     "AthenaNamedQuery",
@@ -57,6 +58,7 @@ class DataZone(enum.Enum):
     ANALYTICS = "analytics"
 
 
+@validated_props()
 @dataclass(frozen=True)
 class DataLakeOptions:
     """Storage tiers of the three zone buckets.
@@ -84,6 +86,7 @@ DEFAULT_CRAWLER_SCHEDULE = glue.TriggerSchedule.cron(hour="2", minute="0")
 DEFAULT_CRAWLED_ZONES = (DataZone.RAW, DataZone.CURATED)
 
 
+@validated_props()
 @dataclass(frozen=True)
 class CatalogOptions:
     """Glue databases (one per zone) and the crawlers that keep their tables current.
@@ -114,6 +117,7 @@ DEFAULT_GLUE_TIMEOUT = Duration.hours(2)
 DEFAULT_PARTITION_COLUMN = "ingest_date"
 
 
+@validated_props()
 @dataclass(frozen=True)
 class CurationJobOptions:
     """A Glue Spark job curating raw CSV or JSON under a prefix into partitioned Parquet.
@@ -158,6 +162,7 @@ DEFAULT_RESULTS_EXPIRATION = Duration.days(30)
 ATHENA_ENGINE_VERSION = "Athena engine version 3"
 
 
+@validated_props()
 @dataclass(frozen=True)
 class AthenaNamedQuery:
     """A saved query of the workgroup.
@@ -174,6 +179,7 @@ class AthenaNamedQuery:
     description: str | None = None
 
 
+@validated_props()
 @dataclass(frozen=True)
 class AthenaOptions:
     """The Athena workgroup, its limits and its saved queries.
@@ -222,6 +228,7 @@ REDSHIFT_REQUIRED_CONFIG = {"require_ssl": "true"}
 REDSHIFT_DEFAULT_CONFIG = {"enable_user_activity_logging": "true"}
 
 
+@validated_props()
 @dataclass(frozen=True)
 class RedshiftOptions:
     """A Redshift Serverless namespace and workgroup in the VPC's private subnets.
@@ -274,6 +281,7 @@ class EmrArchitecture(enum.Enum):
     X86_64 = "X86_64"
 
 
+@validated_props()
 @dataclass(frozen=True)
 class EmrOptions:
     """An EMR Serverless Spark application in the VPC.
@@ -301,6 +309,7 @@ class EmrOptions:
 MSK_IAM_PORT = 9098
 
 
+@validated_props()
 @dataclass(frozen=True)
 class MskOptions:
     """An MSK Serverless cluster with IAM authentication in the VPC.
@@ -333,6 +342,7 @@ OPENSEARCH_INDEX_PERMISSIONS = (
 )
 
 
+@validated_props()
 @dataclass(frozen=True)
 class OpenSearchOptions:
     """An OpenSearch Serverless collection with its encryption, network and data policies.

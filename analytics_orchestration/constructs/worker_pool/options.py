@@ -24,6 +24,7 @@ from .._foundation.rest_apis import (
     DEFAULT_THROTTLING_BURST_LIMIT,
     DEFAULT_THROTTLING_RATE_LIMIT,
 )
+from .._foundation.validation import validated_props
 
 __all__ = ["ContainerWorkers", "JobApiOptions", "LambdaWorkers", "WorkerCompute"]
 
@@ -72,6 +73,7 @@ class WorkerCompute(abc.ABC):
         """Record every problem of these options (``fifo``: the queue is FIFO)."""
 
 
+@validated_props()
 @dataclass(frozen=True)
 class LambdaWorkers(WorkerCompute):
     """Lambda functions fed by an SQS event source mapping (ReportBatchItemFailures on).
@@ -167,6 +169,7 @@ class LambdaWorkers(WorkerCompute):
                        self.max_concurrency, "must be 2 to 1,000 (Lambda's limits)")
 
 
+@validated_props()
 @dataclass(frozen=True)
 class ContainerWorkers(WorkerCompute):
     """An ECS Fargate service polling the queue, scaled on its depth.
@@ -236,6 +239,7 @@ class ContainerWorkers(WorkerCompute):
         )
 
 
+@validated_props()
 @dataclass(frozen=True)
 class JobApiOptions:
     """The job submission API: ``POST /jobs`` (to SQS) and ``GET /jobs/{job_id}``.

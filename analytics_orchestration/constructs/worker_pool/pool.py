@@ -47,6 +47,7 @@ from .._foundation import (
 from .._foundation.alarms import ALARM_PERIOD
 from .._foundation.functions import ASSET_EXCLUDES
 from .._foundation.queues import DEFAULT_MAX_RECEIVE_COUNT, DEFAULT_RETENTION
+from .._foundation.validation import validated_props
 from ._api import JobApiTarget, build_job_api
 from ._container import REFERENCE_WORKER_DIRECTORY, build_container_workers
 from .options import (
@@ -72,6 +73,7 @@ DEFAULT_OLDEST_MESSAGE_AGE_THRESHOLD = Duration.minutes(15)
 _CONTAINER_ONLY_FILES = ("Dockerfile", ".dockerignore", "poller.py")
 
 
+@validated_props()
 class SqsWorkerPool(Construct):
     """Jobs submitted as messages, processed by workers that scale with the queue.
 
