@@ -69,8 +69,10 @@ def _fifo_only(*props: str) -> Any:
     return check
 
 
-#: A private IPv4 CIDR block with a /16 to /28 mask (what a VPC accepts).
+#: An IPv4 CIDR block with a /16 to /28 mask (what a VPC accepts); CDK splits it into
+#: subnets while the app is built, so it cannot be a token.
 _CIDR = Text(
+    literal=True,
     pattern=r"((25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(25[0-5]|2[0-4]\d|1?\d?\d)/(1[6-9]|2[0-8])",
     meaning="an IPv4 CIDR block with a /16 to /28 mask, e.g. '10.0.0.0/16'",
 )
@@ -83,7 +85,7 @@ observable_state_machine = validated_props({
     "comment": Text(max_length=1024),
 })(foundation.observable_state_machine)
 private_vpc = validated_props({
-    "max_azs": Number(1, 6),
+    "max_azs": Number(1, 6, literal=True),
     "interface_endpoints": Items(min_items=0, unique=True),
     "cidr": _CIDR,
 })(foundation.private_vpc)

@@ -66,7 +66,7 @@ from ._foundation import (
     target_dead_letter_queue,
 )
 from ._foundation.buckets import DEFAULT_NONCURRENT_VERSION_EXPIRATION
-from ._foundation.validation import validated_props
+from ._foundation.validation import Items, Number, Span, Text, validated_props
 
 __all__ = [
     "EventDrivenIngestion",
@@ -98,7 +98,22 @@ _S3_NOTIFICATION_PATHS = {
 _ACCEPTED_NOTIFICATION_PATHS = {name: f"$.detail.{name}" for name in _S3_NOTIFICATION_PATHS}
 
 
-@validated_props()
+#: The quarantine prefix names IAM resources and a cdk-nag acknowledgment while the app
+#: is built, so it cannot be a token (checked when the rules are created; the ranges are
+#: checked by the construct, with its other props).
+_RULES_ON_CREATION = {
+    "allowed_suffixes": Items(min_items=0, each=Text(non_empty=False, max_length=1024)),
+    "quarantine_prefix": Text(non_empty=False, max_length=1024, literal=True),
+}
+#: What an override of ``_validation_rules`` must return (the construct's checks, again).
+_RULES_OF_EXTENSION = {
+    "allowed_suffixes": Items(each=Text(max_length=1024)),
+    "max_object_size_bytes": Number(minimum=1),
+    "quarantine_prefix": Text(max_length=1024, literal=True, ends_with="/"),
+}
+
+
+@validated_props(_RULES_ON_CREATION)
 @dataclass(frozen=True)
 class ObjectValidationRules:
     """What the validation stage accepts. An object breaking any rule is quarantined.
@@ -232,7 +247,14 @@ class _TopicTarget(IngestionTarget):
         )
 
 
-@validated_props()
+@validated_props(
+    {
+        "noncurrent_version_expiration": Span(Duration.days(1), unit="days",
+                                              meaning="whole days, 1 day or more"),
+    },
+    extension_points={"_validation_rules": _RULES_OF_EXTENSION,
+                      "_object_created_pattern": None},
+)
 class EventDrivenIngestion(Construct):
     """Land objects in S3, validate and record each one, and route the accepted ones.
 
@@ -465,7 +487,7 @@ class EventDrivenIngestion(Construct):
         else:
             self._check_rules(problems, rules)
         for retry_problem in self.target_retry.problems("target_retry"):
-            problems.add(*retry_problem)
+            problems.check(False, *retry_problem)
         for index, target in enumerate(targets):
             for target_problem in target.problems():
                 problems.add(f"targets[{index}]", target.__class__.__name__, target_problem)

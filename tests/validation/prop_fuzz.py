@@ -34,11 +34,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from aws_cdk import CfnParameter, Duration, Stack, Token
+from aws_cdk import App, CfnParameter, Duration, Fn, Stack, Token
 from hypothesis import strategies as st
 
 from analytics_orchestration import ConfigurationError
-from tests.support import new_stack
+from tests.support import cdk_json_context, new_stack
 from tests.validation.prop_subjects import SUBJECTS, Subject
 
 BAD_KINDS = ("type", "negative", "zero", "huge", "empty", "blank_item")
@@ -78,8 +78,10 @@ def string_token(stack: Stack, _: Any) -> str:
     return _param(stack, "string").value_as_string
 
 
-def duration_token(stack: Stack, _: Any) -> Duration:
-    return Duration.seconds(_param(stack, "number").value_as_number)
+def duration_token(stack: Stack, unit: Any) -> Duration:
+    """``Duration.<unit>(CfnParameter.value_as_number)``: seconds unless the prop takes
+    another unit in CloudFormation (then CDK cannot convert a token to it)."""
+    return getattr(Duration, unit or "seconds")(_param(stack, "number").value_as_number)
 
 
 def _strip_optional(annotation: Any) -> Any:
@@ -134,7 +136,8 @@ def _cases_of_prop(subject: Subject, prop: str, annotation: Any) -> Iterator[Cas
         yield case("zero", st.just(0), 0, lambda s, v: Duration.seconds(v))
         yield case("huge", st.integers(min_value=10 * 365, max_value=1000 * 365), 36500,
                    lambda s, v: Duration.days(v))
-        yield case("token", st.just(None), None, duration_token)
+        unit = subject.units.get(prop, "seconds")
+        yield case("token", st.just(unit), unit, duration_token)
     elif origin in _SEQUENCE_ORIGINS:
         item = (typing.get_args(base) or (Any,))[0]
         if item is str:
@@ -201,7 +204,7 @@ def expected(case: Case) -> str:
 
 def names_prop(error: ConfigurationError, prop: str) -> bool:
     """True when one of the error's problems is about ``prop`` (possibly nested)."""
-    pattern = re.compile(rf"(^|[.\[(\s]){re.escape(prop)}(\(\))?(\[\d+\])?([.:\s]|$)")
+    pattern = re.compile(rf"(^|[./\[(\s]){re.escape(prop)}(\(\))?(\[\d+\])?([./:\s]|$)")
     return any(pattern.search(problem.split(": got", 1)[0]) for problem in error.problems)
 
 
@@ -210,22 +213,45 @@ def build(case: Case, drawn: Any, stack: Stack) -> Any:
     subject = case.subject
     props = subject.props(stack)
     props[case.prop] = case.make(stack, drawn)
+    positional: list[Any] = []
+    parameters = inspect.signature(subject.signature_target()).parameters.values()
+    star = [p.name for p in parameters if p.kind is inspect.Parameter.VAR_POSITIONAL]
+    if star:  # f(name, *items, ...): what comes before *items is passed by position
+        value = props.pop(star[0])
+        before = [p.name for p in parameters
+                  if p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD
+                  and p.name not in ("self", "cls", "scope", "construct_id")]
+        items = list(value) if isinstance(value, list | tuple) else [value]
+        positional = [props.pop(name) for name in before if name in props] + items
     if subject.construct:
         construct_id = props.pop("construct_id", "Subject")
-        result = subject.call(stack, construct_id, **props)
+        result = subject.call(stack, construct_id, *positional, **props)
     else:
-        result = subject.call(**props)
+        result = subject.call(*positional, **props)
     if subject.host is not None:
         subject.host(stack, result)
     return result
 
 
+class _ThreeAzStack(Stack):
+    @property
+    def availability_zones(self) -> list[str]:
+        return [Fn.select(index, Fn.get_azs()) for index in range(3)]
+
+
+def _stack(subject: Subject) -> Stack:
+    # Asset staging copies every handler folder at synth (30 s here under load); what a
+    # token does to a template does not depend on it.
+    context = {"aws:cdk:disable-asset-staging": True}
+    if subject.three_azs:
+        return _ThreeAzStack(App(context={**cdk_json_context(), **context}), "TestStack")
+    return new_stack(context)
+
+
 def run_case(case: Case, drawn: Any | None = None) -> tuple[str, str]:
     """(verdict, detail) of one case; see the module docstring."""
     drawn = case.example if drawn is None else drawn
-    # Asset staging copies every handler folder at synth (30 s here under load); what a
-    # token does to a template does not depend on it.
-    stack = new_stack({"aws:cdk:disable-asset-staging": True})
+    stack = _stack(case.subject)
     must = expected(case)
     try:
         build(case, drawn, stack)

@@ -21,7 +21,6 @@ from typing import Any
 
 from aws_cdk import Duration, Stack
 from aws_cdk import aws_batch as batch
-from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_emrserverless as emrserverless
 from aws_cdk import aws_events as events
 from aws_cdk import aws_glue as glue
@@ -58,6 +57,10 @@ class Subject:
     literal: frozenset[str] = frozenset()
     #: Props the fuzz leaves alone (callables, resources with no wrong-typed variant).
     skip: frozenset[str] = frozenset()
+    #: prop -> the unit CloudFormation takes (a token duration is built in it).
+    units: Mapping[str, str] = field(default_factory=dict)
+    #: Needs a stack with three Availability Zones (Redshift, OpenSearch standby).
+    three_azs: bool = False
 
     def signature_target(self) -> Callable[..., Any]:
         return self.call.__init__ if inspect.isclass(self.call) else self.call
@@ -82,6 +85,12 @@ def key(stack: Stack) -> kms.IKey:
 def bucket(stack: Stack) -> s3.IBucket:
     return _child(stack, "FuzzBucket", lambda: s3.Bucket.from_bucket_name(
         stack, "FuzzBucket", "fuzz-bucket"))
+
+
+def fifo_queue(stack: Stack) -> sqs.IQueue:
+    return _child(stack, "FuzzFifoQueue", lambda: sqs.Queue(
+        stack, "FuzzFifoQueue", fifo=True, encryption=sqs.QueueEncryption.SQS_MANAGED,
+        enforce_ssl=True))
 
 
 def queue(stack: Stack) -> sqs.IQueue:
@@ -148,7 +157,8 @@ def work_step(stack: Stack) -> ao.EtlStep:
 
 
 def pass_body() -> sfn.DefinitionBody:
-    return sfn.DefinitionBody.from_string('{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}')
+    return sfn.DefinitionBody.from_string(
+        '{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}')
 
 
 # --------------------------------------------------------------------------- hosts
@@ -189,7 +199,8 @@ def in_ml(prop: str) -> Callable[[Stack, Any], Any]:
 
 
 def in_large_input(stack: Stack, value: Any) -> Any:
-    return in_etl("large_input")(stack, ao.LargeInput(bucket=bucket(stack), processor=value))
+    return in_etl("large_input")(stack, ao.LargeInput(bucket=bucket(stack), prefix="in/",
+                                                      processor=value))
 
 
 def in_analytics(prop: str) -> Callable[[Stack, Any], Any]:
@@ -206,6 +217,12 @@ def in_pool(prop: str) -> Callable[[Stack, Any], Any]:
     def host(stack: Stack, value: Any) -> Any:
         return ao.SqsWorkerPool(stack, _unique(stack, "Pool"), **{prop: value})
     return host
+
+
+def in_pool_with_visibility(stack: Stack, value: Any) -> Any:
+    # A token timeout leaves the minimum visibility unknown: the pool then needs one.
+    return ao.SqsWorkerPool(stack, _unique(stack, "Pool"), workers=value,
+                            visibility_timeout=Duration.hours(12))
 
 
 def in_router(stack: Stack, value: Any) -> Any:
@@ -251,27 +268,34 @@ SUBJECTS: tuple[Subject, ...] = (
     # ----------------------------------------------------------- pattern constructs
     Subject("EventDrivenIngestion", ao.EventDrivenIngestion,
             lambda s: {"targets": [ao.IngestionTarget.queue(queue(s))]}, construct=True,
+            units={"noncurrent_version_expiration": "days"},
+            # No targets (the ledger only) and no subscribers are valid pipelines; S3
+            # expirations have no upper bound.
             accepts=_accepts(minimum_object_size="zero huge", key_prefixes="huge",
-                             key_suffixes="huge")),
+                             key_suffixes="huge", targets="empty",
+                             fan_out_subscribers="empty",
+                             noncurrent_version_expiration="huge")),
     Subject("EventRouter", ao.EventRouter, lambda s: {}, construct=True,
-            accepts=_accepts(put_events_accounts="empty", forward_from_default_bus="empty",
-                             rules="empty")),
+            units={"archive_retention": "days"},
+            # An archive may keep events for any number of days.
+            accepts=_accepts(archive_retention="huge", put_events_accounts="empty",
+                             forward_from_default_bus="empty", rules="empty")),
     Subject("NotificationFanOut", ao.NotificationFanOut, lambda s: {}, construct=True,
             accepts=_accepts(subscriptions="empty", workflows="empty",
                              publishing_services="empty")),
     Subject("QueueToStateMachinePipe", ao.QueueToStateMachinePipe,
             lambda s: {"queue": queue(s), "state_machine": machine(s)}, construct=True,
-            accepts=_accepts(filter_patterns="empty")),
+            accepts=_accepts(filter_patterns="empty", maximum_batching_window="zero")),
     Subject("ServerlessAnalytics", ao.ServerlessAnalytics, lambda s: {}, construct=True),
     Subject("SqsWorkerPool", ao.SqsWorkerPool, lambda s: {}, construct=True),
     Subject("StepFunctionsEtl", ao.StepFunctionsEtl,
             lambda s: {"transform": [work_step(s)]}, construct=True,
             accepts=_accepts(extract="empty", validate="empty", load="empty",
                              triggers="empty"),
-            literal=frozenset({"workflow_name"})),
+            ),
     # ----------------------------------------------------------- ingestion options
     Subject("ObjectValidationRules", ao.ObjectValidationRules, lambda s: {},
-            host=in_ingestion("validation_rules"),
+            host=in_ingestion("validation_rules"), literal=frozenset({"quarantine_prefix"}),
             accepts=_accepts(max_object_size_bytes="huge")),
     Subject("FanOutSubscriber", ao.FanOutSubscriber, lambda s: {"queue": queue(s)},
             host=in_ingestion("fan_out_subscribers", as_list=True)),
@@ -282,7 +306,8 @@ SUBJECTS: tuple[Subject, ...] = (
     Subject("IngestionTarget.function", ao.IngestionTarget.function, _lambda_target,
             host=in_ingestion("targets", True)),
     Subject("IngestionTarget.queue", ao.IngestionTarget.queue,
-            lambda s: {"queue": queue(s)}, host=in_ingestion("targets", True)),
+            lambda s: {"queue": fifo_queue(s), "message_group_id": "objects"},
+            host=in_ingestion("targets", True)),
     Subject("IngestionTarget.topic", ao.IngestionTarget.topic,
             lambda s: {"topic": topic(s)}, host=in_ingestion("targets", True)),
     # ----------------------------------------------------------- ETL
@@ -306,7 +331,8 @@ SUBJECTS: tuple[Subject, ...] = (
             lambda s: {"name": "Spark", "application": emr_application(s),
                        "execution_role": role(s), "entry_point": "s3://fuzz-bucket/job.py"},
             host=in_etl("transform", True), literal=frozenset({"name"}),
-            accepts=_accepts(entry_point_arguments="empty blank_item huge")),
+            accepts=_accepts(entry_point_arguments="empty blank_item huge",
+                             spark_submit_parameters="huge")),
     Subject("EtlStep.batch_job", ao.EtlStep.batch_job,
             lambda s: {"name": "Batch", "job_queue": job_queue(s),
                        "job_definition": job_definition(s)},
@@ -315,7 +341,7 @@ SUBJECTS: tuple[Subject, ...] = (
             lambda s: {"name": "Query", "query": "SELECT 1", "database": "analytics",
                        "output_location": s3.Location(bucket_name="fuzz-bucket",
                                                       object_key="athena/")},
-            host=in_etl("transform", True), literal=frozenset({"name"}),
+            host=in_etl("transform", True), literal=frozenset({"name", "database"}),
             accepts=_accepts(query="huge")),
     Subject("EtlStep.chainable", ao.EtlStep.chainable,
             lambda s: {"name": "Chain", "chainable": sfn.Pass(s, _unique(s, "Pass"))},
@@ -330,7 +356,7 @@ SUBJECTS: tuple[Subject, ...] = (
             lambda s: {"bucket": bucket(s), "key_prefix": "raw/"},
             host=in_etl("triggers", True)),
     Subject("LargeInput", ao.LargeInput,
-            lambda s: {"bucket": bucket(s),
+            lambda s: {"bucket": bucket(s), "prefix": "in/",
                        "processor": ao.ItemProcessor.lambda_function(function(s))},
             host=in_etl("large_input"), literal=frozenset({"name"}),
             accepts=_accepts(tolerated_failure_percentage="zero")),
@@ -368,8 +394,8 @@ SUBJECTS: tuple[Subject, ...] = (
     Subject("RouteTarget.state_machine", ao.RouteTarget.state_machine,
             lambda s: {"state_machine": machine(s)}, host=in_route),
     Subject("RouteTarget.function", ao.RouteTarget.function, _lambda_target, host=in_route),
-    Subject("RouteTarget.queue", ao.RouteTarget.queue, lambda s: {"queue": queue(s)},
-            host=in_route),
+    Subject("RouteTarget.queue", ao.RouteTarget.queue,
+            lambda s: {"queue": fifo_queue(s), "message_group_id": "events"}, host=in_route),
     Subject("RouteTarget.topic", ao.RouteTarget.topic, lambda s: {"topic": topic(s)},
             host=in_route),
     Subject("RouteTarget.event_bus", ao.RouteTarget.event_bus,
@@ -388,32 +414,46 @@ SUBJECTS: tuple[Subject, ...] = (
     Subject("catalog_pattern", ao.catalog_pattern,
             lambda s: {"library_events": ao.ETL_RUN_FAILED}),
     Subject("detail_input", ao.detail_input,
-            lambda s: {"library_event": ao.ETL_RUN_FAILED, "fields": ["run_id"]}),
+            lambda s: {"library_event": ao.ETL_RUN_FAILED, "fields": ["workflow"]}),
     # ----------------------------------------------------------- analytics options
     Subject("DataLakeOptions", ao.DataLakeOptions, lambda s: {},
-            host=in_analytics("data_lake")),
+            host=in_analytics("data_lake"),
+            units={"infrequent_access_after": "days", "archive_after": "days",
+                   "noncurrent_version_expiration": "days"},
+            # S3 lifecycle transitions and expirations have no upper bound.
+            accepts=_accepts(archive_after="huge", noncurrent_version_expiration="huge")),
     Subject("CatalogOptions", ao.CatalogOptions, lambda s: {},
-            host=in_analytics("catalog")),
+            host=in_analytics("catalog"), accepts=_accepts(crawled_zones="empty")),
     Subject("CurationJobOptions", ao.CurationJobOptions,
             lambda s: {"source_prefix": "sales/", "table_name": "sales"},
-            host=in_analytics("curation_job"), accepts=_accepts(max_retries="zero")),
+            host=in_analytics("curation_job"), accepts=_accepts(max_retries="zero"),
+            literal=frozenset({"source_prefix", "table_name"}),
+            units={"timeout": "minutes"}),
     Subject("AthenaOptions", ao.AthenaOptions, lambda s: {}, host=in_analytics("athena"),
-            accepts=_accepts(named_queries="empty")),
+            units={"results_expiration": "days"},
+            # A terabyte cutoff per query is a valid (if generous) Athena control.
+            accepts=_accepts(named_queries="empty", bytes_scanned_cutoff_per_query="huge",
+                             results_expiration="huge")),
     Subject("AthenaNamedQuery", ao.AthenaNamedQuery,
             lambda s: {"name": "daily", "query": "SELECT 1"}, host=in_athena,
             accepts=_accepts(query="huge")),
-    Subject("RedshiftOptions", ao.RedshiftOptions, lambda s: {},
+    Subject("RedshiftOptions", ao.RedshiftOptions, lambda s: {}, three_azs=True,
             host=in_analytics("redshift"), accepts=_accepts(config_parameters="empty")),
-    Subject("EmrOptions", ao.EmrOptions, lambda s: {}, host=in_analytics("emr")),
+    Subject("EmrOptions", ao.EmrOptions, lambda s: {}, host=in_analytics("emr"),
+            units={"idle_timeout": "minutes"}),
     Subject("MskOptions", ao.MskOptions, lambda s: {}, host=in_analytics("msk")),
     Subject("OpenSearchOptions", ao.OpenSearchOptions,
             lambda s: {"collection_name": "logs", "data_access_principals": [role(s)]},
-            host=in_analytics("opensearch")),
+            host=in_analytics("opensearch"), three_azs=True),
     # ----------------------------------------------------------- worker pool options
-    Subject("LambdaWorkers", ao.LambdaWorkers, lambda s: {}, host=in_pool("workers")),
+    Subject("LambdaWorkers", ao.LambdaWorkers, lambda s: {}, host=in_pool_with_visibility,
+            # A batching window of 0 is Lambda's default (no waiting).
+            accepts=_accepts(max_batching_window="zero")),
     Subject("ContainerWorkers", ao.ContainerWorkers, lambda s: {},
-            host=in_pool("workers"), accepts=_accepts(min_tasks="zero")),
-    Subject("JobApiOptions", ao.JobApiOptions, lambda s: {}, host=in_pool("api_options")),
+            host=in_pool("workers"), accepts=_accepts(min_tasks="zero"),
+            literal=frozenset({"directory"})),
+    Subject("JobApiOptions", ao.JobApiOptions, lambda s: {}, host=in_pool("api_options"),
+            literal=frozenset({"stage_name"})),
     # ----------------------------------------------------------- building blocks
     Subject("access_log_bucket", blocks.access_log_bucket, lambda s: {}, construct=True),
     Subject("alarm_topic", blocks.alarm_topic, lambda s: {"encryption_key": key(s)},
@@ -422,15 +462,20 @@ SUBJECTS: tuple[Subject, ...] = (
     Subject("observable_state_machine", blocks.observable_state_machine,
             lambda s: {"definition_body": pass_body()}, construct=True),
     Subject("private_vpc", blocks.private_vpc, lambda s: {}, construct=True,
+            literal=frozenset({"max_azs", "cidr"}),
             accepts=_accepts(interface_endpoints="empty")),
     Subject("queue_with_dead_letter_queue", blocks.queue_with_dead_letter_queue,
-            lambda s: {"visibility_timeout": Duration.minutes(6)}, construct=True),
+            lambda s: {"visibility_timeout": Duration.minutes(6)}, construct=True,
+            accepts=_accepts(visibility_timeout="zero")),
     Subject("secure_bucket", blocks.secure_bucket,
             lambda s: {"server_access_logs_bucket": bucket(s),
                        "server_access_logs_prefix": "logs/"}, construct=True,
-            accepts=_accepts(lifecycle_rules="empty")),
+            units={"noncurrent_version_expiration": "days"},
+            # "" logs at the log bucket's root; S3 expirations have no upper bound.
+            accepts=_accepts(lifecycle_rules="empty", server_access_logs_prefix="empty",
+                             noncurrent_version_expiration="huge")),
     Subject("secure_key", blocks.secure_key, lambda s: {"description": "Fuzz key"},
-            construct=True),
+            construct=True, accepts=_accepts(description="huge")),  # KMS: 8,192
     Subject("secure_topic", blocks.secure_topic,
             lambda s: {"master_key": key(s), "fifo": True},
             construct=True, accepts=_accepts(publishers="empty")),

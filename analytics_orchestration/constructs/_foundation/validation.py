@@ -90,9 +90,9 @@ class ProblemCollector:
                 self.add(f"{prefix}{prop}", value, allowed)
 
     def extend(self, problems: Iterable[tuple[str, object, str]]) -> None:
-        """Add (prop, received, allowed) triples, e.g. from :meth:`Rule.problem` callers."""
+        """Add (prop, received, allowed) triples, skipping those about a token."""
         for prop, received, allowed in problems:
-            self.add(prop, received, allowed)
+            self.check(False, prop, received, allowed)
 
     @property
     def problems(self) -> tuple[str, ...]:
@@ -142,10 +142,15 @@ class Number(Rule):
     minimum: float | None = None
     maximum: float | None = None
     integer: bool = True
+    #: True when CDK needs the number while building (e.g. how many subnets to make).
+    literal: bool = False
 
     def problem(self, value: object) -> str | None:
-        if not isinstance(value, int | float) or isinstance(value, bool) or is_unresolved(value):
+        if not isinstance(value, int | float) or isinstance(value, bool):
             return None
+        if is_unresolved(value):
+            return ("must be a literal number, not a token: the app's structure depends "
+                    "on it while it is built") if self.literal else None
         if self.integer and not float(value).is_integer():
             return "must be a whole number"
         low = self.minimum is None or value >= self.minimum
@@ -282,6 +287,29 @@ def seconds_of(value: Duration | None) -> float | None:
     if value is None or value.is_unresolved():
         return None
     return float(value.to_seconds(integral=False))
+
+
+#: What every ``str`` prop without a rule of its own must be: not blank (None, not "",
+#: is how a prop is left out) and of a size any AWS name, prefix or description fits in.
+DEFAULT_TEXT = Text(max_length=1024)
+#: Every ``Sequence[str]`` prop without a rule of its own: items as :data:`DEFAULT_TEXT`.
+DEFAULT_TEXTS = Items(min_items=0, each=DEFAULT_TEXT)
+
+
+def _default_rules(hints: Mapping[str, Any], values: Mapping[str, object],
+                   rules: Mapping[str, Rule]) -> dict[str, Rule]:
+    defaults: dict[str, Rule] = {}
+    for prop in values:
+        if prop in rules or prop == "construct_id" or prop not in hints:
+            continue
+        members = [arg for arg in typing.get_args(hints[prop]) if arg is not type(None)]
+        annotation = members[0] if len(members) == 1 else hints[prop]
+        if annotation is str:
+            defaults[prop] = DEFAULT_TEXT
+        elif typing.get_origin(annotation) in _SEQUENCES and typing.get_args(annotation)[:1] == (
+                str,):
+            defaults[prop] = DEFAULT_TEXTS
+    return defaults
 
 
 #: A service principal such as ``events.amazonaws.com``.
@@ -528,6 +556,7 @@ def validate_arguments(
     arguments: Mapping[str, object],
     rules: Mapping[str, Rule],
     checks: Sequence[CrossCheck] = (),
+    variadic: Mapping[str, inspect._ParameterKind] | None = None,
 ) -> None:
     """Type-check ``arguments`` against ``target``'s annotations, then apply ``rules``.
 
@@ -539,12 +568,18 @@ def validate_arguments(
     typed_ok: dict[str, object] = {}
     for prop, value in arguments.items():
         annotation = hints.get(prop)
+        kind = (variadic or {}).get(prop)
+        if annotation is not None and kind is inspect.Parameter.VAR_POSITIONAL:
+            annotation = tuple[annotation, ...]  # *items: each item has the annotation
+        elif annotation is not None and kind is inspect.Parameter.VAR_KEYWORD:
+            annotation = Mapping[str, annotation]  # type: ignore[valid-type]
         if annotation is not None and not conforms(value, annotation):
             problems.add(*explain(prop, value, annotation))
         else:
             typed_ok[prop] = value
     if "construct_id" in typed_ok:
         problems.apply({"construct_id": CONSTRUCT_ID}, typed_ok)
+    problems.apply(_default_rules(hints, typed_ok, rules), typed_ok)
     problems.apply(rules, typed_ok)
     if len(typed_ok) == len(arguments):
         for check in checks:
@@ -566,6 +601,9 @@ def check_value(owner: str, prop: str, value: object, annotation: Any,
 def _wrap(owner: str, function: Callable[..., _T], rules: Mapping[str, Rule],
           skip: frozenset[str], checks: Sequence[CrossCheck] = ()) -> Callable[..., _T]:
     signature = inspect.signature(function)
+    variadic = {name: parameter.kind for name, parameter in signature.parameters.items()
+                if parameter.kind in (inspect.Parameter.VAR_POSITIONAL,
+                                      inspect.Parameter.VAR_KEYWORD)}
 
     @functools.wraps(function)
     def checked(*args: Any, **kwargs: Any) -> _T:
@@ -578,7 +616,7 @@ def _wrap(owner: str, function: Callable[..., _T], rules: Mapping[str, Rule],
         # factory runs inside __init__, so there is nothing of the caller's to check.
         arguments = {name: value for name, value in bound.arguments.items()
                      if name not in skip and value is not _DEFAULT_FACTORY}
-        validate_arguments(owner, function, arguments, rules, checks)
+        validate_arguments(owner, function, arguments, rules, checks, variadic)
         return function(*args, **kwargs)
 
     cast(Any, checked).__validated_props__ = True

@@ -13,7 +13,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
-from .._foundation.validation import validated_props
+from .._foundation.validation import Text, validated_props
 from .policies import TRANSIENT_ERRORS, EtlRetryPolicy
 from .steps import batch_submit_job
 
@@ -113,7 +113,10 @@ class _BatchProcessor(ItemProcessor):
         return task
 
 
-@validated_props()
+@validated_props({
+    # The Map state's name: a literal, like every state name.
+    "name": Text(max_length=80, literal=True),
+})
 @dataclass(frozen=True)
 class LargeInput:
     """A Distributed Map: one child execution per object of ``bucket`` (or manifest row).

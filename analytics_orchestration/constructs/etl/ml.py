@@ -31,7 +31,7 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from .._foundation import acknowledge, is_unresolved
-from .._foundation.validation import validated_props
+from .._foundation.validation import Number, Span, validated_props
 from .steps import StepContext
 
 __all__ = [
@@ -57,7 +57,11 @@ _INPUT_DIR = "/opt/ml/processing/input"
 _OUTPUT_DIR = "/opt/ml/processing/output"
 
 
-@validated_props()
+@validated_props({
+    "instance_count": Number(maximum=100),
+    "volume_size_gb": Number(1, 16_384),
+    "max_runtime": Span(Duration.seconds(1), Duration.days(5), whole_seconds=True),
+})
 @dataclass(frozen=True)
 class SageMakerProcessing:
     """The preprocessing job: ``script`` runs on ``input_uri``, writes ``output_uri``.
@@ -94,7 +98,11 @@ class SageMakerProcessing:
     max_runtime: Duration = field(default_factory=lambda: DEFAULT_PROCESSING_RUNTIME)
 
 
-@validated_props()
+@validated_props({
+    "instance_count": Number(maximum=100),
+    "volume_size_gb": Number(1, 16_384),
+    "max_runtime": Span(Duration.seconds(1), Duration.days(28), whole_seconds=True),
+})
 @dataclass(frozen=True)
 class SageMakerTraining:
     """The training job: one channel per entry of ``channels`` (name -> ``s3://`` prefix).
@@ -140,7 +148,7 @@ class EvaluationGate:
     higher_is_better: bool = True
 
 
-@validated_props()
+@validated_props({"initial_instance_count": Number(maximum=100)})
 @dataclass(frozen=True)
 class EndpointDeployment:
     """The real-time endpoint serving the model; created once, then updated in place.

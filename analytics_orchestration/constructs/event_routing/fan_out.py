@@ -59,8 +59,8 @@ from analytics_orchestration.constructs._foundation.subscriptions import (
     subscribe_function,
 )
 
-from .._foundation.validation import validated_props
-from .pipe import PipeEnrichment, QueueToStateMachinePipe
+from .._foundation.validation import Text, validated_props
+from .pipe import PipeEnrichment, QueueToStateMachinePipe, check_filter_patterns
 
 __all__ = ["NotificationFanOut", "TopicSubscription", "WorkflowSubscription"]
 
@@ -74,7 +74,8 @@ _Filters = Mapping[str, sns.SubscriptionFilter]
 _BodyFilters = Mapping[str, sns.FilterOrPolicy]
 
 
-@validated_props()
+@validated_props(factories={"email": {"address": Text(
+    max_length=254, pattern=r"[^@\s]+@[^@\s]+\.[^@\s]+", meaning="an e-mail address")}})
 class TopicSubscription(abc.ABC):
     """A subscriber of a :class:`NotificationFanOut`; build one with a factory method.
 
@@ -434,4 +435,7 @@ class NotificationFanOut(Construct):
                 "give filter_policy or filter_policy_with_message_body, not both")
             problems.check(1 <= workflow.batch_size <= 10, f"workflows[{index}].batch_size",
                            workflow.batch_size, "must be 1 to 10")
+            # The pipe's own rules, named after this prop and before anything is built.
+            check_filter_patterns(problems, f"workflows[{index}].pipe_filter_patterns",
+                                  workflow.pipe_filter_patterns)
         problems.raise_if_any()

@@ -16,7 +16,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 
 from .._foundation.buckets import DEFAULT_NONCURRENT_VERSION_EXPIRATION
-from .._foundation.validation import validated_props
+from .._foundation.validation import Number, Text, validated_props
 
 __all__ = [
     "AthenaNamedQuery",
@@ -117,7 +117,12 @@ DEFAULT_GLUE_TIMEOUT = Duration.hours(2)
 DEFAULT_PARTITION_COLUMN = "ingest_date"
 
 
-@validated_props()
+@validated_props({
+    # Both name IAM resources and cdk-nag acknowledgments while the app is built.
+    "source_prefix": Text(non_empty=False, max_length=1024, literal=True),
+    "table_name": Text(non_empty=False, max_length=255, literal=True),
+    "number_of_workers": Number(maximum=299),  # Glue's most workers of a Spark job
+})
 @dataclass(frozen=True)
 class CurationJobOptions:
     """A Glue Spark job curating raw CSV or JSON under a prefix into partitioned Parquet.
@@ -162,7 +167,11 @@ DEFAULT_RESULTS_EXPIRATION = Duration.days(30)
 ATHENA_ENGINE_VERSION = "Athena engine version 3"
 
 
-@validated_props()
+@validated_props({
+    # Athena takes queries up to 262,144 bytes; blank ones are refused by the construct.
+    "query": Text(non_empty=False, max_length=262_144),
+    "name": Text(non_empty=False, max_length=128),
+})
 @dataclass(frozen=True)
 class AthenaNamedQuery:
     """A saved query of the workgroup.
@@ -179,7 +188,7 @@ class AthenaNamedQuery:
     description: str | None = None
 
 
-@validated_props()
+@validated_props({"bytes_scanned_cutoff_per_query": Number(maximum=2**63 - 1)})
 @dataclass(frozen=True)
 class AthenaOptions:
     """The Athena workgroup, its limits and its saved queries.

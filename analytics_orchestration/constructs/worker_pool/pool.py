@@ -346,11 +346,11 @@ class SqsWorkerPool(Construct):
                        self.max_receive_count, "must be 1 to 1,000 receives")
         retention = self.retention_period.to_seconds()
         problems.check(60 <= retention <= 14 * 86400, "retention_period",
-                       self.retention_period.to_human_string(),
+                       self.retention_period,
                        "must be 1 minute to 14 days")
         age = self.oldest_message_age_threshold.to_seconds()
         problems.check(0 < age < retention, "oldest_message_age_threshold",
-                       self.oldest_message_age_threshold.to_human_string(),
+                       self.oldest_message_age_threshold,
                        "must be above 0 and below the retention period, or jobs expire "
                        "before the alarm fires")
         self._check_visibility(problems, visibility_timeout)
@@ -379,11 +379,11 @@ class SqsWorkerPool(Construct):
             return
         seconds = visibility_timeout.to_seconds()
         problems.check(seconds <= maximum, "visibility_timeout",
-                       visibility_timeout.to_human_string(), "must be at most 12 hours")
+                       visibility_timeout, "must be at most 12 hours")
         if minimum is not None:
             problems.check(
                 seconds >= minimum.to_seconds(), "visibility_timeout",
-                visibility_timeout.to_human_string(),
+                visibility_timeout,
                 f"must be at least {int(minimum.to_seconds())} seconds ({rule}), or a job "
                 "still running becomes visible and runs twice",
             )
