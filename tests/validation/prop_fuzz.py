@@ -212,6 +212,8 @@ def build(case: Case, drawn: Any, stack: Stack) -> Any:
     """Call the subject with the case's value in place of its prop; host the result."""
     subject = case.subject
     props = subject.props(stack)
+    for other in subject.exclusive.get(case.prop, ()):
+        props.pop(other, None)
     props[case.prop] = case.make(stack, drawn)
     positional: list[Any] = []
     parameters = inspect.signature(subject.signature_target()).parameters.values()
@@ -260,6 +262,8 @@ def run_case(case: Case, drawn: Any | None = None) -> tuple[str, str]:
             assert app is not None
             typing.cast(Any, app).synth()
     except ConfigurationError as error:
+        if case.kind == "token" and must == "error":  # a literal-only prop refused a token
+            return ("literal_refused" if names_prop(error, case.prop) else "unclear"), str(error)
         if must == "token":
             return "token_rejected", str(error)
         if must == "valid":
@@ -282,7 +286,7 @@ def measure(verbose: bool = False) -> Counter[str]:
         started = time.perf_counter()
         verdict, detail = run_case(case)
         counts[verdict] += 1
-        if verbose and verdict not in ("clear", "token_ok", "valid_ok"):
+        if verbose and verdict not in ("clear", "token_ok", "valid_ok", "literal_refused"):
             print(f"{verdict:15} {case.label} ({time.perf_counter() - started:.1f} s): "
                   f"{detail[:160]}", flush=True)
     return counts
@@ -291,11 +295,13 @@ def measure(verbose: bool = False) -> Counter[str]:
 def summary(counts: Counter[str]) -> str:
     bad = sum(counts[v] for v in ("clear", "unclear", "crash", "accepted"))
     tokens = sum(counts[v] for v in ("token_ok", "token_rejected", "token_crash"))
+    literal = counts["literal_refused"]
     return (f"subjects {len(SUBJECTS)}, cases {sum(counts.values())}; bad inputs {bad}: "
             f"clear {counts['clear']}, unclear {counts['unclear']}, crash {counts['crash']}, "
             f"silently accepted {counts['accepted']}; tokens {tokens}: accepted "
             f"{counts['token_ok']}, rejected {counts['token_rejected']}, crash "
-            f"{counts['token_crash']}; valid edge inputs {counts['valid_ok']} ok, "
+            f"{counts['token_crash']}; tokens on literal-only props refused naming the prop "
+            f"{literal}; valid edge inputs {counts['valid_ok']} ok, "
             f"{counts['valid_rejected']} rejected")
 
 

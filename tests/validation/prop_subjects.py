@@ -59,6 +59,8 @@ class Subject:
     skip: frozenset[str] = frozenset()
     #: prop -> the unit CloudFormation takes (a token duration is built in it).
     units: Mapping[str, str] = field(default_factory=dict)
+    #: prop -> props dropped from the valid ones when it is fuzzed (exactly-one-of).
+    exclusive: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     #: Needs a stack with three Availability Zones (Redshift, OpenSearch standby).
     three_azs: bool = False
 
@@ -121,6 +123,19 @@ def role(stack: Stack) -> iam.IRole:
 def bus(stack: Stack) -> events.IEventBus:
     return _child(stack, "FuzzBus", lambda: events.EventBus.from_event_bus_name(
         stack, "FuzzBus", "fuzz"))
+
+
+def api_destination(stack: Stack) -> events.IApiDestination:
+    def make() -> events.IApiDestination:
+        connection = events.Connection.from_connection_attributes(
+            stack, "FuzzConnection",
+            connection_arn="arn:aws:events:us-east-1:111111111111:connection/fuzz/1",
+            connection_name="fuzz",
+            connection_secret_arn="arn:aws:secretsmanager:us-east-1:111111111111:secret:f")
+        return events.ApiDestination.from_api_destination_attributes(
+            stack, "FuzzApiDestination", connection=connection,
+            api_destination_arn="arn:aws:events:us-east-1:111111111111:api-destination/f/1")
+    return _child(stack, "FuzzApiDestination", make)
 
 
 def glue_job(stack: Stack) -> glue.IJob:
@@ -296,7 +311,8 @@ SUBJECTS: tuple[Subject, ...] = (
     # ----------------------------------------------------------- ingestion options
     Subject("ObjectValidationRules", ao.ObjectValidationRules, lambda s: {},
             host=in_ingestion("validation_rules"), literal=frozenset({"quarantine_prefix"}),
-            accepts=_accepts(max_object_size_bytes="huge")),
+            # 101 suffixes fit the validator's environment (4 KB) easily.
+            accepts=_accepts(allowed_suffixes="huge", max_object_size_bytes="huge")),
     Subject("FanOutSubscriber", ao.FanOutSubscriber, lambda s: {"queue": queue(s)},
             host=in_ingestion("fan_out_subscribers", as_list=True)),
     Subject("TargetRetryPolicy", ao.TargetRetryPolicy, lambda s: {},
@@ -320,7 +336,8 @@ SUBJECTS: tuple[Subject, ...] = (
                        "target_bucket": bucket(s), "target_prefix": "curated/",
                        "partition_keys": ["region"]},
             host=in_etl("transform", True), literal=frozenset({"name"}),
-            accepts=_accepts(max_rejected_fraction="zero")),
+            # "" writes partitions at the target bucket's root.
+            accepts=_accepts(max_rejected_fraction="zero", target_prefix="empty")),
     Subject("EtlStep.glue_job", ao.EtlStep.glue_job,
             lambda s: {"name": "Glue", "job": glue_job(s)}, host=in_etl("transform", True),
             literal=frozenset({"name"})),
@@ -358,14 +375,17 @@ SUBJECTS: tuple[Subject, ...] = (
     Subject("LargeInput", ao.LargeInput,
             lambda s: {"bucket": bucket(s), "prefix": "in/",
                        "processor": ao.ItemProcessor.lambda_function(function(s))},
-            host=in_etl("large_input"), literal=frozenset({"name"}),
+            host=in_etl("large_input"),
+            literal=frozenset({"name", "tolerated_failure_percentage"}),
+            exclusive={"manifest_key": ("prefix",)},
             accepts=_accepts(tolerated_failure_percentage="zero")),
     Subject("ItemProcessor.lambda_function", ao.ItemProcessor.lambda_function,
             _lambda_target, host=in_large_input),
     Subject("ItemProcessor.batch_job", ao.ItemProcessor.batch_job,
             lambda s: {"job_queue": job_queue(s), "job_definition": job_definition(s)},
             host=in_large_input),
-    Subject("MlWorkflow", ao.MlWorkflow, ml_props, host=in_etl("ml")),
+    Subject("MlWorkflow", ao.MlWorkflow, ml_props, host=in_etl("ml"),
+            literal=frozenset({"job_name_prefix"})),
     Subject("SageMakerTraining", ao.SageMakerTraining,
             lambda s: dict(image_uri="111111111111.dkr.ecr.us-east-1.amazonaws.com/t:1",
                            channels={"train": "s3://fuzz-bucket/train/"},
@@ -375,7 +395,7 @@ SUBJECTS: tuple[Subject, ...] = (
             lambda s: dict(image_uri="111111111111.dkr.ecr.us-east-1.amazonaws.com/p:1",
                            script_uri="s3://fuzz-bucket/code/prep.py",
                            input_uri="s3://fuzz-bucket/raw/",
-                           output_uri="s3://fuzz-bucket/prepared/"),
+                           output_uri="s3://fuzz-bucket/prepared/", script_name="prep.py"),
             host=in_ml("processing"), accepts=_accepts(arguments="empty blank_item huge")),
     Subject("EvaluationGate", ao.EvaluationGate,
             lambda s: {"metric_name": "auc", "threshold": 0.8}, host=in_ml("gate"),
@@ -400,6 +420,8 @@ SUBJECTS: tuple[Subject, ...] = (
             host=in_route),
     Subject("RouteTarget.event_bus", ao.RouteTarget.event_bus,
             lambda s: {"event_bus": bus(s)}, host=in_route),
+    Subject("RouteTarget.api_destination", ao.RouteTarget.api_destination,
+            lambda s: {"api_destination": api_destination(s)}, host=in_route),
     Subject("TopicSubscription.queue", ao.TopicSubscription.queue,
             lambda s: {"queue": queue(s)}, host=in_fan_out("subscriptions")),
     Subject("TopicSubscription.function", ao.TopicSubscription.function, _lambda_target,
@@ -438,7 +460,9 @@ SUBJECTS: tuple[Subject, ...] = (
             lambda s: {"name": "daily", "query": "SELECT 1"}, host=in_athena,
             accepts=_accepts(query="huge")),
     Subject("RedshiftOptions", ao.RedshiftOptions, lambda s: {}, three_azs=True,
-            host=in_analytics("redshift"), accepts=_accepts(config_parameters="empty")),
+            # No log exports is a valid (if unwise) choice.
+            host=in_analytics("redshift"),
+            accepts=_accepts(config_parameters="empty", log_exports="empty")),
     Subject("EmrOptions", ao.EmrOptions, lambda s: {}, host=in_analytics("emr"),
             units={"idle_timeout": "minutes"}),
     Subject("MskOptions", ao.MskOptions, lambda s: {}, host=in_analytics("msk")),

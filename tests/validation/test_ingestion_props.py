@@ -50,7 +50,7 @@ def test_error_is_a_value_error_listing_every_problem():
 
 @pytest.mark.parametrize(("props", "prop", "hint"), [
     ({"key_prefixes": []}, "key_prefixes", "at least one value"),
-    ({"key_suffixes": [".csv", ""]}, "key_suffixes", "empty strings"),
+    ({"key_suffixes": [".csv", ""]}, "key_suffixes", "must not be empty"),
     ({"minimum_object_size": -5}, "minimum_object_size", "0 or more"),
     ({"validation_rules": ObjectValidationRules(max_object_size_bytes=0)},
      "validation_rules.max_object_size_bytes", "positive"),

@@ -570,9 +570,9 @@ def validate_arguments(
         annotation = hints.get(prop)
         kind = (variadic or {}).get(prop)
         if annotation is not None and kind is inspect.Parameter.VAR_POSITIONAL:
-            annotation = tuple[annotation, ...]  # *items: each item has the annotation
+            annotation = cast(Any, tuple)[annotation, ...]  # *items: each has the annotation
         elif annotation is not None and kind is inspect.Parameter.VAR_KEYWORD:
-            annotation = Mapping[str, annotation]  # type: ignore[valid-type]
+            annotation = cast(Any, Mapping)[str, annotation]  # **props: each value has it
         if annotation is not None and not conforms(value, annotation):
             problems.add(*explain(prop, value, annotation))
         else:
@@ -690,10 +690,10 @@ def _install_extension_point_checks(
         if original is not None:
             original.__func__(subclass, **kwargs)
         else:
-            super(cls, subclass).__init_subclass__(**kwargs)  # type: ignore[misc]
+            cast(Any, super)(cls, subclass).__init_subclass__(**kwargs)
         guard(subclass)
 
-    cls.__init_subclass__ = classmethod(__init_subclass__)  # type: ignore[assignment]
+    setattr(cls, "__init_subclass__", classmethod(cast(Any, __init_subclass__)))  # noqa: B010
 
 
 def _result_checked(owner: str, name: str, method: Callable[..., Any], annotation: Any,

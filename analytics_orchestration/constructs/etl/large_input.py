@@ -13,7 +13,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
-from .._foundation.validation import Text, validated_props
+from .._foundation.validation import Number, Text, validated_props
 from .policies import TRANSIENT_ERRORS, EtlRetryPolicy
 from .steps import batch_submit_job
 
@@ -116,6 +116,11 @@ class _BatchProcessor(ItemProcessor):
 @validated_props({
     # The Map state's name: a literal, like every state name.
     "name": Text(max_length=80, literal=True),
+    # "" is the bucket's root; the construct checks that prefixes end in '/'.
+    "prefix": Text(non_empty=False, max_length=1024),
+    "results_prefix": Text(non_empty=False, max_length=1024),
+    # CDK's Distributed Map checks the percentage while synthesizing and refuses a token.
+    "tolerated_failure_percentage": Number(integer=False, literal=True),
 })
 @dataclass(frozen=True)
 class LargeInput:

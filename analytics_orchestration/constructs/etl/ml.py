@@ -31,7 +31,7 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from .._foundation import acknowledge, is_unresolved
-from .._foundation.validation import Number, Span, validated_props
+from .._foundation.validation import Items, Number, Span, Text, validated_props
 from .steps import StepContext
 
 __all__ = [
@@ -61,6 +61,8 @@ _OUTPUT_DIR = "/opt/ml/processing/output"
     "instance_count": Number(maximum=100),
     "volume_size_gb": Number(1, 16_384),
     "max_runtime": Span(Duration.seconds(1), Duration.days(5), whole_seconds=True),
+    # A processing job has at most 10 outputs; each channel is one.
+    "output_channels": Items(max_items=10, each=Text(max_length=256)),
 })
 @dataclass(frozen=True)
 class SageMakerProcessing:
@@ -163,7 +165,8 @@ class EndpointDeployment:
     initial_instance_count: int = 1
 
 
-@validated_props()
+# The prefix names SageMaker job ARNs in IAM statements and a cdk-nag acknowledgment.
+@validated_props({"job_name_prefix": Text(max_length=26, literal=True)})
 @dataclass(frozen=True)
 class MlWorkflow:
     """Preprocess (optional), train, gate on a metric, deploy (optional) on SageMaker.

@@ -100,13 +100,14 @@ _STEP_NAME = Text(max_length=80, literal=True)
     **{factory: {"name": _STEP_NAME} for factory in (
         "lambda_function", "glue_job", "glue_crawler", "batch_job", "chainable")},
     "partition_records": {"name": _STEP_NAME,
-                          "target_prefix": Text(non_empty=False, max_length=1024)},
+                          "target_prefix": Text(non_empty=False, max_length=1024),
+                          "partition_keys": Items(each=Text(max_length=255))},
     "emr_serverless_job": {"name": _STEP_NAME,
                            "spark_submit_parameters": Text(max_length=102_400),
                            "entry_point_arguments": Items(min_items=0,
                                                           each=Text(non_empty=False))},
     # The query may be long; the database names a Glue ARN in a cdk-nag acknowledgment.
-    "athena_query": {"name": _STEP_NAME, "query": Text(max_length=262_144),
+    "athena_query": {"name": _STEP_NAME, "query": Text(non_empty=False, max_length=262_144),
                      "database": Text(max_length=255, literal=True)},
 })
 class EtlStep(abc.ABC):

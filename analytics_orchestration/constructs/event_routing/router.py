@@ -362,11 +362,11 @@ class EventRouter(Construct):
                 problems.add("archive_retention", archive_retention.to_human_string(),
                              "only applies with enable_archive=True")
             else:
-                problems.apply({"archive_retention": Span(
-                    Duration.days(1), whole_seconds=True, unit="days",
-                    meaning="a whole number of days, at least 1")},
-                    {"archive_retention": archive_retention})
-                if not archive_retention.is_unresolved():
+                span = Span(Duration.days(1), unit="days",
+                            meaning="a whole number of days, at least 1")
+                problems.apply({"archive_retention": span},
+                               {"archive_retention": archive_retention})
+                if span.problem(archive_retention) is None and not archive_retention.is_unresolved():
                     days = archive_retention.to_hours() / 24
                     problems.check(days == int(days), "archive_retention",
                                    archive_retention,

@@ -290,7 +290,13 @@ class EmrArchitecture(enum.Enum):
     X86_64 = "X86_64"
 
 
-@validated_props()
+# CloudFormation takes the maximums as strings of at most 15 characters ("<n> vCPU",
+# "<n> GB"): that bounds the numbers.
+@validated_props({
+    "maximum_vcpu": Number(1, 10**10 - 1),
+    "maximum_memory_gb": Number(1, 10**12 - 1),
+    "maximum_disk_gb": Number(1, 10**12 - 1),
+})
 @dataclass(frozen=True)
 class EmrOptions:
     """An EMR Serverless Spark application in the VPC.

@@ -349,7 +349,10 @@ class SqsWorkerPool(Construct):
                        self.retention_period,
                        "must be 1 minute to 14 days")
         age = self.oldest_message_age_threshold.to_seconds()
-        problems.check(0 < age < retention, "oldest_message_age_threshold",
+        # Either a token: the order is only known at deploy time.
+        comparable = not (self.retention_period.is_unresolved()
+                          or self.oldest_message_age_threshold.is_unresolved())
+        problems.check(not comparable or 0 < age < retention, "oldest_message_age_threshold",
                        self.oldest_message_age_threshold,
                        "must be above 0 and below the retention period, or jobs expire "
                        "before the alarm fires")
