@@ -50,8 +50,8 @@ NOT_VALIDATED = {
     "QueueWithDeadLetterQueue",
 }
 #: Abstract bases users subclass or get from factories: their factories are subjects.
-ABSTRACT_BASES = {"WorkerCompute", "EtlStep", "EtlTrigger", "IngestionTarget", "ItemProcessor", "RouteTarget",
-                  "TopicSubscription", "PipeEnrichment", "StepContext"}
+ABSTRACT_BASES = {"WorkerCompute", "EtlStep", "EtlTrigger", "IngestionTarget", "ItemProcessor",
+                  "RouteTarget", "TopicSubscription", "PipeEnrichment", "StepContext"}
 
 
 def _public() -> dict[str, Any]:

@@ -366,7 +366,8 @@ class EventRouter(Construct):
                             meaning="a whole number of days, at least 1")
                 problems.apply({"archive_retention": span},
                                {"archive_retention": archive_retention})
-                if span.problem(archive_retention) is None and not archive_retention.is_unresolved():
+                whole = span.problem(archive_retention) is None
+                if whole and not archive_retention.is_unresolved():
                     days = archive_retention.to_hours() / 24
                     problems.check(days == int(days), "archive_retention",
                                    archive_retention,
