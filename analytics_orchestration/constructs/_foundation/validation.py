@@ -64,20 +64,6 @@ class ProblemCollector:
         if not condition:
             self.add(prop, received, allowed)
 
-    def check_types(
-        self, target: Callable[..., object], values: Mapping[str, object], prefix: str = ""
-    ) -> bool:
-        """Check each of ``values`` against ``target``'s annotation; True if all conform."""
-        hints = annotations_of(target)
-        clean = True
-        for prop, value in values.items():
-            annotation = hints.get(prop)
-            if annotation is None or conforms(value, annotation):
-                continue
-            clean = False
-            self.add(*explain(f"{prefix}{prop}", value, annotation))
-        return clean
-
     def apply(self, rules: Mapping[str, Rule], values: Mapping[str, object],
               prefix: str = "") -> None:
         """Apply each value rule to its prop (None, the default of optional props, passes)."""

@@ -291,11 +291,11 @@ class EmrArchitecture(enum.Enum):
 
 
 # CloudFormation takes the maximums as strings of at most 15 characters ("<n> vCPU",
-# "<n> GB"): that bounds the numbers.
+# "<n> GB"): that bounds the numbers (the construct checks the minimums).
 @validated_props({
-    "maximum_vcpu": Number(1, 10**10 - 1),
-    "maximum_memory_gb": Number(1, 10**12 - 1),
-    "maximum_disk_gb": Number(1, 10**12 - 1),
+    "maximum_vcpu": Number(maximum=10**10 - 1),
+    "maximum_memory_gb": Number(maximum=10**12 - 1),
+    "maximum_disk_gb": Number(maximum=10**12 - 1),
 })
 @dataclass(frozen=True)
 class EmrOptions:
