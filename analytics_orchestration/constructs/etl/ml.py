@@ -165,8 +165,9 @@ class EndpointDeployment:
     initial_instance_count: int = 1
 
 
-# The prefix names SageMaker job ARNs in IAM statements and a cdk-nag acknowledgment.
-@validated_props({"job_name_prefix": Text(max_length=26, literal=True)})
+# The prefix names SageMaker job ARNs in IAM statements and a cdk-nag acknowledgment (its
+# shape is checked by the workflow, with its other problems).
+@validated_props({"job_name_prefix": Text(non_empty=False, literal=True)})
 @dataclass(frozen=True)
 class MlWorkflow:
     """Preprocess (optional), train, gate on a metric, deploy (optional) on SageMaker.
