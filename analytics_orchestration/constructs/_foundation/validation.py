@@ -215,6 +215,8 @@ class Text(Rule):
                     "app is built") if self.literal else None
         if self.non_empty and not value.strip():
             return "must not be empty"
+        if value and not value.strip():
+            return "must not be blank (give \"\" or a real value)"
         if self.max_length is not None and len(value) > self.max_length:
             return f"must be at most {self.max_length} characters"
         if self.ends_with is not None and value and not value.endswith(self.ends_with):
