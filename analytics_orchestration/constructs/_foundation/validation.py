@@ -206,6 +206,8 @@ class Text(Rule):
 
     #: True when CDK needs the value while building (a construct id, a logical id part).
     literal: bool = False
+    #: True when the construct reports a blank value itself (with its other problems).
+    blank_is_checked_elsewhere: bool = False
 
     def problem(self, value: object) -> str | None:
         if not isinstance(value, str):
@@ -215,7 +217,7 @@ class Text(Rule):
                     "app is built") if self.literal else None
         if self.non_empty and not value.strip():
             return "must not be empty"
-        if value and not value.strip():
+        if value and not value.strip() and not self.blank_is_checked_elsewhere:
             return "must not be blank (give \"\" or a real value)"
         if self.max_length is not None and len(value) > self.max_length:
             return f"must be at most {self.max_length} characters"

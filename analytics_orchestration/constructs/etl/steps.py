@@ -107,7 +107,8 @@ _STEP_NAME = Text(max_length=80, literal=True)
                            "entry_point_arguments": Items(min_items=0,
                                                           each=Text(non_empty=False))},
     # The query may be long; the database names a Glue ARN in a cdk-nag acknowledgment.
-    "athena_query": {"name": _STEP_NAME, "query": Text(non_empty=False, max_length=262_144),
+    "athena_query": {"name": _STEP_NAME, "query": Text(non_empty=False, max_length=262_144,
+                                                       blank_is_checked_elsewhere=True),
                      "database": Text(max_length=255, literal=True)},
 })
 class EtlStep(abc.ABC):

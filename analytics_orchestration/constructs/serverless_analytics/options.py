@@ -169,7 +169,7 @@ ATHENA_ENGINE_VERSION = "Athena engine version 3"
 
 @validated_props({
     # Athena takes queries up to 262,144 bytes; blank ones are refused by the construct.
-    "query": Text(non_empty=False, max_length=262_144),
+    "query": Text(non_empty=False, max_length=262_144, blank_is_checked_elsewhere=True),
     "name": Text(non_empty=False, max_length=128),
 })
 @dataclass(frozen=True)
