@@ -6,7 +6,8 @@ value derived from the prop's annotation, never from the library's own rules:
 - ``type``: a value of another type (a str where a sequence of str is expected, an int
   where a str is, a str where a resource interface is, a bool where a number is ...);
 - ``negative``, ``zero``, ``huge``: numbers and durations out of any sane range;
-- ``empty``, ``blank_item``: an empty string or sequence, a sequence holding "";
+- ``empty``, ``blank``, ``blank_item``: an empty or blank string, an empty sequence, a
+  sequence holding "";
 - ``token``: ``Token.as_number(CfnParameter)``, ``CfnParameter.value_as_number``,
   ``Duration.seconds(<number token>)``, ``CfnParameter.value_as_string``.
 
@@ -41,7 +42,7 @@ from analytics_orchestration import ConfigurationError
 from tests.support import cdk_json_context, new_stack
 from tests.validation.prop_subjects import SUBJECTS, Subject
 
-BAD_KINDS = ("type", "negative", "zero", "huge", "empty", "blank_item")
+BAD_KINDS = ("type", "negative", "zero", "huge", "empty", "blank", "blank_item")
 
 
 @dataclass(frozen=True)
@@ -127,8 +128,10 @@ def _cases_of_prop(subject: Subject, prop: str, annotation: Any) -> Iterator[Cas
                    number_token)
     elif base is str:
         yield wrong(42, ["a"], None if not _optional(annotation) else 4.5)
-        yield case("empty", st.sampled_from(["", " "]), "")
-        yield case("huge", st.integers(min_value=3000, max_value=20000).map(lambda n: "x" * n),
+        yield case("empty", st.just(""), "")
+        yield case("blank", st.sampled_from([" ", "\t", "  \n"]), " ")
+        # Beyond any name or prefix, within the longest descriptions (KMS: 8,192).
+        yield case("huge", st.integers(min_value=1025, max_value=8192).map(lambda n: "x" * n),
                    "x" * 5000)
         yield case("token", st.just(None), None, string_token)
     elif base is Duration:
@@ -204,7 +207,7 @@ def expected(case: Case) -> str:
 
 def names_prop(error: ConfigurationError, prop: str) -> bool:
     """True when one of the error's problems is about ``prop`` (possibly nested)."""
-    pattern = re.compile(rf"(^|[./\[(\s]){re.escape(prop)}(\(\))?(\[\d+\])?([./:\s]|$)")
+    pattern = re.compile(rf"(^|[./\[(\s]){re.escape(prop)}(\(\))?(\[[^\]]*\])?([./:\s]|$)")
     return any(pattern.search(problem.split(": got", 1)[0]) for problem in error.problems)
 
 
