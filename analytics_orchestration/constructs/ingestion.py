@@ -83,7 +83,7 @@ from ._foundation import (
     topic_target,
 )
 from ._foundation.buckets import DEFAULT_NONCURRENT_VERSION_EXPIRATION
-from ._foundation.validation import is_unresolved
+from ._foundation.validation import Items, Number, Span, Text, is_unresolved, validated_props
 
 __all__ = [
     "EventDrivenIngestion",
@@ -127,6 +127,22 @@ _S3_NOTIFICATION_PATHS = {
 _ACCEPTED_NOTIFICATION_PATHS = {name: f"$.detail.{name}" for name in _S3_NOTIFICATION_PATHS}
 
 
+#: The quarantine prefix names IAM resources and a cdk-nag acknowledgment while the app
+#: is built, so it cannot be a token (checked when the rules are created; the ranges are
+#: checked by the construct, with its other props).
+_RULES_ON_CREATION = {
+    "allowed_suffixes": Items(min_items=0, each=Text(non_empty=False, max_length=1024)),
+    "quarantine_prefix": Text(non_empty=False, max_length=1024, literal=True),
+}
+#: What an override of ``_validation_rules`` must return (the construct's checks, again).
+_RULES_OF_EXTENSION = {
+    "allowed_suffixes": Items(each=Text(max_length=1024)),
+    "max_object_size_bytes": Number(minimum=1),
+    "quarantine_prefix": Text(max_length=1024, literal=True, ends_with="/"),
+}
+
+
+@validated_props(_RULES_ON_CREATION)
 @dataclass(frozen=True)
 class ObjectValidationRules:
     """What the validation stage accepts. An object breaking any rule is quarantined.
@@ -145,6 +161,7 @@ class ObjectValidationRules:
     quarantine_prefix: str = DEFAULT_QUARANTINE_PREFIX
 
 
+@validated_props()
 @dataclass(frozen=True)
 class ReconciliationSweep:
     """A scheduled sweep that re-drives every landed object the ledger does not know.
@@ -212,6 +229,7 @@ class ReconciliationSweep:
         return found
 
 
+@validated_props()
 @dataclass(frozen=True)
 class FanOutSubscriber:
     """An SQS queue that receives accepted-object notifications through the SNS topic.
@@ -229,6 +247,7 @@ class FanOutSubscriber:
     filter_policy_with_message_body: Mapping[str, sns.FilterOrPolicy] | None = None
 
 
+@validated_props()
 class IngestionTarget(abc.ABC):
     """Where notifications of new objects are routed; build one with a factory method.
 
@@ -321,6 +340,14 @@ class _TopicTarget(IngestionTarget):
                             retry=retry)
 
 
+@validated_props(
+    {
+        "noncurrent_version_expiration": Span(Duration.days(1), unit="days",
+                                              meaning="whole days, 1 day or more"),
+    },
+    extension_points={"_validation_rules": _RULES_OF_EXTENSION,
+                      "_object_created_pattern": None},
+)
 class EventDrivenIngestion(Construct):
     """Land objects in S3, validate and record each one, and route the accepted ones.
 
@@ -594,7 +621,7 @@ class EventDrivenIngestion(Construct):
                 problems.add("reconciliation", reconciliation,
                              "must be a ReconciliationSweep (or None for no sweep)")
         for retry_problem in self.target_retry.problems("target_retry"):
-            problems.add(*retry_problem)
+            problems.check(False, *retry_problem)
         for index, target in enumerate(targets):
             for target_problem in target.problems():
                 problems.add(f"targets[{index}]", target.__class__.__name__, target_problem)

@@ -13,9 +13,12 @@ from tests.support_wiring import unconditioned_service_grants, wirings
 
 
 def test_building_blocks_are_the_foundation_builders():
+    # Each is the foundation builder itself, behind the same prop validation as the
+    # patterns (tests/validation/test_prop_fuzz.py).
     for name in blocks.__all__:
         if name != "alarm_topic":
-            assert getattr(blocks, name) is getattr(_foundation, name), name
+            block = getattr(blocks, name)
+            assert getattr(block, "__wrapped__", block) is getattr(_foundation, name), name
 
 
 def test_alarm_topic_lets_this_accounts_cloudwatch_alarms_publish_and_use_its_key():

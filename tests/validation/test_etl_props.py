@@ -38,7 +38,8 @@ def _problems(build) -> tuple[str, ...]:
     with pytest.raises(ConfigurationError) as raised:
         StepFunctionsEtl(stack, "Etl", **build(stack))
     assert "StepFunctionsEtl TestStack/Etl" in str(raised.value)
-    assert stack.node.find_child("Etl").node.children == []
+    child = stack.node.try_find_child("Etl")
+    assert child is None or child.node.children == []
     return raised.value.problems
 
 
@@ -62,9 +63,17 @@ def test_no_steps_is_one_clear_error():
     assert "at least one step" in problem
 
 
+def test_a_prop_of_the_wrong_type_is_named_with_its_index_before_anything_else():
+    # The construct's own checks could not make sense of a mistyped prop: the type
+    # problems are reported first, on their own, before anything is built.
+    problems = _problems(lambda stack: {
+        "extract": ["not a step"], "timeout": Duration.days(400)})
+    assert [p.split(":")[0] for p in problems] == ["extract[0]"]
+    assert "expected an EtlStep" in problems[0]
+
+
 def test_every_problem_is_reported_at_once():
     problems = _problems(lambda stack: {
-        "extract": ["not a step"],
         "transform": [_work(stack, "bad name!")],
         "large_input": LargeInput(bucket=s3.Bucket.from_bucket_name(stack, "B", "bbb"),
                                   prefix="in/", max_concurrency=0,
@@ -76,7 +85,7 @@ def test_every_problem_is_reported_at_once():
         "workflow_name": "has space",
     })
     props = [p.split(":")[0] for p in problems]
-    assert props == ["extract[0]", "transform[0].name", "large_input.max_concurrency",
+    assert props == ["transform[0].name", "large_input.max_concurrency",
                      "large_input.tolerated_failure_percentage", "workflow_name", "timeout",
                      "retry.max_attempts", "trigger_retry.retry_attempts"]
 

@@ -20,6 +20,7 @@ from constructs import Construct
 
 from .compliance import acknowledge
 from .queues import dead_letter_queue_for_service
+from .validation import Number, Span, field_problems, validated_props
 
 #: The longest EventBridge keeps retrying an undeliverable event.
 DEFAULT_TARGET_MAX_EVENT_AGE = Duration.hours(24)
@@ -27,6 +28,17 @@ DEFAULT_TARGET_MAX_EVENT_AGE = Duration.hours(24)
 DEFAULT_TARGET_RETRY_ATTEMPTS = 185
 
 
+#: EventBridge's limits of a target's retry policy.
+RETRY_POLICY_RULES = {
+    "max_event_age": Span(Duration.minutes(1), Duration.hours(24), whole_seconds=True,
+                          meaning="1 minute to 24 hours"),
+    "retry_attempts": Number(0, DEFAULT_TARGET_RETRY_ATTEMPTS),
+}
+
+
+# Types are checked on creation; the ranges by the construct the policy is given to,
+# which reports them with its other problems (``problems``).
+@validated_props()
 @dataclass(frozen=True)
 class TargetRetryPolicy:
     """How hard EventBridge tries to deliver to a target before dead-lettering.
@@ -39,14 +51,12 @@ class TargetRetryPolicy:
     retry_attempts: int = DEFAULT_TARGET_RETRY_ATTEMPTS
 
     def problems(self, prop: str) -> list[tuple[str, object, str]]:
-        """The out-of-range settings, as (prop, value, allowed) triples."""
-        found: list[tuple[str, object, str]] = []
-        seconds = self.max_event_age.to_seconds()
-        if not 60 <= seconds <= 86400:
-            found.append((f"{prop}.max_event_age", f"{seconds} s", "must be 1 minute to 24 hours"))
-        if not 0 <= self.retry_attempts <= 185:
-            found.append((f"{prop}.retry_attempts", self.retry_attempts, "must be 0 to 185"))
-        return found
+        """The out-of-range settings, as (prop, value, allowed) triples (token-aware).
+
+        The policy checks itself when it is created; this is for a construct that reports
+        its props again under its own prop name.
+        """
+        return field_problems(RETRY_POLICY_RULES, self, f"{prop}.")
 
 
 def target_dead_letter_queue(

@@ -14,6 +14,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
+from .._foundation.validation import Number, Text, validated_props
 from .policies import TRANSIENT_ERRORS, EtlRetryPolicy
 from .steps import batch_submit_job, grant_batch_submit_job
 
@@ -31,6 +32,7 @@ _OBJECT_ITEM = {"key.$": "$$.Map.Item.Value.Key", "size.$": "$$.Map.Item.Value.S
 _MANIFEST_ITEM = {"key.$": "$$.Map.Item.Value.key"}
 
 
+@validated_props()
 class ItemProcessor(abc.ABC):
     """What handles one item of a Distributed Map; build one with a factory method.
 
@@ -123,6 +125,15 @@ class _BatchProcessor(ItemProcessor):
         grant_batch_submit_job(role, job_queue=self.job_queue, job_definition=self.job_definition)
 
 
+@validated_props({
+    # The Map state's name: a literal, like every state name.
+    "name": Text(max_length=80, literal=True),
+    # "" is the bucket's root; the construct checks that prefixes end in '/'.
+    "prefix": Text(non_empty=False, max_length=1024),
+    "results_prefix": Text(non_empty=False, max_length=1024),
+    # CDK's Distributed Map checks the percentage while synthesizing and refuses a token.
+    "tolerated_failure_percentage": Number(integer=False, literal=True),
+})
 @dataclass(frozen=True)
 class LargeInput:
     """A Distributed Map: one child execution per object of ``bucket`` (or manifest row).

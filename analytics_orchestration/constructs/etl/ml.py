@@ -31,6 +31,7 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from .._foundation import acknowledge, grant_create_grant_for_aws_resources, is_unresolved
+from .._foundation.validation import Items, Number, Span, Text, validated_props
 from .steps import StepContext
 
 __all__ = [
@@ -56,6 +57,13 @@ _INPUT_DIR = "/opt/ml/processing/input"
 _OUTPUT_DIR = "/opt/ml/processing/output"
 
 
+@validated_props({
+    "instance_count": Number(maximum=100),
+    "volume_size_gb": Number(1, 16_384),
+    "max_runtime": Span(Duration.seconds(1), Duration.days(5), whole_seconds=True),
+    # A processing job has at most 10 outputs; each channel is one.
+    "output_channels": Items(max_items=10, each=Text(max_length=256)),
+})
 @dataclass(frozen=True)
 class SageMakerProcessing:
     """The preprocessing job: ``script`` runs on ``input_uri``, writes ``output_uri``.
@@ -92,6 +100,11 @@ class SageMakerProcessing:
     max_runtime: Duration = field(default_factory=lambda: DEFAULT_PROCESSING_RUNTIME)
 
 
+@validated_props({
+    "instance_count": Number(maximum=100),
+    "volume_size_gb": Number(1, 16_384),
+    "max_runtime": Span(Duration.seconds(1), Duration.days(28), whole_seconds=True),
+})
 @dataclass(frozen=True)
 class SageMakerTraining:
     """The training job: one channel per entry of ``channels`` (name -> ``s3://`` prefix).
@@ -121,6 +134,7 @@ class SageMakerTraining:
     max_runtime: Duration = field(default_factory=lambda: DEFAULT_TRAINING_RUNTIME)
 
 
+@validated_props()
 @dataclass(frozen=True)
 class EvaluationGate:
     """Deploy only when the training job's ``metric_name`` reaches ``threshold``.
@@ -136,6 +150,7 @@ class EvaluationGate:
     higher_is_better: bool = True
 
 
+@validated_props({"initial_instance_count": Number(maximum=100)})
 @dataclass(frozen=True)
 class EndpointDeployment:
     """The real-time endpoint serving the model; created once, then updated in place.
@@ -150,6 +165,9 @@ class EndpointDeployment:
     initial_instance_count: int = 1
 
 
+# The prefix names SageMaker job ARNs in IAM statements and a cdk-nag acknowledgment (its
+# shape is checked by the workflow, with its other problems).
+@validated_props({"job_name_prefix": Text(non_empty=False, literal=True)})
 @dataclass(frozen=True)
 class MlWorkflow:
     """Preprocess (optional), train, gate on a metric, deploy (optional) on SageMaker.

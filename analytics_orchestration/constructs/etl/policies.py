@@ -8,6 +8,14 @@ from dataclasses import dataclass, field
 from aws_cdk import Duration
 from aws_cdk import aws_stepfunctions as sfn
 
+from .._foundation.validation import (
+    Number,
+    Span,
+    field_problems,
+    seconds_of,
+    validated_props,
+)
+
 __all__ = ["TRANSIENT_ERRORS", "EtlRetryPolicy", "Retryable"]
 
 
@@ -55,6 +63,19 @@ DEFAULT_BACKOFF_RATE = 2.0
 DEFAULT_MAX_DELAY = Duration.minutes(2)
 
 
+#: Step Functions' limits of a retrier (and this library's sane caps).
+RETRY_RULES = {
+    "interval": Span(Duration.seconds(1), Duration.hours(1), whole_seconds=True,
+                     meaning="1 second to 1 hour"),
+    "max_attempts": Number(1, 10),
+    "backoff_rate": Number(1, 5, integer=False),
+    "max_delay": Span(Duration.seconds(1), Duration.days(1), whole_seconds=True),
+}
+
+
+# Types are checked on creation; the ranges by the workflow the policy is given to, which
+# reports them with its other problems (``problems``).
+@validated_props()
 @dataclass(frozen=True)
 class EtlRetryPolicy:
     """How every task retries its integration's transient errors.
@@ -74,18 +95,14 @@ class EtlRetryPolicy:
     jitter: bool = True
 
     def problems(self, prop: str) -> list[tuple[str, object, str]]:
-        """The out-of-range settings, as (prop, value, allowed) triples."""
-        found: list[tuple[str, object, str]] = []
-        interval = self.interval.to_seconds()
-        if not 1 <= interval <= 3600:
-            found.append((f"{prop}.interval", f"{interval} s", "must be 1 second to 1 hour"))
-        if not 1 <= self.max_attempts <= 10:
-            found.append((f"{prop}.max_attempts", self.max_attempts, "must be 1 to 10"))
-        if not 1.0 <= self.backoff_rate <= 5.0:
-            found.append((f"{prop}.backoff_rate", self.backoff_rate, "must be 1 to 5"))
-        if self.max_delay.to_seconds() < interval:
-            found.append((f"{prop}.max_delay", f"{self.max_delay.to_seconds()} s",
-                          "must be at least the interval"))
+        """The out-of-range settings, as (prop, value, allowed) triples (token-aware).
+
+        The policy checks itself when created; this reports it again under ``prop``.
+        """
+        found = field_problems(RETRY_RULES, self, f"{prop}.")
+        interval, max_delay = seconds_of(self.interval), seconds_of(self.max_delay)
+        if interval is not None and max_delay is not None and max_delay < interval:
+            found.append((f"{prop}.max_delay", self.max_delay, "must be at least the interval"))
         return found
 
     def apply(self, state: Retryable, errors: Sequence[str]) -> None:

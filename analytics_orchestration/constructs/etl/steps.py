@@ -29,6 +29,7 @@ from constructs import Construct
 
 from .._foundation import acknowledge, is_unresolved, python_function
 from .._foundation.compliance import nag_reference
+from .._foundation.validation import Items, Number, Span, Text, field_problems, validated_props
 from .policies import TRANSIENT_ERRORS, EtlRetryPolicy, Retryable
 
 __all__ = ["EtlStep", "StepContext", "StepKind"]
@@ -62,6 +63,7 @@ _SYNC_KINDS = frozenset({StepKind.GLUE_JOB, StepKind.EMR_SERVERLESS_JOB, StepKin
                          StepKind.ATHENA_QUERY})
 
 
+@validated_props()
 @dataclass
 class StepContext:
     """What a step needs to build its states inside a workflow."""
@@ -91,6 +93,25 @@ class StepContext:
         self.grants.append(grant)
 
 
+#: A step's name names its states, which must be literal strings.
+_STEP_NAME = Text(max_length=80, literal=True)
+
+
+@validated_props(factories={
+    **{factory: {"name": _STEP_NAME} for factory in (
+        "lambda_function", "glue_job", "glue_crawler", "batch_job", "chainable")},
+    "partition_records": {"name": _STEP_NAME,
+                          "target_prefix": Text(non_empty=False, max_length=1024),
+                          "partition_keys": Items(each=Text(max_length=255))},
+    "emr_serverless_job": {"name": _STEP_NAME,
+                           "spark_submit_parameters": Text(max_length=102_400),
+                           "entry_point_arguments": Items(min_items=0,
+                                                          each=Text(non_empty=False))},
+    # The query may be long; the database names a Glue ARN in a cdk-nag acknowledgment.
+    "athena_query": {"name": _STEP_NAME, "query": Text(non_empty=False, max_length=262_144,
+                                                       blank_is_checked_elsewhere=True),
+                     "database": Text(max_length=255, literal=True)},
+})
 class EtlStep(abc.ABC):
     """One step of an ETL workflow; build one with a factory method.
 
@@ -292,6 +313,15 @@ class _LambdaStep(_InvokeStep):
         return self.function
 
 
+#: Limits of the partitioning function (Lambda's memory and timeout range).
+_PARTITION_RULES = {
+    "max_rejected_fraction": Number(0, 1, integer=False),
+    "memory_size": Number(128, 10240),
+    "timeout": Span(Duration.seconds(1), Duration.minutes(15),
+                    meaning="1 second to 15 minutes"),
+}
+
+
 class _PartitionRecordsStep(_InvokeStep):
     def __init__(
         self,
@@ -317,20 +347,15 @@ class _PartitionRecordsStep(_InvokeStep):
 
     def problems(self, prop: str) -> list[tuple[str, object, str]]:
         found = super().problems(prop)
-        if self.target_prefix and not self.target_prefix.endswith("/"):
+        prefix = self.target_prefix
+        if prefix and not is_unresolved(prefix) and not prefix.endswith("/"):
             found.append((f"{prop}.target_prefix", self.target_prefix,
                           "must be empty or end in '/'"))
-        if not all(re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", k) for k in self.partition_keys):
+        if not all(is_unresolved(k) or re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", k)
+                   for k in self.partition_keys):
             found.append((f"{prop}.partition_keys", list(self.partition_keys),
                           "must be field names (letters, digits, underscores)"))
-        if not 0.0 <= self.max_rejected_fraction <= 1.0:
-            found.append((f"{prop}.max_rejected_fraction", self.max_rejected_fraction,
-                          "must be 0 to 1"))
-        if not 128 <= self.memory_size <= 10240:
-            found.append((f"{prop}.memory_size", self.memory_size, "must be 128 to 10240 MB"))
-        if not 1 <= self.timeout.to_seconds() <= 900:
-            found.append((f"{prop}.timeout", f"{self.timeout.to_seconds()} s",
-                          "must be 1 second to 15 minutes"))
+        found.extend(field_problems(_PARTITION_RULES, self, f"{prop}."))
         return found
 
     def _function(self, ctx: StepContext) -> lambda_.IFunction:
@@ -420,9 +445,9 @@ class _GlueCrawlerStep(EtlStep):
 
     def problems(self, prop: str) -> list[tuple[str, object, str]]:
         found = super().problems(prop)
-        if not 1 <= self.poll_interval.to_seconds() <= 3600:
-            found.append((f"{prop}.poll_interval", f"{self.poll_interval.to_seconds()} s",
-                          "must be 1 second to 1 hour"))
+        found.extend(field_problems(
+            {"poll_interval": Span(Duration.seconds(1), Duration.hours(1),
+                                   meaning="1 second to 1 hour")}, self, f"{prop}."))
         return found
 
     def build(self, ctx: StepContext) -> sfn.Chain:

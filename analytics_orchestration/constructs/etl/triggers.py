@@ -17,10 +17,15 @@ from constructs import Construct
 from analytics_orchestration.event_catalog import OBJECT_ACCEPTED
 
 from .._foundation import TargetRetryPolicy, state_machine_target
+from .._foundation.validation import Text, validated_props
 
 __all__ = ["EtlTrigger"]
 
 
+@validated_props(factories={
+    "schedule": {"description": Text(max_length=512)},
+    "event": {"description": Text(max_length=512)},
+})
 class EtlTrigger(abc.ABC):
     """What starts the workflow; build one with a factory method. No trigger: start it by
     hand, from your code (``grant_start_execution``) or from another workflow.

@@ -51,6 +51,7 @@ from .._foundation import (
 )
 from .._foundation.alarms import state_machine_alarms
 from .._foundation.state_machines import DEFAULT_STATE_MACHINE_TIMEOUT
+from .._foundation.validation import validated_props
 from .large_input import LargeInput
 from .ml import MlStage, MlWorkflow
 from .policies import TRANSIENT_ERRORS, EtlRetryPolicy, Retryable
@@ -85,6 +86,7 @@ class RunStatus:
     FAILED = "FAILED"
 
 
+@validated_props()
 class StepFunctionsEtl(Construct):
     """An ETL workflow: declarative steps, safe by default (retries, catch, ledger, notify).
 
@@ -299,7 +301,7 @@ class StepFunctionsEtl(Construct):
                                  f"(kinds: {', '.join(k.value for k in StepKind)})")
                     continue
                 for found in step.problems(prop):
-                    problems.add(*found)
+                    problems.check(False, *found)
                 if step.name in RESERVED_STATE_NAMES:
                     problems.add(f"{prop}.name", step.name,
                                  "is a state of the workflow itself; choose another name")
@@ -313,28 +315,29 @@ class StepFunctionsEtl(Construct):
                                  "support; use state_machine_type STANDARD")
         if self.large_input is not None:
             for found in self.large_input.problems("large_input"):
-                problems.add(*found)
+                problems.check(False, *found)
             if express and isinstance(self.large_input, LargeInput) and (
                     self.large_input.waits_for_job):
                 problems.add("large_input.processor", "a Batch job per item",
                              "waits for a job (.sync), which Express workflows do not support")
         if self.ml is not None:
             for found in self.ml.problems("ml"):
-                problems.add(*found)
+                problems.check(False, *found)
             if express:
                 problems.add("ml", "SageMaker jobs", "wait for jobs (.sync), which Express "
                              "workflows do not support; use state_machine_type STANDARD")
         problems.check(bool(_WORKFLOW_NAME.match(self.workflow_name)), "workflow_name",
                        self.workflow_name, "must be 1 to 80 letters, digits, '_', '.', '-'")
-        seconds = self.timeout.to_seconds()
         limit = EXPRESS_MAX_TIMEOUT if express else STANDARD_MAX_TIMEOUT
-        problems.check(1 <= seconds <= limit.to_seconds(), "timeout", f"{seconds} s",
+        seconds = None if self.timeout.is_unresolved() else self.timeout.to_seconds()
+        problems.check(seconds is None or 1 <= seconds <= limit.to_seconds(), "timeout",
+                       self.timeout,
                        f"must be 1 second to {limit.to_human_string()} for "
                        f"{'Express' if express else 'Standard'} workflows")
         for found in self.retry.problems("retry"):
-            problems.add(*found)
+            problems.check(False, *found)
         for found in self.trigger_retry.problems("trigger_retry"):
-            problems.add(*found)
+            problems.check(False, *found)
         for index, trigger in enumerate(self.triggers):
             if not isinstance(trigger, EtlTrigger):
                 problems.add(f"triggers[{index}]", trigger,

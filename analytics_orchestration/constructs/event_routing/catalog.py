@@ -25,6 +25,8 @@ from constructs import IConstruct
 from analytics_orchestration.errors import ConfigurationError
 from analytics_orchestration.event_catalog import LIBRARY_EVENTS, LibraryEvent
 
+from .._foundation.validation import validated_props
+
 __all__ = ["LIBRARY_SOURCE_PREFIX", "catalog_pattern", "detail_input", "pattern_problems"]
 
 #: Every source of the catalog starts with this; patterns on such a source are checked.
@@ -36,6 +38,7 @@ ENVELOPE_PATHS = {
 }
 
 
+@validated_props()
 def catalog_pattern(
     *library_events: LibraryEvent, detail: Mapping[str, object] | None = None
 ) -> events.EventPattern:
@@ -62,6 +65,7 @@ def catalog_pattern(
     )
 
 
+@validated_props()
 def detail_input(
     library_event: LibraryEvent | Sequence[LibraryEvent],
     fields: Mapping[str, str] | Sequence[str],

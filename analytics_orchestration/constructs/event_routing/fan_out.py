@@ -60,7 +60,8 @@ from analytics_orchestration.constructs._foundation.subscriptions import (
     subscriber_key,
 )
 
-from .pipe import PipeEnrichment, QueueToStateMachinePipe
+from .._foundation.validation import Text, is_unresolved, validated_props
+from .pipe import PipeEnrichment, QueueToStateMachinePipe, check_filter_patterns
 
 __all__ = ["NotificationFanOut", "TopicSubscription", "WorkflowSubscription"]
 
@@ -74,6 +75,8 @@ _Filters = Mapping[str, sns.SubscriptionFilter]
 _BodyFilters = Mapping[str, sns.FilterOrPolicy]
 
 
+# The address's shape is checked by the fan-out, with its other problems.
+@validated_props(factories={"email": {"address": Text(max_length=254)}})
 class TopicSubscription(abc.ABC):
     """A subscriber of a :class:`NotificationFanOut`; build one with a factory method.
 
@@ -166,11 +169,12 @@ class _EmailSubscription(TopicSubscription):
     def problems(self, *, fifo: bool) -> list[str]:
         found = super().problems(fifo=fifo)
         local, _, domain = self.address.partition("@")
-        if not local or "." not in domain:
+        if not is_unresolved(self.address) and (not local or "." not in domain):
             found.append(f"{self.address!r} is not an e-mail address")
         return found
 
 
+@validated_props()
 @dataclass(frozen=True)
 class WorkflowSubscription:
     """Notifications that start a Step Functions workflow, through SQS and a Pipe.
@@ -194,6 +198,7 @@ class WorkflowSubscription:
     batch_size: int = 1
 
 
+@validated_props()
 class NotificationFanOut(Construct):
     """An encrypted SNS topic fanning notifications out to queues, functions, people and
     workflows, with an archive.
@@ -436,4 +441,7 @@ class NotificationFanOut(Construct):
                 "give filter_policy or filter_policy_with_message_body, not both")
             problems.check(1 <= workflow.batch_size <= 10, f"workflows[{index}].batch_size",
                            workflow.batch_size, "must be 1 to 10")
+            # The pipe's own rules, named after this prop and before anything is built.
+            check_filter_patterns(problems, f"workflows[{index}].pipe_filter_patterns",
+                                  workflow.pipe_filter_patterns)
         problems.raise_if_any()

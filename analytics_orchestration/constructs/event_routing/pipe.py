@@ -46,6 +46,8 @@ from analytics_orchestration.constructs._foundation import (
 )
 from analytics_orchestration.constructs._foundation.alarms import pipe_failures_alarm
 
+from .._foundation.validation import Span, validated_props
+
 __all__ = ["PipeEnrichment", "PipeLogLevel", "QueueToStateMachinePipe"]
 
 DEFAULT_BATCH_SIZE = 1
@@ -70,6 +72,7 @@ class PipeLogLevel(enum.Enum):
     TRACE = "TRACE"
 
 
+@validated_props()
 class PipeEnrichment:
     """The enrichment step of a pipe; build one with a factory method."""
 
@@ -109,6 +112,7 @@ class PipeEnrichment:
         return built.function
 
 
+@validated_props()
 class QueueToStateMachinePipe(Construct):
     """Start a state machine for messages of a queue, filtered and enriched on the way.
 
@@ -279,15 +283,22 @@ class QueueToStateMachinePipe(Construct):
             problems.check(maximum_batching_window is None, "maximum_batching_window",
                            "a window", "FIFO queue sources do not support a batching window")
         if maximum_batching_window is not None:
-            seconds = maximum_batching_window.to_seconds()
-            problems.check(0 <= seconds <= 300, "maximum_batching_window", f"{seconds} s",
-                           "must be 0 to 300 seconds")
-        problems.check(len(filter_patterns) <= MAX_FILTERS, "filter_patterns",
-                       f"{len(filter_patterns)} patterns", f"at most {MAX_FILTERS}")
-        for index, pattern in enumerate(filter_patterns):
-            unknown = sorted(set(pattern) - SQS_RECORD_KEYS)
-            problems.check(bool(pattern) and not unknown, f"filter_patterns[{index}]",
-                           dict(pattern),
-                           "must be a non-empty pattern on SQS record keys ("
-                           + ", ".join(sorted(SQS_RECORD_KEYS)) + ")")
+            problems.apply({"maximum_batching_window": Span(
+                Duration.seconds(0), Duration.seconds(300), whole_seconds=True,
+                meaning="0 to 300 seconds")},
+                {"maximum_batching_window": maximum_batching_window})
+        check_filter_patterns(problems, "filter_patterns", filter_patterns)
         problems.raise_if_any()
+
+
+def check_filter_patterns(problems: ProblemCollector, prop: str,
+                          filter_patterns: Sequence[Mapping[str, Any]]) -> None:
+    """The pipe's filter rules, for the pipe and for whoever builds one (``prop``: where
+    the patterns were given), so that a bad pattern is reported before any pipe is built."""
+    problems.check(len(filter_patterns) <= MAX_FILTERS, prop,
+                   f"{len(filter_patterns)} patterns", f"at most {MAX_FILTERS}")
+    for index, pattern in enumerate(filter_patterns):
+        unknown = sorted(set(pattern) - SQS_RECORD_KEYS)
+        problems.check(bool(pattern) and not unknown, f"{prop}[{index}]", dict(pattern),
+                       "must be a non-empty pattern on SQS record keys ("
+                       + ", ".join(sorted(SQS_RECORD_KEYS)) + ")")

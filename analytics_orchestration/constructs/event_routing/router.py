@@ -52,6 +52,7 @@ from analytics_orchestration.constructs._foundation.event_buses import (
 )
 from analytics_orchestration.event_catalog import LibraryEvent
 
+from .._foundation.validation import Span, Text, validated_props
 from .catalog import catalog_pattern, pattern_problems
 from .targets import RouteTarget
 
@@ -66,6 +67,11 @@ _ORGANIZATION = re.compile(r"^o-[a-z0-9]{10,32}$")
 _RULE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]*$")
 
 
+@validated_props(
+    {"name": Text(max_length=64, literal=True), "description": Text(max_length=512)},
+    factories={"for_events": {"name": Text(max_length=64, literal=True),
+                              "description": Text(max_length=512)}},
+)
 @dataclass(frozen=True)
 class RoutingRule:
     """One rule of an :class:`EventRouter`, declared as data.
@@ -109,6 +115,7 @@ class _RouteResources:
     dead_letter_queues: list[sqs.Queue] = field(default_factory=list)
 
 
+@validated_props()
 class EventRouter(Construct):
     """A custom event bus with an archive and rules that route events to targets.
 
@@ -356,10 +363,16 @@ class EventRouter(Construct):
                 problems.add("archive_retention", archive_retention.to_human_string(),
                              "only applies with enable_archive=True")
             else:
-                days = archive_retention.to_hours() / 24
-                problems.check(days >= 1 and days == int(days), "archive_retention",
-                               archive_retention.to_human_string(),
-                               "must be a whole number of days, at least 1")
+                span = Span(Duration.days(1), unit="days",
+                            meaning="a whole number of days, at least 1")
+                problems.apply({"archive_retention": span},
+                               {"archive_retention": archive_retention})
+                whole = span.problem(archive_retention) is None
+                if whole and not archive_retention.is_unresolved():
+                    days = archive_retention.to_hours() / 24
+                    problems.check(days == int(days), "archive_retention",
+                                   archive_retention,
+                                   "must be a whole number of days, at least 1")
         for account in put_events_accounts:
             problems.check(bool(_ACCOUNT.match(account)), "put_events_accounts", account,
                            "each must be a 12-digit AWS account id")
@@ -371,7 +384,7 @@ class EventRouter(Construct):
             for problem in self._pattern_shape_problems(pattern):
                 problems.add(f"forward_from_default_bus[{index}]", "pattern", problem)
         for retry_problem in self.target_retry.problems("target_retry"):
-            problems.add(*retry_problem)
+            problems.check(False, *retry_problem)
 
     def _check_rules(self, problems: ProblemCollector, rules: Sequence[RoutingRule],
                      *, prop: str) -> None:

@@ -25,9 +25,12 @@ from analytics_orchestration.constructs._foundation import (
 )
 from analytics_orchestration.constructs._foundation.event_buses import RetryingTarget
 
+from .._foundation.validation import validated_props
+
 __all__ = ["RouteTarget"]
 
 
+@validated_props()
 class RouteTarget(abc.ABC):
     """A destination of a :class:`~.router.RoutingRule`; build one with a factory method."""
 

@@ -281,14 +281,23 @@ def _check_azs(
 
 
 def _days(duration: Duration) -> float:
+    """Whole days of ``duration``; 0 for a token (only known at deploy time)."""
+    if duration.is_unresolved():
+        return 0
     return duration.to_seconds() / 86_400
 
 
 def _whole_days(duration: Duration, minimum: float) -> bool:
+    # A token passes when it is built in days: CloudFormation takes days, and CDK can
+    # only hand a token through in the unit it was given in.
+    if duration.is_unresolved():
+        return duration.unit_label() == "days"
     days = _days(duration)
     return days == int(days) and days >= minimum
 
 
 def _whole_minutes(duration: Duration, low: int, high: int) -> bool:
+    if duration.is_unresolved():
+        return duration.unit_label() == "minutes"
     seconds = duration.to_seconds()
     return seconds % 60 == 0 and low <= seconds // 60 <= high

@@ -44,6 +44,7 @@ from .._foundation import (
     stateful_removal_policy,
 )
 from .._foundation.networks import DEFAULT_CIDR
+from .._foundation.validation import validated_props
 from . import _checks
 from ._athena import build_athena
 from ._catalog import CATALOG_READ_ACTIONS, build_catalog, build_curation_job, catalog_resource_arns
@@ -85,6 +86,7 @@ ATHENA_QUERY_ACTIONS = (
 )
 
 
+@validated_props()
 class ServerlessAnalytics(Construct):
     """A serverless analytics platform whose parts can each be turned off.
 

@@ -16,6 +16,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 
 from .._foundation.buckets import DEFAULT_NONCURRENT_VERSION_EXPIRATION
+from .._foundation.validation import Number, Text, validated_props
 
 __all__ = [
     "AthenaNamedQuery",
@@ -57,6 +58,7 @@ class DataZone(enum.Enum):
     ANALYTICS = "analytics"
 
 
+@validated_props()
 @dataclass(frozen=True)
 class DataLakeOptions:
     """Storage tiers of the three zone buckets.
@@ -84,6 +86,7 @@ DEFAULT_CRAWLER_SCHEDULE = glue.TriggerSchedule.cron(hour="2", minute="0")
 DEFAULT_CRAWLED_ZONES = (DataZone.RAW, DataZone.CURATED)
 
 
+@validated_props()
 @dataclass(frozen=True)
 class CatalogOptions:
     """Glue databases (one per zone) and the crawlers that keep their tables current.
@@ -114,6 +117,12 @@ DEFAULT_GLUE_TIMEOUT = Duration.hours(2)
 DEFAULT_PARTITION_COLUMN = "ingest_date"
 
 
+@validated_props({
+    # Both name IAM resources and cdk-nag acknowledgments while the app is built.
+    "source_prefix": Text(non_empty=False, max_length=1024, literal=True),
+    "table_name": Text(non_empty=False, max_length=255, literal=True),
+    "number_of_workers": Number(maximum=299),  # Glue's most workers of a Spark job
+})
 @dataclass(frozen=True)
 class CurationJobOptions:
     """A Glue Spark job curating raw CSV or JSON under a prefix into partitioned Parquet.
@@ -158,6 +167,11 @@ DEFAULT_RESULTS_EXPIRATION = Duration.days(30)
 ATHENA_ENGINE_VERSION = "Athena engine version 3"
 
 
+@validated_props({
+    # Athena takes queries up to 262,144 bytes; blank ones are refused by the construct.
+    "query": Text(non_empty=False, max_length=262_144, blank_is_checked_elsewhere=True),
+    "name": Text(non_empty=False, max_length=128),
+})
 @dataclass(frozen=True)
 class AthenaNamedQuery:
     """A saved query of the workgroup.
@@ -174,6 +188,7 @@ class AthenaNamedQuery:
     description: str | None = None
 
 
+@validated_props({"bytes_scanned_cutoff_per_query": Number(maximum=2**63 - 1)})
 @dataclass(frozen=True)
 class AthenaOptions:
     """The Athena workgroup, its limits and its saved queries.
@@ -222,6 +237,7 @@ REDSHIFT_REQUIRED_CONFIG = {"require_ssl": "true"}
 REDSHIFT_DEFAULT_CONFIG = {"enable_user_activity_logging": "true"}
 
 
+@validated_props()
 @dataclass(frozen=True)
 class RedshiftOptions:
     """A Redshift Serverless namespace and workgroup in the VPC's private subnets.
@@ -274,6 +290,13 @@ class EmrArchitecture(enum.Enum):
     X86_64 = "X86_64"
 
 
+# CloudFormation takes the maximums as strings of at most 15 characters ("<n> vCPU",
+# "<n> GB"): that bounds the numbers (the construct checks the minimums).
+@validated_props({
+    "maximum_vcpu": Number(maximum=10**10 - 1),
+    "maximum_memory_gb": Number(maximum=10**12 - 1),
+    "maximum_disk_gb": Number(maximum=10**12 - 1),
+})
 @dataclass(frozen=True)
 class EmrOptions:
     """An EMR Serverless Spark application in the VPC.
@@ -301,6 +324,7 @@ class EmrOptions:
 MSK_IAM_PORT = 9098
 
 
+@validated_props()
 @dataclass(frozen=True)
 class MskOptions:
     """An MSK Serverless cluster with IAM authentication in the VPC.
@@ -333,6 +357,7 @@ OPENSEARCH_INDEX_PERMISSIONS = (
 )
 
 
+@validated_props()
 @dataclass(frozen=True)
 class OpenSearchOptions:
     """An OpenSearch Serverless collection with its encryption, network and data policies.

@@ -24,6 +24,7 @@ from .._foundation.rest_apis import (
     DEFAULT_THROTTLING_BURST_LIMIT,
     DEFAULT_THROTTLING_RATE_LIMIT,
 )
+from .._foundation.validation import Number, Text, validated_props
 
 __all__ = ["ContainerWorkers", "JobApiOptions", "LambdaWorkers", "WorkerCompute"]
 
@@ -72,6 +73,7 @@ class WorkerCompute(abc.ABC):
         """Record every problem of these options (``fifo``: the queue is FIFO)."""
 
 
+@validated_props()
 @dataclass(frozen=True)
 class LambdaWorkers(WorkerCompute):
     """Lambda functions fed by an SQS event source mapping (ReportBatchItemFailures on).
@@ -118,9 +120,11 @@ class LambdaWorkers(WorkerCompute):
     def minimum_visibility_timeout(self) -> Duration | None:
         """6 x the function's timeout + the batching window (SQS's rule for Lambda)."""
         timeout = self.function_timeout
-        if timeout is None:
+        window = self.max_batching_window
+        # A token timeout or window is only known at deploy time: so is the minimum.
+        if timeout is None or timeout.is_unresolved() or (window and window.is_unresolved()):
             return None
-        return minimum_visibility_timeout(timeout, self.max_batching_window)
+        return minimum_visibility_timeout(timeout, window)
 
     def check(self, problems: ProblemCollector, *, fifo: bool) -> None:
         prefix = "workers"
@@ -138,7 +142,7 @@ class LambdaWorkers(WorkerCompute):
         if self.timeout is not None:
             seconds = self.timeout.to_seconds()
             problems.check(1 <= seconds <= 900, f"{prefix}.timeout",
-                           self.timeout.to_human_string(), "must be 1 second to 15 minutes")
+                           self.timeout, "must be 1 second to 15 minutes")
         if self.memory_size is not None:
             problems.check(128 <= self.memory_size <= 10240, f"{prefix}.memory_size",
                            self.memory_size, "must be 128 to 10,240 MB")
@@ -151,11 +155,11 @@ class LambdaWorkers(WorkerCompute):
         if window is not None:
             problems.check(
                 window.to_seconds() <= MAX_BATCHING_WINDOW.to_seconds(),
-                f"{prefix}.max_batching_window", window.to_human_string(),
+                f"{prefix}.max_batching_window", window,
                 "must be at most 5 minutes",
             )
             problems.check(not fifo, f"{prefix}.max_batching_window",
-                           window.to_human_string(),
+                           window,
                            "a FIFO queue cannot honour a batching window; drop it or use a "
                            "standard queue")
         if self.batch_size > _FIFO_MAX_BATCH and not fifo:
@@ -167,6 +171,12 @@ class LambdaWorkers(WorkerCompute):
                        self.max_concurrency, "must be 2 to 1,000 (Lambda's limits)")
 
 
+@validated_props({
+    # Read while the app is built (the image is built from it).
+    "directory": Text(max_length=1024, literal=True),
+    "min_tasks": Number(maximum=5000),  # ECS runs at most 5,000 tasks per service
+    "max_tasks": Number(maximum=5000),
+})
 @dataclass(frozen=True)
 class ContainerWorkers(WorkerCompute):
     """An ECS Fargate service polling the queue, scaled on its depth.
@@ -232,10 +242,16 @@ class ContainerWorkers(WorkerCompute):
         seconds = self.processing_timeout.to_seconds()
         problems.check(
             1 <= seconds <= MAX_VISIBILITY_TIMEOUT.to_seconds(), f"{prefix}.processing_timeout",
-            self.processing_timeout.to_human_string(), "must be 1 second to 12 hours",
+            self.processing_timeout, "must be 1 second to 12 hours",
         )
 
 
+@validated_props({
+    # Part of construct ids (the deployment stage) while the app is built.
+    "stage_name": Text(max_length=128, literal=True),
+    "throttling_rate_limit": Number(maximum=1_000_000, integer=False),
+    "throttling_burst_limit": Number(maximum=1_000_000),
+})
 @dataclass(frozen=True)
 class JobApiOptions:
     """The job submission API: ``POST /jobs`` (to SQS) and ``GET /jobs/{job_id}``.

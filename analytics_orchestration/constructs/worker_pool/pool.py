@@ -47,6 +47,7 @@ from .._foundation import (
 from .._foundation.alarms import ALARM_PERIOD
 from .._foundation.functions import ASSET_EXCLUDES
 from .._foundation.queues import DEFAULT_MAX_RECEIVE_COUNT, DEFAULT_RETENTION
+from .._foundation.validation import validated_props
 from ._api import JobApiTarget, build_job_api
 from ._container import REFERENCE_WORKER_DIRECTORY, build_container_workers
 from .options import (
@@ -72,6 +73,7 @@ DEFAULT_OLDEST_MESSAGE_AGE_THRESHOLD = Duration.minutes(15)
 _CONTAINER_ONLY_FILES = ("Dockerfile", ".dockerignore", "poller.py")
 
 
+@validated_props()
 class SqsWorkerPool(Construct):
     """Jobs submitted as messages, processed by workers that scale with the queue.
 
@@ -344,11 +346,14 @@ class SqsWorkerPool(Construct):
                        self.max_receive_count, "must be 1 to 1,000 receives")
         retention = self.retention_period.to_seconds()
         problems.check(60 <= retention <= 14 * 86400, "retention_period",
-                       self.retention_period.to_human_string(),
+                       self.retention_period,
                        "must be 1 minute to 14 days")
         age = self.oldest_message_age_threshold.to_seconds()
-        problems.check(0 < age < retention, "oldest_message_age_threshold",
-                       self.oldest_message_age_threshold.to_human_string(),
+        # Either a token: the order is only known at deploy time.
+        comparable = not (self.retention_period.is_unresolved()
+                          or self.oldest_message_age_threshold.is_unresolved())
+        problems.check(not comparable or 0 < age < retention, "oldest_message_age_threshold",
+                       self.oldest_message_age_threshold,
                        "must be above 0 and below the retention period, or jobs expire "
                        "before the alarm fires")
         self._check_visibility(problems, visibility_timeout)
@@ -377,11 +382,11 @@ class SqsWorkerPool(Construct):
             return
         seconds = visibility_timeout.to_seconds()
         problems.check(seconds <= maximum, "visibility_timeout",
-                       visibility_timeout.to_human_string(), "must be at most 12 hours")
+                       visibility_timeout, "must be at most 12 hours")
         if minimum is not None:
             problems.check(
                 seconds >= minimum.to_seconds(), "visibility_timeout",
-                visibility_timeout.to_human_string(),
+                visibility_timeout,
                 f"must be at least {int(minimum.to_seconds())} seconds ({rule}), or a job "
                 "still running becomes visible and runs twice",
             )
