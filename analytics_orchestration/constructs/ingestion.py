@@ -199,18 +199,17 @@ class ReconciliationSweep:
     max_objects_per_run: int = DEFAULT_RECONCILIATION_MAX_OBJECTS
 
     def problems(self, prop: str) -> list[tuple[str, object, str]]:
-        """The invalid settings, as (prop, value, allowed) triples (tokens are skipped)."""
+        """The settings out of range, as (prop, value, allowed) triples (tokens are skipped).
+
+        Types were checked against the annotations when the sweep was made
+        (``validated_props``); ranges are reported here, with the construct's other
+        problems, under ``reconciliation.<field>``.
+        """
         found: list[tuple[str, object, str]] = []
-        if not isinstance(self.schedule, scheduler.ScheduleExpression):
-            found.append((f"{prop}.schedule", self.schedule,
-                          "must be an aws_scheduler.ScheduleExpression (rate, cron or at)"))
         for name, value, most, most_text in (
             ("overlap", self.overlap, 7 * 86400, "7 days"),
             ("minimum_age", self.minimum_age, 86400, "1 day"),
         ):
-            if not isinstance(value, Duration):
-                found.append((f"{prop}.{name}", value, "must be an aws_cdk.Duration"))
-                continue
             seconds = _seconds_or_none(value)
             if seconds is None:
                 found.append((f"{prop}.{name}", value.to_string(),
@@ -222,9 +221,7 @@ class ReconciliationSweep:
         budget = self.max_objects_per_run
         if is_unresolved(budget):
             return found
-        if isinstance(budget, bool) or not isinstance(budget, int):
-            found.append((f"{prop}.max_objects_per_run", budget, "must be an integer"))
-        elif not 1 <= budget <= 1_000_000:
+        if not 1 <= budget <= 1_000_000:
             found.append((f"{prop}.max_objects_per_run", budget, "must be 1 to 1,000,000"))
         return found
 

@@ -133,20 +133,27 @@ def test_any_negative_size_and_excess_retries_are_both_reported(size, attempts):
      "1 to 1,000,000"),
     (ReconciliationSweep(max_objects_per_run=2_000_000), "reconciliation.max_objects_per_run",
      "1 to 1,000,000"),
-    (ReconciliationSweep(max_objects_per_run=True), "reconciliation.max_objects_per_run",
-     "integer"),
-    (ReconciliationSweep(max_objects_per_run=1.5), "reconciliation.max_objects_per_run",
-     "integer"),
-    (ReconciliationSweep(overlap=3600), "reconciliation.overlap", "aws_cdk.Duration"),
-    (ReconciliationSweep(schedule="rate(1 hour)"), "reconciliation.schedule",
-     "ScheduleExpression"),
-    ("hourly", "reconciliation", "must be a ReconciliationSweep"),
+    ("hourly", "reconciliation", "ReconciliationSweep"),
 ])
 def test_each_invalid_reconciliation_prop_is_named(sweep, prop, hint):
     problems = _problems(reconciliation=sweep)
     assert len(problems) == 1, problems
     assert problems[0].startswith(f"{prop}:")
     assert hint in problems[0]
+
+
+@pytest.mark.parametrize(("settings", "prop", "hint"), [
+    ({"max_objects_per_run": True}, "max_objects_per_run", "int"),
+    ({"max_objects_per_run": 1.5}, "max_objects_per_run", "int"),
+    ({"overlap": 3600}, "overlap", "Duration"),
+    ({"schedule": "rate(1 hour)"}, "schedule", "ScheduleExpression"),
+])
+def test_a_sweep_of_the_wrong_types_is_refused_when_it_is_made(settings, prop, hint):
+    """Types are checked against the annotations when the sweep is made (validated_props)."""
+    with pytest.raises(ConfigurationError) as raised:
+        ReconciliationSweep(**settings)
+    [problem] = raised.value.problems
+    assert problem.startswith(f"{prop}:") and hint in problem, problem
 
 
 def test_reconciliation_without_validation_is_rejected():

@@ -110,7 +110,11 @@ _STEP_NAME = Text(max_length=80, literal=True)
     # The query may be long; the database names a Glue ARN in a cdk-nag acknowledgment.
     "athena_query": {"name": _STEP_NAME, "query": Text(non_empty=False, max_length=262_144,
                                                        blank_is_checked_elsewhere=True),
-                     "database": Text(max_length=255, literal=True)},
+                     "database": Text(max_length=255, literal=True),
+                     # Prefixes name IAM resources and cdk-nag acknowledgments: literals.
+                     **{prefixes: Items(min_items=0, unique=True, each=Text(
+                         non_empty=False, max_length=1024, literal=True))
+                        for prefixes in ("read_prefixes", "write_prefixes")}},
 })
 class EtlStep(abc.ABC):
     """One step of an ETL workflow; build one with a factory method.
