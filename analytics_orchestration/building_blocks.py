@@ -30,6 +30,7 @@ from .constructs._foundation import (
     queue_with_dead_letter_queue,
     secure_bucket,
     secure_key,
+    secure_repository,
     secure_topic,
 )
 
@@ -43,6 +44,7 @@ __all__ = [
     "queue_with_dead_letter_queue",
     "secure_bucket",
     "secure_key",
+    "secure_repository",
     "secure_topic",
 ]
 

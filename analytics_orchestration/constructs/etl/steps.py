@@ -28,6 +28,7 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from .._foundation import acknowledge, is_unresolved, python_function
+from .._foundation.functions import acknowledge_no_dead_letter_queue
 from .policies import TRANSIENT_ERRORS, EtlRetryPolicy, Retryable
 
 __all__ = ["EtlStep", "StepContext", "StepKind"]
@@ -334,6 +335,11 @@ class _PartitionRecordsStep(_InvokeStep):
                 "PARTITION_KEYS": json.dumps(list(self.partition_keys)),
                 "MAX_REJECTED_FRACTION": str(self.max_rejected_fraction),
             },
+        )
+        acknowledge_no_dead_letter_queue(
+            built.function,
+            "The state machine invokes this function synchronously: a failure is the task's "
+            "error, retried with backoff and then caught by the workflow's failure path.",
         )
         role = built.role
         role.add_to_principal_policy(iam.PolicyStatement(
