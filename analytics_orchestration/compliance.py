@@ -79,7 +79,7 @@ def add_compliance_checks(
     only there) or ``packs`` is empty or holds anything but :class:`RulePack` members.
     """
     selected = list(packs) if not isinstance(packs, (str, RulePack)) else [packs]
-    problems = []
+    problems: list[str] = []
     if not Stage.is_stage(scope):
         problems.append(
             f"scope: expected an App or a Stage (policy-validation plugins are registered "
@@ -94,7 +94,7 @@ def add_compliance_checks(
             f"got {wrong!r}"
         )
     if problems:
-        raise ConfigurationError("add_compliance_checks: " + "; ".join(problems))
+        raise ConfigurationError("add_compliance_checks", problems)
     unique = list(dict.fromkeys(selected))
     plugins = [_plugin(scope, pack) for pack in unique]
     Validations.of(scope).add_plugins(*plugins)
