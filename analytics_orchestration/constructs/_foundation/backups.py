@@ -46,6 +46,9 @@ def backup_plan(scope: Construct) -> backup.BackupPlan:
     plan = backup.BackupPlan(
         stack,
         BACKUP_PLAN_ID,
+        # Plan names are the account's and region's, like the vault's: derived from the
+        # vault's unique name (stack and path), not the construct id every stack shares.
+        backup_plan_name=f"{Names.unique_resource_name(vault, max_length=46)}Plan",
         backup_vault=vault,
         backup_plan_rules=[
             backup.BackupPlanRule(
