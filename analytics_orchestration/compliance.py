@@ -25,9 +25,10 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable
+from typing import cast
 
 import jsii
-from aws_cdk import Aspects, IAspect, IPolicyValidationPluginBeta1, Stack, Stage, Validations
+from aws_cdk import Aspects, IAspect, IPolicyValidationPlugin, Stack, Stage, Validations
 from aws_cdk import aws_iam as iam
 from cdk_nag import AwsSolutionsChecks, NIST80053R5Checks, ServerlessChecks
 from cdklabs.cdk_validator_cfnguard import CfnGuardValidator
@@ -66,7 +67,7 @@ def add_compliance_checks(
     *,
     packs: Iterable[RulePack] = STRICT_PROFILE,
     acknowledge_grant_policies: bool = True,
-) -> list[IPolicyValidationPluginBeta1]:
+) -> list[IPolicyValidationPlugin]:
     """Register ``packs`` (default: all four) on ``scope``, an ``App`` or a ``Stage``.
 
     Synthesis then fails on every finding of those packs that is not acknowledged.
@@ -128,17 +129,21 @@ class SingleRolePolicyAcknowledgment:
             acknowledge(node, GRANT_POLICY_RULE, GRANT_POLICY_REASON)
 
 
-def strict_profile(scope: Stage) -> list[IPolicyValidationPluginBeta1]:
+def strict_profile(scope: Stage) -> list[IPolicyValidationPlugin]:
     """Register all four packs on ``scope``: the gate the example app passes."""
     return add_compliance_checks(scope, packs=STRICT_PROFILE)
 
 
-def _plugin(scope: IConstruct, pack: RulePack) -> IPolicyValidationPluginBeta1:
+def _plugin(scope: IConstruct, pack: RulePack) -> IPolicyValidationPlugin:
     if pack is RulePack.AWS_SOLUTIONS:
         return AwsSolutionsChecks(scope)
     if pack is RulePack.SERVERLESS:
         return ServerlessChecks(scope)
     if pack is RulePack.NIST_800_53_R5:
         return NIST80053R5Checks(scope)
-    # Every bundled Control Tower rule on; findings are acknowledged per resource.
-    return CfnGuardValidator(control_tower_rules_enabled=True)
+    # Every bundled Control Tower rule on; findings are acknowledged per resource. The
+    # plugin is typed against CDK's Beta1 plugin interface, which has the same members
+    # (name, version, ruleIds, validate) and which Validations accepts at run time.
+    return cast(
+        IPolicyValidationPlugin, CfnGuardValidator(control_tower_rules_enabled=True)
+    )

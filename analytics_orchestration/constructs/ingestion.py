@@ -547,6 +547,7 @@ class EventDrivenIngestion(Construct):
             service_name=self._service_name,
             metrics_namespace=METRICS_NAMESPACE,
             invoked_asynchronously=True,
+            log_encryption_key=self.encryption_key,
             environment={
                 "LEDGER_TABLE_NAME": self.ledger_table.table_name,
                 "IDEMPOTENCY_TABLE_NAME": self.idempotency_table.table_name,

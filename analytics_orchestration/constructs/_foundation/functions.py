@@ -13,6 +13,7 @@ from pathlib import Path
 
 from aws_cdk import CfnMapping, Duration, Fn, Stack
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_logs as logs
@@ -139,6 +140,7 @@ def python_function(
     log_retention: logs.RetentionDays | None = None,
     reserved_concurrency: int | None = DEFAULT_RESERVED_CONCURRENCY,
     concurrency_cap: str | None = None,
+    log_encryption_key: kms.IKey | None = None,
 ) -> PythonFunction:
     """A least-privilege, traced Python function.
 
@@ -147,7 +149,8 @@ def python_function(
 
     - the newest Python runtime aws-cdk-lib offers, on Graviton (arm64);
     - its own role, allowed only to write to its own log group (grant the rest);
-    - X-Ray active tracing; a log group with finite retention;
+    - X-Ray active tracing; a log group with finite retention, encrypted with
+      ``log_encryption_key`` (the owning construct's key; else the stack's shared key);
     - with ``invoked_asynchronously``, Lambda retries twice and then sends the failed
       event, with the error that failed it, to an SQS on-failure destination
       (``failure_queue``), so no event is lost;
@@ -166,7 +169,8 @@ def python_function(
     runtime = LATEST_PYTHON_RUNTIME
     architecture = lambda_.Architecture.ARM_64
     fn_log_group = build_log_group(
-        scope, f"{construct_id}LogGroup", retention=log_retention or DEFAULT_LOG_RETENTION
+        scope, f"{construct_id}LogGroup", retention=log_retention or DEFAULT_LOG_RETENTION,
+        encryption_key=log_encryption_key,
     )
     role = iam.Role(
         scope,

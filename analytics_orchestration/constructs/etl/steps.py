@@ -21,6 +21,7 @@ from aws_cdk import aws_batch as batch
 from aws_cdk import aws_emrserverless as emrserverless
 from aws_cdk import aws_glue as glue
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_stepfunctions as sfn
@@ -75,6 +76,8 @@ class StepContext:
     catch: Callable[[Retryable], None]
     fail: Callable[[str, str, str], sfn.IChainable]
     grants: list[Callable[[iam.IRole], None]] = field(default_factory=list)
+    #: The workflow's key: what the step's own resources (function logs) are encrypted with.
+    encryption_key: kms.IKey | None = None
 
     def guard(self, state: Retryable, integration: str) -> None:
         """Retry ``integration``'s transient errors; catch everything else (top level)."""
@@ -326,6 +329,7 @@ class _PartitionRecordsStep(_InvokeStep):
             ctx.scope,
             f"{self.name}Function",
             handler_name="record_partitioner",
+            log_encryption_key=ctx.encryption_key,
             description=f"Partitions records for step {self.name} of {ctx.scope.node.path}",
             memory_size=self.memory_size,
             timeout=self.timeout,

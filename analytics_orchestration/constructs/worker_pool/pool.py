@@ -225,6 +225,7 @@ class SqsWorkerPool(Construct):
             timeout=options.timeout or DEFAULT_WORKER_TIMEOUT,
             service_name=self._service_name,
             metrics_namespace=METRICS_NAMESPACE,
+            log_encryption_key=self.encryption_key,
             reserved_concurrency=None,
             concurrency_cap=(
                 f"the SQS event source mapping runs at most {options.max_concurrency} at once "
