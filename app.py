@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """The example CDK app: every example stack, checked by cdk-nag on every synth.
 
-``cdk synth`` (``make synth``) fails when AwsSolutions or Serverless checks report a
-finding that is not acknowledged with a reason on the construct it concerns.
+``cdk synth`` (``make synth``) fails when any pack of the strict compliance profile
+(cdk-nag's AwsSolutions, Serverless and NIST 800-53 R5 checks, and the AWS Control Tower
+proactive controls through cfn-guard) reports a finding that is not acknowledged with a
+reason on the construct it concerns.
 
 ``python app.py`` synthesizes the same templates without the CDK CLI: the CLI hands the app
 cdk.json's context (the feature flags) through ``CDK_CONTEXT_JSON``; run directly, the app
@@ -16,9 +18,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import App, Validations
-from cdk_nag import AwsSolutionsChecks, ServerlessChecks
+from aws_cdk import App
 
+from analytics_orchestration.compliance import strict_profile
 from stacks.etl_batch_stack import BatchProcessingStack
 from stacks.etl_glue_stack import GlueEtlStack
 from stacks.etl_ml_stack import MlWorkflowStack
@@ -58,7 +60,7 @@ def context_without_cli(app_dir: Path = APP_DIR) -> dict[str, Any]:
 
 
 def build_app(**app_props: Any) -> App:
-    """The app with every example stack and the compliance checks registered."""
+    """The app with every example stack and the strict compliance profile registered."""
     app = App(**app_props)
     IngestionStack(app, "AnalyticsIngestion", description="Event-driven ingestion example")
     EventRoutingStack(app, "AnalyticsEventRouting",
@@ -74,7 +76,7 @@ def build_app(**app_props: Any) -> App:
                     description="ML workflow: preprocess, train, evaluate, deploy on SageMaker")
     BatchProcessingStack(app, "AnalyticsBatchProcessing",
                          description="Batch processing of S3 objects with AWS Batch on Fargate")
-    Validations.of(app).add_plugins(AwsSolutionsChecks(app), ServerlessChecks(app))
+    strict_profile(app)
     return app
 
 

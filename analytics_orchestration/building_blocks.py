@@ -48,6 +48,7 @@ __all__ = [
     "queue_with_dead_letter_queue",
     "secure_bucket",
     "secure_key",
+    "secure_repository",
     "secure_topic",
 ]
 
@@ -101,6 +102,10 @@ secure_bucket = validated_props({
     "lifecycle_rules": Items(min_items=0, max_items=999),
 })(foundation.secure_bucket)
 secure_key = validated_props({"description": Text(max_length=8192)})(foundation.secure_key)
+secure_repository = validated_props({
+    # ECR lifecycle rules keep 1 to 10,000 images (the countNumber limit of the policy).
+    "max_image_count": Number(1, 10_000),
+})(foundation.secure_repository)
 secure_topic = validated_props(
     {
         "publishers": Items(min_items=0, each=SERVICE_PRINCIPAL, unique=True),

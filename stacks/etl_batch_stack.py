@@ -18,7 +18,6 @@ from typing import Any
 from aws_cdk import (
     Acknowledgment,
     Duration,
-    RemovalPolicy,
     Size,
     Stack,
     TimeZone,
@@ -26,7 +25,6 @@ from aws_cdk import (
 )
 from aws_cdk import aws_batch as batch
 from aws_cdk import aws_ec2 as ec2
-from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
@@ -64,12 +62,7 @@ class BatchProcessingStack(Stack):
             ec2.InterfaceVpcEndpointAwsService.ECR, ec2.InterfaceVpcEndpointAwsService.ECR_DOCKER,
             ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_LOGS,
         ])
-        repository = ecr.Repository(
-            self, "JobImages", image_scan_on_push=True,
-            image_tag_mutability=ecr.TagMutability.IMMUTABLE,
-            encryption=ecr.RepositoryEncryption.KMS, encryption_key=key,
-            removal_policy=RemovalPolicy.RETAIN,
-        )
+        repository = blocks.secure_repository(self, "JobImages", encryption_key=key)
         compute = batch.FargateComputeEnvironment(
             self, "Fargate", vpc=vpc,
             vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED),

@@ -706,6 +706,7 @@ class EventDrivenIngestion(Construct):
             metrics_namespace=METRICS_NAMESPACE,
             invoked_asynchronously=True,
             failure_queue_key=self.encryption_key,
+            log_encryption_key=self.encryption_key,
             environment={
                 "LEDGER_TABLE_NAME": self.ledger_table.table_name,
                 "IDEMPOTENCY_TABLE_NAME": self.idempotency_table.table_name,

@@ -14,6 +14,7 @@ from cfnlint.api import lint_all
 from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.json import JSONSnapshotExtension
 
+from analytics_orchestration.compliance import RulePack
 from tests.support import normalise_template, stale_acknowledgments
 
 #: Stacks every later change must keep; new example stacks are covered automatically by
@@ -34,10 +35,11 @@ def test_app_has_every_example_stack(cloud_assembly):
     assert set(_stacks(cloud_assembly)) >= REQUIRED_STACKS
 
 
-def test_compliance_gate_ran_both_packs_and_found_nothing_unacknowledged(cloud_assembly):
+def test_compliance_gate_ran_every_pack_and_found_nothing_unacknowledged(cloud_assembly):
+    """The strict profile's four packs ran on the example app: zero open findings."""
     report = json.loads((Path(cloud_assembly.directory) / "validation-report.json").read_text())
     conclusions = {plugin["pluginName"]: plugin["conclusion"] for plugin in report["pluginReports"]}
-    assert conclusions == {"AwsSolutions": "success", "Serverless": "success"}
+    assert conclusions == {pack.value: "success" for pack in RulePack}
     for plugin in report["pluginReports"]:
         assert plugin["violations"] == []
         for suppressed in plugin.get("suppressedViolations", []):
@@ -138,6 +140,80 @@ def test_queues_on_an_encrypted_path_use_a_customer_managed_key(cloud_assembly):
                     problems.append(f"{stack.stack_name}/{queue}: its key does not let SNS in")
     assert all(count > 0 for count in checked.values()), checked
     assert problems == []
+
+
+def _resources(assembly: cx_api.CloudAssembly, resource_type: str) -> dict[str, dict]:
+    """``stack/logical id`` -> resource, for every resource of ``resource_type``; never empty."""
+    found = {
+        f"{stack.stack_name}/{logical_id}": resource
+        for stack in assembly.stacks
+        for logical_id, resource in stack.template["Resources"].items()
+        if resource["Type"] == resource_type
+    }
+    assert found, f"the example app has no {resource_type}: the walk would prove nothing"
+    return found
+
+
+def test_every_log_group_is_encrypted_with_a_customer_managed_key(cloud_assembly):
+    """State-machine, function, flow-log and access-log groups alike (issue 10 §2)."""
+    unencrypted = [name for name, log_group in
+                   _resources(cloud_assembly, "AWS::Logs::LogGroup").items()
+                   if "KmsKeyId" not in log_group["Properties"]]
+    assert unencrypted == []
+
+
+def test_every_table_is_in_a_backup_plan_of_its_stack(cloud_assembly):
+    tables = _resources(cloud_assembly, "AWS::DynamoDB::Table")
+    selected = {
+        f"{name.split('/')[0]}/{entry['Fn::GetAtt'][0]}"
+        for name, selection in _resources(cloud_assembly, "AWS::Backup::BackupSelection").items()
+        for entry in selection["Properties"]["BackupSelection"].get("Resources", [])
+        if isinstance(entry, dict) and "Fn::GetAtt" in entry
+    }
+    assert set(tables) - selected == set()
+    vaults = _resources(cloud_assembly, "AWS::Backup::BackupVault")
+    assert all("EncryptionKeyArn" in v["Properties"] for v in vaults.values())
+
+
+def test_every_key_refuses_grants_for_non_aws_resources(cloud_assembly):
+    """The statement AWS Control Tower's CT.KMS.PR.3 requires, on every key."""
+    expected = {"Effect": "Deny", "Action": "kms:CreateGrant", "Principal": {"AWS": "*"},
+                "Resource": "*", "Condition": {"BoolIfExists": {
+                    "kms:GrantIsForAWSResource": "false", "aws:PrincipalIsAWSService": "false"}}}
+    missing = []
+    for name, key in _resources(cloud_assembly, "AWS::KMS::Key").items():
+        statements = [{k: v for k, v in statement.items() if k != "Sid"}
+                      for statement in key["Properties"]["KeyPolicy"]["Statement"]]
+        if expected not in statements:
+            missing.append(name)
+    assert missing == []
+
+
+def test_every_fargate_container_is_read_only_non_root_and_memory_bounded(cloud_assembly):
+    for name, task in _resources(cloud_assembly, "AWS::ECS::TaskDefinition").items():
+        for container in task["Properties"]["ContainerDefinitions"]:
+            assert container.get("ReadonlyRootFilesystem") is True, name
+            user = str(container.get("User", "root"))
+            assert user.split(":")[0] not in ("", "0", "root"), name
+            assert isinstance(container.get("Memory"), int), name
+
+
+def test_the_worker_keeps_a_writable_scratch_path(cloud_assembly):
+    """The read-only root filesystem leaves /tmp writable through a task volume."""
+    for name, task in _resources(cloud_assembly, "AWS::ECS::TaskDefinition").items():
+        if task["Properties"].get("RequiresCompatibilities") != ["FARGATE"]:
+            continue
+        volumes = {v["Name"] for v in task["Properties"].get("Volumes", [])}
+        mounts = {m["ContainerPath"]: m for c in task["Properties"]["ContainerDefinitions"]
+                  for m in c.get("MountPoints", [])}
+        assert mounts["/tmp"]["SourceVolume"] in volumes, name
+        assert mounts["/tmp"]["ReadOnly"] is False, name
+
+
+def test_every_image_repository_has_a_lifecycle_policy(cloud_assembly):
+    for name, repository in _resources(cloud_assembly, "AWS::ECR::Repository").items():
+        rules = json.loads(repository["Properties"]["LifecyclePolicy"]["LifecyclePolicyText"])
+        assert rules["rules"], name
 
 
 def test_template_snapshots(cloud_assembly, json_snapshot):

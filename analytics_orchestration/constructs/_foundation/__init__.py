@@ -32,6 +32,7 @@ from .queues import (
     queue_with_dead_letter_queue,
 )
 from .removal import DESTROY_ON_REMOVAL_CONTEXT_KEY, destroy_on_removal, stateful_removal_policy
+from .repositories import secure_repository
 from .state_machines import observable_state_machine
 from .subscriptions import subscribe_queue
 from .tables import secure_table
@@ -66,6 +67,7 @@ __all__ = [
     "rule_failed_invocations_alarm",
     "secure_bucket",
     "secure_key",
+    "secure_repository",
     "secure_table",
     "secure_topic",
     "state_machine_target",

@@ -11,6 +11,7 @@ from constructs import Construct
 
 from analytics_orchestration.errors import ConfigurationError
 
+from .compliance import acknowledge
 from .feature_flags import LOG_DELIVERY_FLAG
 from .removal import destroy_on_removal, stateful_removal_policy
 
@@ -52,7 +53,46 @@ def access_log_bucket(scope: Construct, construct_id: str) -> s3.Bucket:
         removal_policy=stateful_removal_policy(scope),
         auto_delete_objects=destroy,
     )
+    # (cdk-nag's AwsSolutions-S1 already treats a bucket its stack logs to as compliant.)
+    acknowledge(
+        bucket, "cdk-validator-cfnguard::s3_bucket_logging_enabled_check",
+        "This is the server-access-log bucket; logging its own access would loop.",
+    )
+    for rule_id in ("NIST.800.53.R5::NIST.800.53.R5-S3DefaultEncryptionKMS",
+                    "cdk-validator-cfnguard::s3_bucket_default_encryption_kms_check"):
+        acknowledge(
+            bucket, rule_id,
+            "S3 server access log delivery writes only to SSE-S3 target buckets (AWS: "
+            "'SSE-KMS is not supported for the destination bucket'); it holds access "
+            "records, no data.",
+        )
+    acknowledge(
+        bucket,
+        "cdk-validator-cfnguard::s3_event_notifications_enabled_check",
+        "Nothing acts on new access-log objects; they are read by audits and expire by "
+        "lifecycle, so event delivery would only emit one event per log file.",
+    )
+    _acknowledge_retention_controls(bucket)
     return bucket
+
+
+def _acknowledge_retention_controls(bucket: s3.Bucket) -> None:
+    """Replication and Object Lock: deployment decisions the library cannot make."""
+    acknowledge(
+        bucket,
+        "NIST.800.53.R5::NIST.800.53.R5-S3BucketReplicationEnabled",
+        "Cross-region replication needs a destination bucket and key in a second region "
+        "the library cannot choose; versioning, RETAIN and delete-protected keys guard "
+        "against loss in this region. Add a replication rule through the bucket's "
+        "CfnBucket where the recovery plan requires a second region.",
+    )
+    acknowledge(
+        bucket,
+        "cdk-validator-cfnguard::s3_bucket_object_lock_enabled_check",
+        "Object Lock (WORM) would block the lifecycle expiry of superseded versions and "
+        "logs that the library sets to bound storage; write-once retention is a per-dataset "
+        "regulatory decision, and versioning already keeps every overwritten object.",
+    )
 
 
 def secure_bucket(
@@ -104,6 +144,14 @@ def secure_bucket(
     )
     if event_bridge_notifications:
         enable_event_bridge_notifications(bucket)
+    else:
+        acknowledge(
+            bucket,
+            "cdk-validator-cfnguard::s3_event_notifications_enabled_check",
+            "No workflow starts from this bucket's object events (its writers start "
+            "what follows); event_bridge_notifications=True turns delivery on.",
+        )
+    _acknowledge_retention_controls(bucket)
     return bucket
 
 

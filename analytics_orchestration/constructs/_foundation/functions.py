@@ -38,12 +38,36 @@ DEFAULT_TIMEOUT = Duration.seconds(30)
 #: Asynchronous invocations: Lambda's retries and how long an event may wait.
 DEFAULT_ASYNC_RETRY_ATTEMPTS = 2
 DEFAULT_ASYNC_MAX_EVENT_AGE = Duration.hours(6)
+#: Reserved concurrency of a function that has no other cap (no event source mapping
+#: limiting it): at most this many run at once, so a burst of events cannot exhaust the
+#: account's concurrency (starving every other function) or overrun what the handler
+#: writes to. Throttled asynchronous events are retried by Lambda for up to
+#: :data:`DEFAULT_ASYNC_MAX_EVENT_AGE`; synchronous callers (Step Functions, Pipes) retry
+#: the throttling error. Accounts whose concurrency quota is below
+#: ``100 + this`` cannot reserve it: pass ``reserved_concurrency=None`` and a reason there.
+DEFAULT_RESERVED_CONCURRENCY = 10
+#: Why no function of the library runs in a VPC (cdk-nag NIST and Control Tower rules).
+OUTSIDE_VPC_REASON = (
+    "The function reaches only AWS service APIs (IAM-authorized, over TLS) and no private "
+    "network resource; a VPC would add interface endpoints or a NAT gateway per service "
+    "without narrowing what its role may do."
+)
 
 #: Version of the Powertools for AWS Lambda (Python) v3 public layer.
 POWERTOOLS_LAYER_VERSION = 27
 #: Account that publishes the public Powertools layer, per AWS partition.
 POWERTOOLS_LAYER_ACCOUNTS = {"aws": "017000801446", "aws-cn": "498634801083"}
 _POWERTOOLS_MAPPING_ID = "AnalyticsOrchestrationPowertoolsLayerAccounts"
+
+
+def acknowledge_no_dead_letter_queue(function: lambda_.IFunction, reason: str) -> None:
+    """Acknowledge, with ``reason``, the packs' findings that ``function`` has no DLQ.
+
+    A function's DLQ receives failed *asynchronous* invocations only; ``reason`` says where
+    this function's failures go instead.
+    """
+    for rule_id in ("Serverless::Serverless-LambdaDLQ", "NIST.800.53.R5::NIST.800.53.R5-LambdaDLQ"):
+        acknowledge(function, rule_id, reason)
 
 
 @dataclass(frozen=True)
@@ -139,6 +163,9 @@ def python_function(
     metrics_namespace: str = "AnalyticsOrchestration",
     log_retention: logs.RetentionDays | None = None,
     failure_queue_key: kms.IKey | None = None,
+    reserved_concurrency: int | None = DEFAULT_RESERVED_CONCURRENCY,
+    concurrency_cap: str | None = None,
+    log_encryption_key: kms.IKey | None = None,
 ) -> PythonFunction:
     """A least-privilege, traced Python function.
 
@@ -147,18 +174,29 @@ def python_function(
 
     - the newest Python runtime aws-cdk-lib offers, on Graviton (arm64);
     - its own role, allowed only to write to its own log group (grant the rest);
-    - X-Ray active tracing; a log group with finite retention;
+    - X-Ray active tracing; a log group with finite retention, encrypted with
+      ``log_encryption_key`` (the owning construct's key; else the stack's shared key);
     - with ``invoked_asynchronously``, Lambda retries twice and then sends the failed
       event, with the error that failed it, to an SQS on-failure destination
       (``failure_queue``), so no event is lost; ``failure_queue_key`` encrypts that queue
-      (give the key of the data the events describe: a failed event keeps its payload).
+      (give the key of the data the events describe: a failed event keeps its payload);
+    - ``reserved_concurrency`` (default :data:`DEFAULT_RESERVED_CONCURRENCY`) caps how many
+      run at once. A caller whose function is capped otherwise (an SQS event source's
+      maximum concurrency) passes ``None`` and says what caps it in ``concurrency_cap``;
+    - outside any VPC (it calls AWS APIs only: :data:`OUTSIDE_VPC_REASON`).
     """
     if (handler_name is None) == (code is None):
         raise ValueError("python_function: give exactly one of handler_name and code")
+    if (reserved_concurrency is None) == (concurrency_cap is None):
+        raise ValueError(
+            "python_function: give reserved_concurrency or, when something else caps the "
+            "function's concurrency, reserved_concurrency=None and concurrency_cap"
+        )
     runtime = LATEST_PYTHON_RUNTIME
     architecture = lambda_.Architecture.ARM_64
     fn_log_group = build_log_group(
-        scope, f"{construct_id}LogGroup", retention=log_retention or DEFAULT_LOG_RETENTION
+        scope, f"{construct_id}LogGroup", retention=log_retention or DEFAULT_LOG_RETENTION,
+        encryption_key=log_encryption_key,
     )
     role = iam.Role(
         scope,
@@ -200,14 +238,19 @@ def python_function(
         on_failure=_QueueDestination(failure_queue) if failure_queue else None,
         retry_attempts=DEFAULT_ASYNC_RETRY_ATTEMPTS if invoked_asynchronously else None,
         max_event_age=DEFAULT_ASYNC_MAX_EVENT_AGE if invoked_asynchronously else None,
+        reserved_concurrent_executions=reserved_concurrency,
     )
     if failure_queue is not None:
-        acknowledge(
+        acknowledge_no_dead_letter_queue(
             function,
-            "Serverless::Serverless-LambdaDLQ",
             "Failed asynchronous events go to the on-failure destination, which keeps the "
             "error with the event; a DLQ as well would deliver every failure twice.",
         )
+    if concurrency_cap is not None:
+        acknowledge(function, "NIST.800.53.R5::NIST.800.53.R5-LambdaConcurrency",
+                    f"No reserved concurrency: {concurrency_cap}")
+    acknowledge(function, "NIST.800.53.R5::NIST.800.53.R5-LambdaInsideVPC", OUTSIDE_VPC_REASON)
+    acknowledge(function, "cdk-validator-cfnguard::lambda_inside_vpc_check", OUTSIDE_VPC_REASON)
     fn_log_group.grant_write(role)
     cfn_function = function.node.default_child
     assert isinstance(cfn_function, lambda_.CfnFunction)

@@ -9,6 +9,7 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
+from .compliance import acknowledge
 from .logs import log_group as build_log_group
 
 DEFAULT_CIDR = "10.0.0.0/16"
@@ -29,7 +30,8 @@ def private_vpc(
     Workloads reach AWS services through endpoints: gateway endpoints for S3 and DynamoDB
     always, interface endpoints (private DNS, reachable from the VPC's CIDR only) for
     ``interface_endpoints``. Every flow (accepted and rejected) is logged to a log group
-    with finite retention, encrypted with ``flow_logs_key`` when given. The default
+    with finite retention, encrypted with ``flow_logs_key`` (else the stack's shared
+    customer-managed key). The default
     security group is stripped of its rules.
 
     ``max_azs`` above 2 needs an environment or an ``availability_zones`` override on an
@@ -88,6 +90,13 @@ def _drop_redundant_provider_dependency(stack: Stack) -> None:
     handler = provider.node.try_find_child("Handler") if provider else None
     if isinstance(handler, CfnResource):
         handler.add_deletion_override("DependsOn")
+        acknowledge(
+            handler,
+            "cdk-validator-cfnguard::lambda_inside_vpc_check",
+            "CDK's restrict-default-security-group handler runs only during deployment and "
+            "calls the EC2 API to revoke the default group's rules; it reaches nothing "
+            "inside the VPC it configures.",
+        )
 
 
 def _endpoint_id(service: ec2.InterfaceVpcEndpointAwsService) -> str:

@@ -84,6 +84,13 @@ def dead_letter_queue_for_service(
         "Serverless::Serverless-SQSRedrivePolicy",
         f"This queue is the dead-letter queue of {used_by}; it has no DLQ of its own.",
     )
+    acknowledge(
+        queue,
+        "cdk-validator-cfnguard::sqs_dlq_check",
+        f"This queue is the dead-letter queue of {used_by} (a service, not a queue, "
+        "dead-letters into it, so no redrive-allow policy can name the source); a DLQ of "
+        "a DLQ would only move failures out of sight of its depth alarm.",
+    )
     return queue
 
 

@@ -6,6 +6,7 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
+from .backups import back_up_table
 from .removal import destroy_on_removal, stateful_removal_policy
 
 
@@ -20,11 +21,14 @@ def secure_table(
 ) -> dynamodb.Table:
     """An on-demand table with PITR, encrypted with ``encryption_key`` (else AWS-owned).
 
+    Every table is in its stack's AWS Backup plan (:func:`.backups.backup_plan`): daily
+    recovery points outside the table, in a vault under a customer-managed key.
+
     Deletion protection is on unless the development removal switch is on. The v1
     ``Table`` L2, because ``TableV2`` cannot render a customer-managed key in an
     environment-agnostic stack.
     """
-    return dynamodb.Table(
+    table = dynamodb.Table(
         scope,
         construct_id,
         partition_key=dynamodb.Attribute(name=partition_key, type=dynamodb.AttributeType.STRING),
@@ -47,3 +51,5 @@ def secure_table(
         deletion_protection=not destroy_on_removal(scope),
         removal_policy=stateful_removal_policy(scope),
     )
+    back_up_table(table)
+    return table

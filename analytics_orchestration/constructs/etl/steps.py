@@ -21,6 +21,7 @@ from aws_cdk import aws_batch as batch
 from aws_cdk import aws_emrserverless as emrserverless
 from aws_cdk import aws_glue as glue
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_stepfunctions as sfn
@@ -29,6 +30,7 @@ from constructs import Construct
 
 from .._foundation import acknowledge, is_unresolved, python_function
 from .._foundation.compliance import nag_reference
+from .._foundation.functions import acknowledge_no_dead_letter_queue
 from .._foundation.validation import Items, Number, Span, Text, field_problems, validated_props
 from .policies import TRANSIENT_ERRORS, EtlRetryPolicy, Retryable
 
@@ -77,6 +79,8 @@ class StepContext:
     catch: Callable[[Retryable], None]
     fail: Callable[[str, str, str], sfn.IChainable]
     grants: list[Callable[[iam.IRole], None]] = field(default_factory=list)
+    #: The workflow's key: what the step's own resources (function logs) are encrypted with.
+    encryption_key: kms.IKey | None = None
 
     def guard(self, state: Retryable, integration: str) -> None:
         """Retry ``integration``'s transient errors; catch everything else (top level)."""
@@ -367,6 +371,7 @@ class _PartitionRecordsStep(_InvokeStep):
             ctx.scope,
             f"{self.name}Function",
             handler_name="record_partitioner",
+            log_encryption_key=ctx.encryption_key,
             description=f"Partitions records for step {self.name} of {ctx.scope.node.path}",
             memory_size=self.memory_size,
             timeout=self.timeout,
@@ -376,6 +381,11 @@ class _PartitionRecordsStep(_InvokeStep):
                 "PARTITION_KEYS": json.dumps(list(self.partition_keys)),
                 "MAX_REJECTED_FRACTION": str(self.max_rejected_fraction),
             },
+        )
+        acknowledge_no_dead_letter_queue(
+            built.function,
+            "The state machine invokes this function synchronously: a failure is the task's "
+            "error, retried with backoff and then caught by the workflow's failure path.",
         )
         role = built.role
         role.add_to_principal_policy(iam.PolicyStatement(

@@ -348,6 +348,7 @@ class StepFunctionsEtl(Construct):
         ctx = StepContext(
             scope=self, retry=self.retry, result_path=result_path, in_branch=in_branch,
             catch=lambda state: self._guard(state, None), fail=self._fail_state,
+            encryption_key=self.encryption_key,
         )
         self._grants.append(ctx.grants)
         return ctx

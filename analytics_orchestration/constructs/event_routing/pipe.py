@@ -39,12 +39,14 @@ from constructs import Construct
 
 from analytics_orchestration.constructs._foundation import (
     ProblemCollector,
-    acknowledge,
     log_group,
     python_function,
     require_feature_flags,
 )
 from analytics_orchestration.constructs._foundation.alarms import pipe_failures_alarm
+from analytics_orchestration.constructs._foundation.functions import (
+    acknowledge_no_dead_letter_queue,
+)
 
 from .._foundation.validation import Span, validated_props
 
@@ -103,9 +105,8 @@ class PipeEnrichment:
             scope, "Enrichment", handler_name="pipe_enricher",
             description=f"Parses SQS records for the pipe {scope.node.path}",
         )
-        acknowledge(
+        acknowledge_no_dead_letter_queue(
             built.function,
-            "Serverless::Serverless-LambdaDLQ",
             "EventBridge Pipes invokes this enrichment synchronously: a failed batch stays "
             "in the source queue, is retried and then moved to that queue's DLQ.",
         )

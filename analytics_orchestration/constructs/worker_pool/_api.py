@@ -222,12 +222,27 @@ def build_job_api(scope: Construct, options: JobApiOptions, target: JobApiTarget
             web_acl_arn=options.web_acl.attr_arn,
         )
     else:
-        acknowledge(
-            api.deployment_stage,
-            "AwsSolutions::AwsSolutions-APIG3",
-            "Every method requires authorization (IAM by default) and the stage is throttled; "
-            "a WAF web ACL is opt-in through JobApiOptions(web_acl=...).",
-        )
+        for rule_id in ("AwsSolutions::AwsSolutions-APIG3",
+                        "NIST.800.53.R5::NIST.800.53.R5-APIGWAssociatedWithWAF"):
+            acknowledge(
+                api.deployment_stage,
+                rule_id,
+                "Every method requires authorization (IAM by default) and the stage is "
+                "throttled; a WAF web ACL is opt-in through JobApiOptions(web_acl=...).",
+            )
+    acknowledge(
+        api.deployment_stage,
+        "NIST.800.53.R5::NIST.800.53.R5-APIGWCacheEnabledAndEncrypted",
+        "No cache: POST /jobs enqueues a new job on every call and GET /jobs/{id} answers a "
+        "job's current state, which a cached response would show stale.",
+    )
+    acknowledge(
+        api.deployment_stage,
+        "NIST.800.53.R5::NIST.800.53.R5-APIGWSSLEnabled",
+        "A stage client certificate authenticates API Gateway to HTTP backends; every "
+        "integration here is an AWS service integration (SQS, DynamoDB) signed with SigV4 "
+        "over TLS, which does not use it.",
+    )
     if options.authorizer is None:
         for method in api.methods:
             acknowledge(

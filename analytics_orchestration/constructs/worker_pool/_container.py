@@ -37,6 +37,14 @@ SCALING_STEPS = (
 )
 #: Long polling: a receive waits up to 20 s for messages (fewer empty receives).
 WAIT_TIME_SECONDS = 20
+#: The worker runs as this unprivileged user and group (the reference image's ``USER``);
+#: an image of your own must run as it too (files readable by others suffice).
+WORKER_USER = "10001:10001"
+#: The one writable path of the read-only root filesystem: a task-scoped scratch volume
+#: (Fargate's ephemeral storage) for libraries that use ``tempfile``. The reference poller
+#: writes nothing to disk.
+SCRATCH_PATH = "/tmp"
+_SCRATCH_VOLUME = "scratch"
 
 
 def build_container_workers(
@@ -95,6 +103,7 @@ def build_container_workers(
         enable_execute_command=False,
     )
     task_definition = service.task_definition
+    _harden_worker_container(task_definition, memory_limit_mib=options.memory_limit_mib)
     acknowledge(
         task_definition,
         "AwsSolutions::AwsSolutions-ECS2",
@@ -111,3 +120,30 @@ def build_container_workers(
             "to the image's repository.",
         )
     return service, vpc, worker_logs
+
+
+def _harden_worker_container(
+    task_definition: ecs.FargateTaskDefinition, *, memory_limit_mib: int
+) -> None:
+    """Read-only root filesystem, a non-root user and a hard memory limit.
+
+    A compromised or buggy worker can then change nothing in its image and holds no root
+    privileges in the container; ``/tmp`` stays writable through a task-scoped volume.
+    The queue-processing pattern builds the container itself, so its definition is
+    completed here: the mount point through the L2, the three settings the L2 offers only
+    at creation through the task definition's CloudFormation properties.
+    """
+    container = task_definition.default_container
+    assert container is not None
+    task_definition.add_volume(name=_SCRATCH_VOLUME)
+    container.add_mount_points(
+        ecs.MountPoint(container_path=SCRATCH_PATH, source_volume=_SCRATCH_VOLUME,
+                       read_only=False)
+    )
+    cfn_task_definition = task_definition.node.default_child
+    assert isinstance(cfn_task_definition, ecs.CfnTaskDefinition)
+    prefix = "ContainerDefinitions.0"  # the pattern's one container, the worker
+    cfn_task_definition.add_property_override(f"{prefix}.ReadonlyRootFilesystem", True)
+    cfn_task_definition.add_property_override(f"{prefix}.User", WORKER_USER)
+    # The task's memory is the container's hard limit (CT.ECS.PR.7): one container per task.
+    cfn_task_definition.add_property_override(f"{prefix}.Memory", memory_limit_mib)

@@ -45,7 +45,7 @@ from .._foundation import (
     secure_table,
 )
 from .._foundation.alarms import ALARM_PERIOD
-from .._foundation.functions import ASSET_EXCLUDES
+from .._foundation.functions import ASSET_EXCLUDES, acknowledge_no_dead_letter_queue
 from .._foundation.queues import DEFAULT_MAX_RECEIVE_COUNT, DEFAULT_RETENTION
 from .._foundation.validation import validated_props
 from ._api import JobApiTarget, build_job_api
@@ -227,11 +227,17 @@ class SqsWorkerPool(Construct):
             timeout=options.timeout or DEFAULT_WORKER_TIMEOUT,
             service_name=self._service_name,
             metrics_namespace=METRICS_NAMESPACE,
+            log_encryption_key=self.encryption_key,
+            reserved_concurrency=None,
+            concurrency_cap=(
+                f"the SQS event source mapping runs at most {options.max_concurrency} at once "
+                "(LambdaWorkers.max_concurrency), and reserving concurrency below that would "
+                "throttle the mapping's own invocations."
+            ),
         )
         self.worker_log_group = built.log_group
-        acknowledge(
+        acknowledge_no_dead_letter_queue(
             built.function,
-            "Serverless::Serverless-LambdaDLQ",
             "The function is invoked by an SQS event source mapping: a failed record stays "
             "in the queue and is parked in the queue's dead-letter queue after "
             "max_receive_count receives; a function DLQ only applies to async invocations.",

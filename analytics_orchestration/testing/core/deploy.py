@@ -44,6 +44,11 @@ NO_OP_TYPES: frozenset[str] = frozenset(
         "AWS::Lambda::LayerVersion",
         "Custom::S3AutoDeleteObjects",
         "Custom::LogRetention",
+        # Every foundation table is in its stack's backup plan: recovery points are made
+        # by AWS Backup on a schedule, outside anything a test observes.
+        "AWS::Backup::BackupVault",
+        "AWS::Backup::BackupPlan",
+        "AWS::Backup::BackupSelection",
     }
 )
 """Types deployed as no-ops: they change permissions, telemetry or deletion, not behaviour."""
@@ -85,6 +90,13 @@ class Deployer:
             name = props.get("LayerName") or logical_id
             arn = kernel.arn("lambda", f"layer:{name}:1")
             return arn, {"LayerVersionArn": arn}
+        if resource_type == "AWS::Backup::BackupVault":
+            name = props.get("BackupVaultName") or logical_id
+            return name, {"BackupVaultName": name,
+                          "BackupVaultArn": kernel.arn("backup", f"backup-vault:{name}")}
+        if resource_type == "AWS::Backup::BackupPlan":
+            return logical_id, {"BackupPlanId": logical_id, "BackupPlanArn": arn,
+                                "VersionId": "1"}
         return logical_id, {"Arn": arn}
 
     def deploy(self, source: StackTemplate, parameters: Mapping[str, Any] | None) -> None:

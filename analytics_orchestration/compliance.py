@@ -1,0 +1,149 @@
+"""The strict compliance profile: the same four rule packs that gate the example app.
+
+One switch registers, as CDK policy-validation plugins, every rule pack the library's own
+constructs are proven against::
+
+    from aws_cdk import App
+    from analytics_orchestration.compliance import strict_profile
+
+    app = App()
+    ...  # your stacks
+    strict_profile(app)
+    app.synth()  # fails on any finding that is not acknowledged with a reason
+
+The packs (:class:`RulePack`): cdk-nag's ``AwsSolutions``, ``Serverless`` and
+``NIST.800.53.R5`` checks, and the AWS Control Tower proactive controls run by cfn-guard
+(``cdk-validator-cfnguard``, whose bundled rules are the Control Tower ones). A finding is
+acknowledged on the construct it concerns with
+``Validations.of(construct).acknowledge(Acknowledgment(id=..., reason=...))``; the id is the
+one the failure report prints (``NIST.800.53.R5::NIST.800.53.R5-LambdaDLQ``,
+``cdk-validator-cfnguard::sqs_dlq_check``). The library's constructs already acknowledge,
+on the resource concerned, each finding they cannot fix, with the reason.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from typing import cast
+
+import jsii
+from aws_cdk import Aspects, IAspect, IPolicyValidationPlugin, Stack, Stage, Validations
+from aws_cdk import aws_iam as iam
+from cdk_nag import AwsSolutionsChecks, NIST80053R5Checks, ServerlessChecks
+from cdklabs.cdk_validator_cfnguard import CfnGuardValidator
+from constructs import IConstruct
+
+from .constructs._foundation.compliance import acknowledge
+from .errors import ConfigurationError
+
+#: The NIST finding that every CDK grant policy raises, and why it is acknowledged.
+GRANT_POLICY_RULE = "NIST.800.53.R5::NIST.800.53.R5-IAMNoInlinePolicy"
+GRANT_POLICY_REASON = (
+    "A CDK grant policy (AWS::IAM::Policy) attached to exactly one role: it is that role's "
+    "least-privilege statements, generated from grant_* calls on named resources and "
+    "reviewed in the template. A customer-managed policy would hold the same statements "
+    "with the same single attachment; AC-6 is met by the statements, not by the policy "
+    "type. Policies attached to users, groups or several roles, and inline policies "
+    "written into a role, are still reported."
+)
+
+
+class RulePack(enum.Enum):
+    """A rule pack of the strict profile; the value is the plugin name reports print."""
+
+    AWS_SOLUTIONS = "AwsSolutions"
+    SERVERLESS = "Serverless"
+    NIST_800_53_R5 = "NIST.800.53.R5"
+    CONTROL_TOWER = "cdk-validator-cfnguard"
+
+
+#: Every pack, in the order they are registered.
+STRICT_PROFILE: tuple[RulePack, ...] = tuple(RulePack)
+
+
+def add_compliance_checks(
+    scope: Stage,
+    *,
+    packs: Iterable[RulePack] = STRICT_PROFILE,
+    acknowledge_grant_policies: bool = True,
+) -> list[IPolicyValidationPlugin]:
+    """Register ``packs`` (default: all four) on ``scope``, an ``App`` or a ``Stage``.
+
+    Synthesis then fails on every finding of those packs that is not acknowledged.
+    With the NIST pack and ``acknowledge_grant_policies`` (default), its
+    ``IAMNoInlinePolicy`` finding is acknowledged on each policy that CDK's grants attach
+    to exactly one role (:data:`GRANT_POLICY_REASON`), and only there; pass ``False`` to
+    review each one yourself. Returns the registered plugins.
+
+    Raises :class:`ConfigurationError` when ``scope`` is not a stage (CDK accepts plugins
+    only there) or ``packs`` is empty or holds anything but :class:`RulePack` members.
+    """
+    selected = list(packs) if not isinstance(packs, (str, RulePack)) else [packs]
+    problems: list[str] = []
+    if not Stage.is_stage(scope):
+        problems.append(
+            f"scope: expected an App or a Stage (policy-validation plugins are registered "
+            f"there), got {type(scope).__name__}"
+        )
+    if not selected:
+        problems.append("packs: give at least one RulePack (default: all four)")
+    wrong = [pack for pack in selected if not isinstance(pack, RulePack)]
+    if wrong:
+        problems.append(
+            f"packs: expected RulePack members ({', '.join(p.name for p in RulePack)}), "
+            f"got {wrong!r}"
+        )
+    if problems:
+        raise ConfigurationError("add_compliance_checks", problems)
+    unique = list(dict.fromkeys(selected))
+    plugins = [_plugin(scope, pack) for pack in unique]
+    Validations.of(scope).add_plugins(*plugins)
+    if acknowledge_grant_policies and RulePack.NIST_800_53_R5 in unique:
+        Aspects.of(scope).add(SingleRolePolicyAcknowledgment())
+    return plugins
+
+
+@jsii.implements(IAspect)
+class SingleRolePolicyAcknowledgment:
+    """Acknowledges NIST ``IAMNoInlinePolicy`` on each ``iam.Policy`` of exactly one role.
+
+    An aspect, because grant policies appear whenever a grant is made, after the
+    constructs that own the roles were built (a user's ``bucket.grant_read(role)``).
+    """
+
+    def visit(self, node: IConstruct) -> None:
+        """Acknowledge on ``node`` when it is a policy attached to one role and nothing else."""
+        if not isinstance(node, iam.Policy):
+            return
+        cfn_policy = node.node.default_child
+        if not isinstance(cfn_policy, iam.CfnPolicy):
+            return
+        # The L2 renders its attachments lazily: resolve them to count what they name.
+        stack = Stack.of(node)
+        roles, users, groups = (
+            stack.resolve(attached) or []
+            for attached in (cfn_policy.roles, cfn_policy.users, cfn_policy.groups)
+        )
+        if len(roles) == 1 and not users and not groups:
+            acknowledge(node, GRANT_POLICY_RULE, GRANT_POLICY_REASON)
+
+
+def strict_profile(scope: Stage) -> list[IPolicyValidationPlugin]:
+    """Register all four packs on ``scope``: the gate the example app passes."""
+    return add_compliance_checks(scope, packs=STRICT_PROFILE)
+
+
+def _plugin(scope: IConstruct, pack: RulePack) -> IPolicyValidationPlugin:
+    if pack is RulePack.AWS_SOLUTIONS:
+        return AwsSolutionsChecks(scope)
+    if pack is RulePack.SERVERLESS:
+        return ServerlessChecks(scope)
+    if pack is RulePack.NIST_800_53_R5:
+        return NIST80053R5Checks(scope)
+    # Every bundled Control Tower rule on; findings are acknowledged per resource. The
+    # plugin is typed against CDK's Beta1 plugin interface, which has the same members
+    # (name, version, ruleIds, validate) and which Validations accepts at run time.
+    return cast(
+        IPolicyValidationPlugin, CfnGuardValidator(control_tower_rules_enabled=True)
+    )
