@@ -362,7 +362,8 @@ SUBJECTS: tuple[Subject, ...] = (
             lambda s: {"name": "Query", "query": "SELECT 1", "database": "analytics",
                        "output_location": s3.Location(bucket_name="fuzz-bucket",
                                                       object_key="athena/")},
-            host=in_etl("transform", True), literal=frozenset({"name", "database"}),
+            host=in_etl("transform", True),
+            literal=frozenset({"name", "database", "read_prefixes", "write_prefixes"}),
             accepts=_accepts(query="huge", read_prefixes="empty blank_item",
                              write_prefixes="empty blank_item")),
     Subject("EtlStep.chainable", ao.EtlStep.chainable,
@@ -509,6 +510,8 @@ SUBJECTS: tuple[Subject, ...] = (
                              noncurrent_version_expiration="huge")),
     Subject("secure_key", blocks.secure_key, lambda s: {"description": "Fuzz key"},
             construct=True, accepts=_accepts(description="huge")),  # KMS: 8,192
+    Subject("secure_repository", blocks.secure_repository,
+            lambda s: {"encryption_key": key(s)}, construct=True),
     Subject("secure_topic", blocks.secure_topic,
             lambda s: {"master_key": key(s), "fifo": True},
             construct=True, accepts=_accepts(publishers="empty")),
