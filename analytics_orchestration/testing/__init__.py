@@ -174,6 +174,7 @@ check_moto_version()
 from analytics_orchestration.testing.core.registry import DeployedResource  # noqa: E402
 from analytics_orchestration.testing.harness import (  # noqa: E402
     Execution,
+    HttpResponse,
     OfflineAws,
     QueueMessage,
 )
@@ -191,6 +192,7 @@ __all__ = [
     "Execution",
     "ExecutionTimeoutError",
     "HarnessStateError",
+    "HttpResponse",
     "Invocation",
     "JobFailed",
     "JobRun",

@@ -34,6 +34,7 @@ from analytics_orchestration.testing.exceptions import (
     ResourceNotFoundError,
 )
 from analytics_orchestration.testing.services.analytics import AnalyticsServices
+from analytics_orchestration.testing.services.apigateway import ApiGatewayService, HttpResponse
 from analytics_orchestration.testing.services.dynamodb import DynamoDbService
 from analytics_orchestration.testing.services.events import EventsService
 from analytics_orchestration.testing.services.firehose import FirehoseService
@@ -46,7 +47,7 @@ from analytics_orchestration.testing.services.sns import SnsService
 from analytics_orchestration.testing.services.sqs import QueueMessage, SqsService
 from analytics_orchestration.testing.services.stepfunctions import StepFunctionsService
 
-__all__ = ["Execution", "OfflineAws", "QueueMessage", "template_of_stack"]
+__all__ = ["Execution", "HttpResponse", "OfflineAws", "QueueMessage", "template_of_stack"]
 
 _TERMINAL = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
 
@@ -133,9 +134,10 @@ class OfflineAws:
         """Emulated Glue, Athena, Batch, EMR Serverless and SageMaker jobs (fakes, failures)."""
         self._sfn = StepFunctionsService(kernel, self._iam, self.analytics)
         self._pipes = PipesService(kernel, self._sqs, self._lambda)
+        self._apigateway = ApiGatewayService(kernel, self._sqs)
         self._services: tuple[Any, ...] = (
             self._iam, self._sqs, self._lambda, self._firehose, self._sns, self._events,
-            self._s3, self._dynamodb, self.analytics, self._sfn, self._pipes)
+            self._s3, self._dynamodb, self.analytics, self._sfn, self._pipes, self._apigateway)
         handlers: dict[str, Handler] = {}
         for service in self._services:
             handlers.update(service.resource_handlers())
@@ -377,6 +379,32 @@ class OfflineAws:
             request["name"] = name
         arn: str = self.client("stepfunctions").start_execution(**request)["executionArn"]
         return arn
+
+    def http_request(
+        self,
+        api: str,
+        method: str,
+        path: str,
+        *,
+        body: Any = None,
+        headers: Mapping[str, str] | None = None,
+        caller: str | None = None,
+        stage: str | None = None,
+    ) -> HttpResponse:
+        """Call a REST API as a client would, then settle; returns status, headers, body.
+
+        ``api`` is the ``RestApi``'s construct path (``"ReportJobs/Api"``), logical id, id or
+        name; ``path`` is relative to the stage (``"/jobs/abc?x=1"``); ``body`` a string or
+        a JSON-encoded value (``Content-Type: application/json`` unless ``headers`` say
+        otherwise). ``caller`` is the IAM principal signing the request (a role's ARN or
+        construct path); ``None`` is an unsigned request, which an ``AWS_IAM`` method answers
+        with 403 ``Missing Authentication Token``. ``stage`` is needed only when the API has
+        several. What is emulated: :mod:`analytics_orchestration.testing.services.apigateway`.
+        """
+        response = self._apigateway.request(api, method, path, body=body, headers=headers,
+                                            caller=caller, stage=stage)
+        self.settle()
+        return response
 
     # ------------------------------------------------------------------------------
     # reading back

@@ -118,4 +118,4 @@ class Deployer:
             kernel.registry.add(DeployedResource(
                 stack_name=source.stack_name, logical_id=logical_id,
                 resource_type=resource_type, physical_id=str(ref),
-                path=source.paths.get(logical_id), attributes=attrs))
+                path=source.paths.get(logical_id), attributes=attrs, properties=props))
