@@ -643,7 +643,8 @@ class ApiGatewayService:
             else next(iter(templates))
         template = templates.get(content_type)
         if template:
-            rendered = vtl.render(str(template), input=vtl.InputVariable(text, {}),
+            # $input.body is the integration's answer; $input.params() still the request's.
+            rendered = vtl.render(str(template), input=vtl.InputVariable(text, params),
                                   context=context, stage_variables=stage_variables)
         else:
             rendered = text  # no template: the integration's body passes through

@@ -122,7 +122,7 @@ def json_path(document: Any, path: str) -> Any:
     if not path.startswith("$"):
         raise UnsupportedIntegrationError("mapping template JSONPath", f"{path!r}")
     rest = path[1:]
-    current = document
+    tokens: list[tuple[str | None, ...]] = []
     position = 0
     while position < len(rest):
         match = _JSONPATH_TOKEN.match(rest, position)
@@ -130,7 +130,9 @@ def json_path(document: Any, path: str) -> Any:
             raise UnsupportedIntegrationError(
                 "mapping template JSONPath", f"{path!r} (only $.name, $['name'] and [index])")
         position = match.end()
-        name, index, single, double = match.groups()
+        tokens.append(match.groups())
+    current = document
+    for name, index, single, double in tokens:
         if index is not None:
             if not isinstance(current, list) or int(index) >= len(current):
                 return None
