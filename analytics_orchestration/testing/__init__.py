@@ -174,6 +174,7 @@ check_moto_version()
 from analytics_orchestration.testing.core.registry import DeployedResource  # noqa: E402
 from analytics_orchestration.testing.harness import (  # noqa: E402
     Execution,
+    Firing,
     HttpResponse,
     OfflineAws,
     QueueMessage,
@@ -191,6 +192,7 @@ __all__ = [
     "DeployedResource",
     "Execution",
     "ExecutionTimeoutError",
+    "Firing",
     "HarnessStateError",
     "HttpResponse",
     "Invocation",

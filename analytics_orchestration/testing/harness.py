@@ -43,11 +43,13 @@ from analytics_orchestration.testing.services.lambda_ import LambdaService
 from analytics_orchestration.testing.services.lambda_runtime import Invocation
 from analytics_orchestration.testing.services.pipes import PipesService
 from analytics_orchestration.testing.services.s3 import S3Service
+from analytics_orchestration.testing.services.scheduler import Firing, SchedulerService
 from analytics_orchestration.testing.services.sns import SnsService
 from analytics_orchestration.testing.services.sqs import QueueMessage, SqsService
 from analytics_orchestration.testing.services.stepfunctions import StepFunctionsService
 
-__all__ = ["Execution", "HttpResponse", "OfflineAws", "QueueMessage", "template_of_stack"]
+__all__ = ["Execution", "Firing", "HttpResponse", "OfflineAws", "QueueMessage",
+           "template_of_stack"]
 
 _TERMINAL = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
 
@@ -130,14 +132,16 @@ class OfflineAws:
         self._events = EventsService(kernel, self._sqs, self._lambda)
         self._s3 = S3Service(kernel, self._lambda, self._events)
         self._dynamodb = DynamoDbService(kernel)
-        self.analytics = AnalyticsServices(kernel)
+        self._scheduler = SchedulerService(kernel, self._events, self._sqs)
+        self.analytics = AnalyticsServices(kernel, self._scheduler)
         """Emulated Glue, Athena, Batch, EMR Serverless and SageMaker jobs (fakes, failures)."""
         self._sfn = StepFunctionsService(kernel, self._iam, self.analytics)
         self._pipes = PipesService(kernel, self._sqs, self._lambda)
         self._apigateway = ApiGatewayService(kernel, self._sqs)
         self._services: tuple[Any, ...] = (
             self._iam, self._sqs, self._lambda, self._firehose, self._sns, self._events,
-            self._s3, self._dynamodb, self.analytics, self._sfn, self._pipes, self._apigateway)
+            self._s3, self._dynamodb, self._scheduler, self.analytics, self._sfn, self._pipes,
+            self._apigateway)
         handlers: dict[str, Handler] = {}
         for service in self._services:
             handlers.update(service.resource_handlers())
@@ -429,6 +433,29 @@ class OfflineAws:
     def events_on(self, bus: str | None = None) -> list[dict[str, Any]]:
         """Events put on ``bus`` (default bus when omitted)."""
         return list(self.events_seen.get(self._events.bus_name(bus), []))
+
+    def advance(self, *, days: float = 0, hours: float = 0, minutes: float = 0,
+                seconds: float = 0) -> list[Firing]:
+        """Move virtual time forward, firing every schedule due on the way; returns the
+        occurrences fired, oldest first.
+
+        Scheduled EventBridge rules and EventBridge Scheduler schedules fire at each of their
+        occurrences in order (ties in deployment order), each delivered to its targets and
+        settled before the next, with :attr:`clock` at the occurrence's time (what the
+        events' ``time`` and ``<aws.scheduler.scheduled-time>`` say). The semantics of rate,
+        cron and at expressions: :mod:`analytics_orchestration.testing.services.scheduler`.
+        """
+        import datetime as dt
+
+        self._kernel.require_active()
+        delta = dt.timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
+        return self._scheduler.advance(delta, self.settle)
+
+    @property
+    def now(self) -> Any:
+        """The virtual time (a UTC ``datetime``): the wall clock at creation plus what Wait
+        states, back-offs and :meth:`advance` have spent."""
+        return self.clock.now()
 
     @property
     def virtual_seconds(self) -> float:
