@@ -9,7 +9,11 @@ Public API
 ``OfflineAws(region=..., account_id=..., ignore_resource_types=..., max_deliveries_without_dlq=3)``
     Context manager; starts ``moto.mock_aws`` (Step Functions executing) and the patches.
 ``offline_aws`` (pytest fixture, from :mod:`analytics_orchestration.testing.pytest_plugin`)
-    Yields an entered :class:`OfflineAws` per test.
+    Yields an entered :class:`OfflineAws` per test; ``@pytest.mark.offline_aws(**options)``
+    (on the test, its class or module) passes ``OfflineAws``'s keyword arguments
+    (``account_id``, ``region``, ``ignore_resource_types``...), so an
+    :class:`UnsupportedResourceError`'s advice is pasted there as written.
+    ``offline_aws_factory`` creates configured harnesses inside a test.
 
 On the handle:
 
@@ -19,7 +23,12 @@ On the handle:
   ``client(service)`` for anything else;
 - acting: ``put_object``, ``delete_object``, ``send_message``, ``publish``, ``put_events``,
   ``invoke``, ``start_execution`` (each accepts a construct path/logical id or a physical
-  name, and settles the system before returning);
+  name, and settles the system before returning); ``http_request(api, method, path,
+  body=..., headers=..., caller=...)`` calls a REST API and returns an
+  :class:`HttpResponse` (``status``, ``headers``, ``body``, ``text``);
+- time: ``advance(days=..., hours=..., minutes=..., seconds=...)`` fires the scheduled rules
+  and Scheduler schedules due on the way, oldest first, and returns each :class:`Firing`;
+  ``now`` is the virtual time;
 - waiting: ``settle()``, ``wait_for_executions(state_machine, count=...)``,
   ``wait_for_execution(arn)``;
 - reading back: ``executions(...)``, ``execution_history(arn)`` (and ``Execution.history()``,
@@ -32,7 +41,7 @@ On the handle:
   return fields of the job's description); ``fail(service, name, reason)`` (or a handler
   raising :class:`JobFailed`) fails it; ``runs(...)`` lists every :class:`JobRun`;
   ``models`` / ``endpoint_configs`` / ``endpoints`` hold what workflows created;
-  ``run_schedule(path)`` starts what an EventBridge Scheduler schedule targets.
+  ``run_schedule(path)`` starts what an EventBridge Scheduler schedule targets, now.
 
 Where things live
 =================
@@ -47,9 +56,10 @@ upward import):
   (intrinsics, assets), ``patching`` (moto patches, virtual clock), ``patterns``
   (EventBridge pattern language, shared by rules and filters);
 - ``services/``: ``s3``, ``sqs``, ``sns``, ``lambda_`` (+ ``lambda_runtime``), ``events``
-  (EventBridge), ``stepfunctions``, ``pipes``, ``firehose``, ``dynamodb``, ``iam`` (roles,
-  keys, parameters), ``analytics`` (Glue, Athena, Batch, EMR Serverless, SageMaker,
-  Scheduler). Each holds that service's resource handlers, its moto patches and its runtime
+  (EventBridge), ``scheduler`` (scheduled rules, EventBridge Scheduler), ``apigateway``
+  (+ ``apigateway_vtl``), ``stepfunctions``, ``pipes``, ``firehose``, ``dynamodb``, ``iam``
+  (roles, keys, parameters), ``analytics`` (Glue, Athena, Batch, EMR Serverless,
+  SageMaker). Each holds that service's resource handlers, its moto patches and its runtime
   behaviour. Adding a service (Kinesis, DynamoDB Streams, Redshift Data API, MWAA...) is one
   more module there, constructed in :class:`OfflineAws`: the steps are in
   :mod:`analytics_orchestration.testing.services`.
@@ -119,6 +129,24 @@ What runs
   tables and security configurations, Athena work groups, Batch, EMR Serverless, Scheduler,
   ECR and EC2 network resources deploy as records (``AWS::Glue::Database``: ignore it).
   ``$$.Execution.StartTime`` is ISO 8601 and a Fail state may re-raise ``States.*`` errors.
+- API Gateway REST APIs (:mod:`~.services.apigateway`): routing (``{param}``, ``{proxy+}``),
+  ``AWS_IAM`` authorization of the ``caller`` against its role's identity policies in the
+  template (unsigned: 403 ``Missing Authentication Token``; denied: 403 ``User: ... is not
+  authorized to perform: execute-api:Invoke``), request validators (required parameters;
+  body against the model, JSON schema draft 4: 400 ``Invalid request body``), request and
+  response mapping templates in Velocity (``airspeed``) with ``$input`` (``body``,
+  ``json``, ``path``, ``params``), ``$util`` (``escapeJavaScript``, ``parseJson``,
+  ``urlEncode``/``urlDecode``, ``base64Encode``/``base64Decode``), ``$context``
+  (``requestId``, ``identity.*``, ``httpMethod``, ``resourcePath``, ``stage``,
+  ``responseOverride``...), passthrough behaviours, AWS integrations with SQS
+  (``SendMessage``, query protocol) and DynamoDB (any action), mock integrations,
+  integration response selection and parameter mappings.
+- Schedules (:mod:`~.services.scheduler`): scheduled rules (UTC) and Scheduler schedules
+  (rate, cron, at; time zones with daylight saving; start/end dates; disabled) fire on
+  ``advance(...)``; AWS's six-field cron (``?``, ``L``, ``W``, ``LW``, ``nL``, ``#``,
+  names, years) is parsed by the harness, anything else refused naming the expression.
+  Deploying a resource type in ``ignore_resource_types`` (or a built-in no-op) answers
+  every ``Fn::GetAtt`` on it with a stand-in value, so other resources may refer to it.
 
 Fidelity
 ========
@@ -143,11 +171,16 @@ What does not
   :class:`UnsupportedIntegrationError` when invoked); Powertools' tracer is disabled.
 - Wall-clock time is not virtual: ``time.time()`` in handlers is real; SQS delays and
   visibility timeouts are not waited for (failed messages are redelivered immediately).
-- Scheduled rules and schedules are not triggered (``aws.analytics.run_schedule`` starts a
-  schedule's state machine by hand); job scripts and containers never run (register a
+- Schedules fire only when a test calls ``advance`` (never during ``settle``), without
+  Scheduler's retries or flexible-window randomness (a flexible window fires at its start);
+  API Gateway throttling, usage plans, API keys, caching, gateway responses, resource
+  policies, Cognito/Lambda authorizers and HTTP integrations are not emulated (refused by
+  name). Job scripts and containers never run (register a
   fake); DynamoDB/Kinesis event sources, container-image
   functions, nested stacks, ``Fn::ImportValue`` and custom resources other than the CDK's
-  bucket-notification one are unsupported. IAM is not evaluated: a missing grant passes here.
+  bucket-notification one are unsupported. IAM is evaluated only for ``execute-api:Invoke``
+  on API requests (identity policies of the caller's role, no conditions): elsewhere a
+  missing grant passes here.
 - EventBridge retries, throttling and ``RetryPolicy`` are not emulated (a refused delivery
   is dead-lettered at once); archives and replays do nothing; API destinations, pipe input
   templates and pipe sources/targets other than SQS -> Step Functions raise
