@@ -151,8 +151,9 @@ What runs
 Fidelity
 ========
 ``tests/fidelity/`` runs cases taken from AWS's own public material (the EventBridge rule
-engine's tests and README, github.com/aws/event-ruler; the EventBridge, SNS and Step
-Functions developer guides), each citing its source, through the harness's public surface.
+engine's tests and README, github.com/aws/event-ruler; the EventBridge, SNS, Step
+Functions and API Gateway developer guides), each citing its source, through the
+harness's public surface.
 A case is correct (the harness does what AWS does), refused (the harness raises an error
 naming the feature) or wrong; the suite fails on any wrong one. Score per service (before
 the fidelity work of issue 11 the same cases scored 46/53, 21/60, 9/11, 44/56 and 4/8):
@@ -162,6 +163,7 @@ the fidelity work of issue 11 the same cases scored 46/53, 21/60, 9/11, 44/56 an
 - EventBridge input transformer: 11/11 correct, 0 refused
 - SNS filter policies: 56/56 correct, 0 refused
 - Step Functions: 8/8 correct, 0 refused
+- API Gateway mapping templates: 8/8 correct, 0 refused (new with the API Gateway emulation)
 
 What does not
 =============

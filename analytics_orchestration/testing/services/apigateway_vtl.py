@@ -99,14 +99,56 @@ class JavaString(str):
         return isinstance(other, str) and self.lower() == other.lower()
 
 
+class JavaMap(dict[str, Any]):
+    """A ``dict`` with the ``java.util.Map`` methods templates call (``size``, ``keySet``...)."""
+
+    def size(self) -> int:
+        return len(self)
+
+    def isEmpty(self) -> bool:
+        return not self
+
+    def keySet(self) -> list[str]:
+        return list(self.keys())
+
+    def containsKey(self, key: Any) -> bool:
+        return key in self
+
+    def put(self, key: str, value: Any) -> Any:
+        previous = self.get(key)
+        self[key] = value
+        return previous
+
+    def putAll(self, values: dict[str, Any]) -> None:
+        self.update(values)
+
+
+class JavaList(list[Any]):
+    """A ``list`` with the ``java.util.List`` methods templates call (``size``, ``get``...)."""
+
+    def size(self) -> int:
+        return len(self)
+
+    def isEmpty(self) -> bool:
+        return not self
+
+    def contains(self, value: Any) -> bool:
+        return value in self
+
+    def add(self, value: Any) -> bool:
+        self.append(value)
+        return True
+
+
 def javaish(value: Any) -> Any:
-    """Strings inside values handed to templates become :class:`JavaString`."""
+    """Values handed to templates, with Java's methods: strings become
+    :class:`JavaString`, maps :class:`JavaMap`, lists :class:`JavaList`."""
     if isinstance(value, str) and not isinstance(value, JavaString):
         return JavaString(value)
     if isinstance(value, dict):
-        return {k: javaish(v) for k, v in value.items()}
+        return JavaMap({k: javaish(v) for k, v in value.items()})
     if isinstance(value, list):
-        return [javaish(v) for v in value]
+        return JavaList(javaish(v) for v in value)
     return value
 
 
