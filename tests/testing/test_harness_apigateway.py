@@ -226,6 +226,8 @@ def default_pool_stack() -> cdk.Stack:
     client = iam.Role(stack, "Client", assumed_by=iam.AccountRootPrincipal())
     pool.grant_submit(client)
     pool.grant_read_jobs(client)
+    reader = iam.Role(stack, "Reader", assumed_by=iam.AccountRootPrincipal())
+    pool.grant_read_jobs(reader)  # may read jobs back, was never granted submitting
     return stack
 
 
@@ -239,3 +241,19 @@ def test_the_default_worker_pool_stack_deploys_and_its_api_runs_jobs(default_poo
                                 caller="Client")
         assert (read.status, read.body["status"], read.body["result"]["sum"]) == (
             200, "SUCCEEDED", 6)
+
+
+def test_a_missing_grant_is_a_403_naming_the_method(default_pool_stack):
+    with OfflineAws() as aws:
+        aws.deploy(default_pool_stack)
+        job = {"job_type": "summary", "parameters": {"values": [1]}}
+        refused = aws.http_request("Jobs/Api", "POST", "/jobs", caller="Reader", body=job)
+        assert refused.status == 403
+        assert refused.body["Message"].endswith("execute-api:Invoke on resource: arn:aws:"
+                                                f"execute-api:us-east-1:123456789012:"
+                                                f"{aws.physical_id('Jobs/Api')}/v1/POST/jobs")
+        assert aws.table_items("Jobs/JobTable") == []
+        posted = aws.http_request("Jobs/Api", "POST", "/jobs", caller="Client", body=job)
+        read = aws.http_request("Jobs/Api", "GET", f"/jobs/{posted.body['job_id']}",
+                                caller="Reader")
+        assert (read.status, read.body["status"]) == (200, "SUCCEEDED")

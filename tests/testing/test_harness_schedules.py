@@ -8,6 +8,7 @@ EventBridge Scheduler": daylight saving time, rate without StartDate)."""
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 from zoneinfo import ZoneInfo
 
@@ -162,6 +163,15 @@ def scheduled_stack() -> cdk.Stack:
         stack, "Disabled", schedule_expression="rate(1 minute)", state="DISABLED",
         flexible_time_window=scheduler.CfnSchedule.FlexibleTimeWindowProperty(mode="OFF"),
         target=scheduler.CfnSchedule.TargetProperty(arn=deliveries.queue_arn, role_arn=role_arn))
+    bounded = sqs.Queue(stack, "Bounded")
+    start = (dt.datetime.now(UTC) + dt.timedelta(hours=2)).replace(second=0, microsecond=0)
+    scheduler.CfnSchedule(
+        stack, "Window", schedule_expression="rate(1 hour)",
+        start_date=start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        end_date=(start + dt.timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        flexible_time_window=scheduler.CfnSchedule.FlexibleTimeWindowProperty(
+            mode="FLEXIBLE", maximum_window_in_minutes=15),
+        target=scheduler.CfnSchedule.TargetProperty(arn=bounded.queue_arn, role_arn=role_arn))
     return stack
 
 
@@ -218,3 +228,12 @@ def test_scheduler_rate_starts_at_once_and_at_fires_once_and_disabled_never(time
 def test_advance_refuses_going_back(timed):
     with pytest.raises(ValueError, match="forward"):
         timed.advance(hours=-1)
+
+
+def test_start_and_end_dates_bound_a_schedule_and_a_flexible_window_fires_at_its_start(timed):
+    fired = [f.time for f in timed.advance(hours=24) if f.name == timed.physical_id("Window")]
+    assert len(fired) == 4  # StartDate, +1 h, +2 h, +3 h = EndDate
+    assert [b - a for a, b in itertools.pairwise(fired)] == [dt.timedelta(hours=1)] * 3
+    assert fired[0].second == 0  # StartDate, to the minute
+    assert timed.now - dt.timedelta(hours=23) < fired[0] < timed.now - dt.timedelta(hours=20)
+    assert [m.json() for m in timed.queue_messages("Bounded")] == [{}] * 4
