@@ -442,14 +442,37 @@ class OfflineAws:
         Scheduled EventBridge rules and EventBridge Scheduler schedules fire at each of their
         occurrences in order (ties in deployment order), each delivered to its targets and
         settled before the next, with :attr:`clock` at the occurrence's time (what the
-        events' ``time`` and ``<aws.scheduler.scheduled-time>`` say). The semantics of rate,
-        cron and at expressions: :mod:`analytics_orchestration.testing.services.scheduler`.
+        events' ``time`` and ``<aws.scheduler.scheduled-time>`` say). Settled includes the
+        Step Functions executions an occurrence started: they finish before the next one
+        fires (on AWS a run lasting longer than the interval would overlap the next; here
+        it does not). The semantics of rate, cron and at expressions:
+        :mod:`analytics_orchestration.testing.services.scheduler`.
         """
         import datetime as dt
 
         self._kernel.require_active()
         delta = dt.timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
-        return self._scheduler.advance(delta, self.settle)
+        return self._scheduler.advance(delta, self._settle_with_executions)
+
+    def _settle_with_executions(self, timeout: float = 30.0) -> None:
+        """Settle, then wait until no execution of a deployed state machine is running."""
+        self.settle()
+        machines = [r.arn for r in self.resources
+                    if r.resource_type == "AWS::StepFunctions::StateMachine" and r.arn]
+        if not machines:
+            return
+        sfn = self.client("stepfunctions")
+        deadline = time.monotonic() + timeout
+        while True:
+            running = [e["name"] for arn in machines for e in sfn.list_executions(
+                stateMachineArn=arn, statusFilter="RUNNING")["executions"]]
+            if not running:
+                return
+            if time.monotonic() > deadline:
+                raise ExecutionTimeoutError(
+                    f"after {timeout}s executions are still running: {', '.join(running)}")
+            time.sleep(0.002)
+            self.settle()
 
     @property
     def now(self) -> Any:
