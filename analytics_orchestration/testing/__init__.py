@@ -9,7 +9,11 @@ Public API
 ``OfflineAws(region=..., account_id=..., ignore_resource_types=..., max_deliveries_without_dlq=3)``
     Context manager; starts ``moto.mock_aws`` (Step Functions executing) and the patches.
 ``offline_aws`` (pytest fixture, from :mod:`analytics_orchestration.testing.pytest_plugin`)
-    Yields an entered :class:`OfflineAws` per test.
+    Yields an entered :class:`OfflineAws` per test; ``@pytest.mark.offline_aws(**options)``
+    (on the test, its class or module) passes ``OfflineAws``'s keyword arguments
+    (``account_id``, ``region``, ``ignore_resource_types``...), so an
+    :class:`UnsupportedResourceError`'s advice is pasted there as written.
+    ``offline_aws_factory`` creates configured harnesses inside a test.
 
 On the handle:
 
@@ -20,7 +24,12 @@ On the handle:
 - acting: ``put_object`` (``emit_event=False``: no S3 notification at all, a lost event),
   ``delete_object``, ``send_message``, ``publish``, ``put_events``,
   ``invoke``, ``start_execution`` (each accepts a construct path/logical id or a physical
-  name, and settles the system before returning);
+  name, and settles the system before returning); ``http_request(api, method, path,
+  body=..., headers=..., caller=...)`` calls a REST API and returns an
+  :class:`HttpResponse` (``status``, ``headers``, ``body``, ``text``);
+- time: ``advance(days=..., hours=..., minutes=..., seconds=...)`` fires the scheduled rules
+  and Scheduler schedules due on the way, oldest first, and returns each :class:`Firing`;
+  ``now`` is the virtual time;
 - waiting: ``settle()``, ``wait_for_executions(state_machine, count=...)``,
   ``wait_for_execution(arn)``;
 - reading back: ``executions(...)``, ``execution_history(arn)`` (and ``Execution.history()``,
@@ -38,7 +47,7 @@ On the handle:
   return fields of the job's description); ``fail(service, name, reason)`` (or a handler
   raising :class:`JobFailed`) fails it; ``runs(...)`` lists every :class:`JobRun`;
   ``models`` / ``endpoint_configs`` / ``endpoints`` hold what workflows created;
-  ``run_schedule(path)`` starts what an EventBridge Scheduler schedule targets.
+  ``run_schedule(path)`` starts what an EventBridge Scheduler schedule targets, now.
 
 Where things live
 =================
@@ -53,9 +62,10 @@ upward import):
   (intrinsics, assets), ``patching`` (moto patches, virtual clock), ``patterns``
   (EventBridge pattern language, shared by rules and filters);
 - ``services/``: ``s3``, ``sqs``, ``sns``, ``lambda_`` (+ ``lambda_runtime``), ``events``
-  (EventBridge), ``stepfunctions``, ``pipes``, ``firehose``, ``dynamodb``, ``iam`` (roles,
-  keys, parameters), ``analytics`` (Glue, Athena, Batch, EMR Serverless, SageMaker,
-  Scheduler). Each holds that service's resource handlers, its moto patches and its runtime
+  (EventBridge), ``scheduler`` (scheduled rules, EventBridge Scheduler), ``apigateway``
+  (+ ``apigateway_vtl``), ``stepfunctions``, ``pipes``, ``firehose``, ``dynamodb``, ``iam``
+  (roles, keys, parameters), ``analytics`` (Glue, Athena, Batch, EMR Serverless,
+  SageMaker). Each holds that service's resource handlers, its moto patches and its runtime
   behaviour. Adding a service (Kinesis, DynamoDB Streams, Redshift Data API, MWAA...) is one
   more module there, constructed in :class:`OfflineAws`: the steps are in
   :mod:`analytics_orchestration.testing.services`.
@@ -130,12 +140,31 @@ What runs
   tables and security configurations, Athena work groups, Batch, EMR Serverless, Scheduler,
   ECR and EC2 network resources deploy as records (``AWS::Glue::Database``: ignore it).
   ``$$.Execution.StartTime`` is ISO 8601 and a Fail state may re-raise ``States.*`` errors.
+- API Gateway REST APIs (:mod:`~.services.apigateway`): routing (``{param}``, ``{proxy+}``),
+  ``AWS_IAM`` authorization of the ``caller`` against its role's identity policies in the
+  template (unsigned: 403 ``Missing Authentication Token``; denied: 403 ``User: ... is not
+  authorized to perform: execute-api:Invoke``), request validators (required parameters;
+  body against the model, JSON schema draft 4: 400 ``Invalid request body``), request and
+  response mapping templates in Velocity (``airspeed``) with ``$input`` (``body``,
+  ``json``, ``path``, ``params``), ``$util`` (``escapeJavaScript``, ``parseJson``,
+  ``urlEncode``/``urlDecode``, ``base64Encode``/``base64Decode``), ``$context``
+  (``requestId``, ``identity.*``, ``httpMethod``, ``resourcePath``, ``stage``,
+  ``responseOverride``...), passthrough behaviours, AWS integrations with SQS
+  (``SendMessage``, query protocol) and DynamoDB (any action), mock integrations,
+  integration response selection and parameter mappings.
+- Schedules (:mod:`~.services.scheduler`): scheduled rules (UTC) and Scheduler schedules
+  (rate, cron, at; time zones with daylight saving; start/end dates; disabled) fire on
+  ``advance(...)``; AWS's six-field cron (``?``, ``L``, ``W``, ``LW``, ``nL``, ``#``,
+  names, years) is parsed by the harness, anything else refused naming the expression.
+  Deploying a resource type in ``ignore_resource_types`` (or a built-in no-op) answers
+  every ``Fn::GetAtt`` on it with a stand-in value, so other resources may refer to it.
 
 Fidelity
 ========
 ``tests/fidelity/`` runs cases taken from AWS's own public material (the EventBridge rule
-engine's tests and README, github.com/aws/event-ruler; the EventBridge, SNS and Step
-Functions developer guides), each citing its source, through the harness's public surface.
+engine's tests and README, github.com/aws/event-ruler; the EventBridge, SNS, Step
+Functions and API Gateway developer guides), each citing its source, through the
+harness's public surface.
 A case is correct (the harness does what AWS does), refused (the harness raises an error
 naming the feature) or wrong; the suite fails on any wrong one. Score per service (before
 the fidelity work of issue 11 the same cases scored 46/53, 21/60, 9/11, 44/56 and 4/8):
@@ -145,6 +174,7 @@ the fidelity work of issue 11 the same cases scored 46/53, 21/60, 9/11, 44/56 an
 - EventBridge input transformer: 11/11 correct, 0 refused
 - SNS filter policies: 56/56 correct, 0 refused
 - Step Functions: 8/8 correct, 0 refused
+- API Gateway mapping templates: 8/8 correct, 0 refused (new with the API Gateway emulation)
 
 What does not
 =============
@@ -154,11 +184,16 @@ What does not
   :class:`UnsupportedIntegrationError` when invoked); Powertools' tracer is disabled.
 - Wall-clock time is not virtual: ``time.time()`` in handlers is real; SQS delays and
   visibility timeouts are not waited for (failed messages are redelivered immediately).
-- Scheduled rules and schedules are not triggered (``aws.analytics.run_schedule`` starts a
-  schedule's state machine by hand); job scripts and containers never run (register a
+- Schedules fire only when a test calls ``advance`` (never during ``settle``), without
+  Scheduler's retries or flexible-window randomness (a flexible window fires at its start);
+  API Gateway throttling, usage plans, API keys, caching, gateway responses, resource
+  policies, Cognito/Lambda authorizers and HTTP integrations are not emulated (refused by
+  name). Job scripts and containers never run (register a
   fake); DynamoDB/Kinesis event sources, container-image
   functions, nested stacks, ``Fn::ImportValue`` and custom resources other than the CDK's
-  bucket-notification one are unsupported. IAM is not evaluated: a missing grant passes here.
+  bucket-notification one are unsupported. IAM is evaluated only for ``execute-api:Invoke``
+  on API requests (identity policies of the caller's role, no conditions): elsewhere a
+  missing grant passes here.
 - EventBridge retries, throttling and ``RetryPolicy`` are not emulated (a refused delivery
   is dead-lettered at once); archives and replays do nothing; API destinations, pipe input
   templates and pipe sources/targets other than SQS -> Step Functions raise
@@ -187,6 +222,8 @@ check_moto_version()
 from analytics_orchestration.testing.core.registry import DeployedResource  # noqa: E402
 from analytics_orchestration.testing.harness import (  # noqa: E402
     Execution,
+    Firing,
+    HttpResponse,
     OfflineAws,
     QueueMessage,
 )
@@ -203,8 +240,10 @@ __all__ = [
     "DeployedResource",
     "Execution",
     "ExecutionTimeoutError",
+    "Firing",
     "HandlerImportError",
     "HarnessStateError",
+    "HttpResponse",
     "Invocation",
     "JobFailed",
     "JobRun",

@@ -47,8 +47,9 @@ class MotoVersionMismatchError(OfflineHarnessError, ImportError):
 class UnsupportedResourceError(OfflineHarnessError):
     """The template holds a resource type the harness cannot create.
 
-    Pass the type in ``ignore_resource_types`` to deploy it as a no-op when the test does not
-    depend on it.
+    Pass the type in ``ignore_resource_types`` (of :class:`OfflineAws`, or of the
+    ``offline_aws`` fixture's marker) to deploy it as a no-op when the test does not depend
+    on it; the message says exactly what to write.
     """
 
     def __init__(self, resource_type: str, logical_id: str, detail: str = "") -> None:
@@ -58,7 +59,7 @@ class UnsupportedResourceError(OfflineHarnessError):
         super().__init__(
             f"resource type {resource_type!r} (logical id {logical_id!r}) is not supported by "
             f"the offline harness{extra}. Pass ignore_resource_types={{{resource_type!r}}} to "
-            f"deploy it as a no-op."
+            f"OfflineAws(...) or to @pytest.mark.offline_aws(...) to deploy it as a no-op."
         )
 
 

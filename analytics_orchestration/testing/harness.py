@@ -35,6 +35,7 @@ from analytics_orchestration.testing.exceptions import (
     UnexpectedHandlerErrors,
 )
 from analytics_orchestration.testing.services.analytics import AnalyticsServices
+from analytics_orchestration.testing.services.apigateway import ApiGatewayService, HttpResponse
 from analytics_orchestration.testing.services.dynamodb import DynamoDbService
 from analytics_orchestration.testing.services.events import EventsService
 from analytics_orchestration.testing.services.firehose import FirehoseService
@@ -43,11 +44,13 @@ from analytics_orchestration.testing.services.lambda_ import LambdaService
 from analytics_orchestration.testing.services.lambda_runtime import Invocation
 from analytics_orchestration.testing.services.pipes import PipesService
 from analytics_orchestration.testing.services.s3 import S3Service
+from analytics_orchestration.testing.services.scheduler import Firing, SchedulerService
 from analytics_orchestration.testing.services.sns import SnsService
 from analytics_orchestration.testing.services.sqs import QueueMessage, SqsService
 from analytics_orchestration.testing.services.stepfunctions import StepFunctionsService
 
-__all__ = ["Execution", "OfflineAws", "QueueMessage", "template_of_stack"]
+__all__ = ["Execution", "Firing", "HttpResponse", "OfflineAws", "QueueMessage",
+           "template_of_stack"]
 
 _TERMINAL = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
 
@@ -130,13 +133,16 @@ class OfflineAws:
         self._events = EventsService(kernel, self._sqs, self._lambda)
         self._s3 = S3Service(kernel, self._lambda, self._events)
         self._dynamodb = DynamoDbService(kernel)
-        self.analytics = AnalyticsServices(kernel)
+        self._scheduler = SchedulerService(kernel, self._events, self._sqs)
+        self.analytics = AnalyticsServices(kernel, self._scheduler)
         """Emulated Glue, Athena, Batch, EMR Serverless and SageMaker jobs (fakes, failures)."""
         self._sfn = StepFunctionsService(kernel, self._iam, self.analytics)
         self._pipes = PipesService(kernel, self._sqs, self._lambda)
+        self._apigateway = ApiGatewayService(kernel, self._sqs)
         self._services: tuple[Any, ...] = (
             self._iam, self._sqs, self._lambda, self._firehose, self._sns, self._events,
-            self._s3, self._dynamodb, self.analytics, self._sfn, self._pipes)
+            self._s3, self._dynamodb, self._scheduler, self.analytics, self._sfn, self._pipes,
+            self._apigateway)
         handlers: dict[str, Handler] = {}
         for service in self._services:
             handlers.update(service.resource_handlers())
@@ -388,6 +394,32 @@ class OfflineAws:
         arn: str = self.client("stepfunctions").start_execution(**request)["executionArn"]
         return arn
 
+    def http_request(
+        self,
+        api: str,
+        method: str,
+        path: str,
+        *,
+        body: Any = None,
+        headers: Mapping[str, str] | None = None,
+        caller: str | None = None,
+        stage: str | None = None,
+    ) -> HttpResponse:
+        """Call a REST API as a client would, then settle; returns status, headers, body.
+
+        ``api`` is the ``RestApi``'s construct path (``"ReportJobs/Api"``), logical id, id or
+        name; ``path`` is relative to the stage (``"/jobs/abc?x=1"``); ``body`` a string or
+        a JSON-encoded value (``Content-Type: application/json`` unless ``headers`` say
+        otherwise). ``caller`` is the IAM principal signing the request (a role's ARN or
+        construct path); ``None`` is an unsigned request, which an ``AWS_IAM`` method answers
+        with 403 ``Missing Authentication Token``. ``stage`` is needed only when the API has
+        several. What is emulated: :mod:`analytics_orchestration.testing.services.apigateway`.
+        """
+        response = self._apigateway.request(api, method, path, body=body, headers=headers,
+                                            caller=caller, stage=stage)
+        self.settle()
+        return response
+
     # ------------------------------------------------------------------------------
     # reading back
     # ------------------------------------------------------------------------------
@@ -446,6 +478,52 @@ class OfflineAws:
     def events_on(self, bus: str | None = None) -> list[dict[str, Any]]:
         """Events put on ``bus`` (default bus when omitted)."""
         return list(self.events_seen.get(self._events.bus_name(bus), []))
+
+    def advance(self, *, days: float = 0, hours: float = 0, minutes: float = 0,
+                seconds: float = 0) -> list[Firing]:
+        """Move virtual time forward, firing every schedule due on the way; returns the
+        occurrences fired, oldest first.
+
+        Scheduled EventBridge rules and EventBridge Scheduler schedules fire at each of their
+        occurrences in order (ties in deployment order), each delivered to its targets and
+        settled before the next, with :attr:`clock` at the occurrence's time (what the
+        events' ``time`` and ``<aws.scheduler.scheduled-time>`` say). Settled includes the
+        Step Functions executions an occurrence started: they finish before the next one
+        fires (on AWS a run lasting longer than the interval would overlap the next; here
+        it does not). The semantics of rate, cron and at expressions:
+        :mod:`analytics_orchestration.testing.services.scheduler`.
+        """
+        import datetime as dt
+
+        self._kernel.require_active()
+        delta = dt.timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
+        return self._scheduler.advance(delta, self._settle_with_executions)
+
+    def _settle_with_executions(self, timeout: float = 30.0) -> None:
+        """Settle, then wait until no execution of a deployed state machine is running."""
+        self.settle()
+        machines = [r.arn for r in self.resources
+                    if r.resource_type == "AWS::StepFunctions::StateMachine" and r.arn]
+        if not machines:
+            return
+        sfn = self.client("stepfunctions")
+        deadline = time.monotonic() + timeout
+        while True:
+            running = [e["name"] for arn in machines for e in sfn.list_executions(
+                stateMachineArn=arn, statusFilter="RUNNING")["executions"]]
+            if not running:
+                return
+            if time.monotonic() > deadline:
+                raise ExecutionTimeoutError(
+                    f"after {timeout}s executions are still running: {', '.join(running)}")
+            time.sleep(0.002)
+            self.settle()
+
+    @property
+    def now(self) -> Any:
+        """The virtual time (a UTC ``datetime``): the wall clock at creation plus what Wait
+        states, back-offs and :meth:`advance` have spent."""
+        return self.clock.now()
 
     @property
     def virtual_seconds(self) -> float:

@@ -314,6 +314,26 @@ def test_ml_workflow_keeps_the_endpoint_when_the_model_is_too_weak(ml_workflow):
     assert [m["status"] for m in drain()] == ["FAILED"]
 
 
+def test_ml_workflow_retrains_weekly_on_monday_at_six_paris_time(ml_workflow):
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    aws = ml_workflow
+    _ml_fakes(aws, auc=0.86)
+    fired = aws.advance(days=14)
+
+    # cron(0 6 ? * MON *) in Europe/Paris: exactly two Mondays in any 14 days.
+    assert [f.name for f in fired] == [aws.physical_id("ChurnModel/Trigger0")] * 2
+    executions = aws.wait_for_executions(count=2, timeout=30)
+    assert [e.status for e in executions] == ["SUCCEEDED", "SUCCEEDED"]
+    for firing, execution in zip(fired, executions, strict=True):
+        local = firing.time.astimezone(ZoneInfo("Europe/Paris"))
+        assert (local.weekday(), local.hour, local.minute) == (0, 6, 0)
+        assert execution.input["trigger"] == "schedule"
+        assert dt.datetime.fromisoformat(execution.input["scheduled_time"]) == firing.time
+    assert fired[1].time - fired[0].time == dt.timedelta(days=7)
+
+
 # ------------------------------------------------------------------------------ scenario 3
 def _reading(sensor: str, minute: int, value: float) -> str:
     stamp = f"2026-11-24T0{minute % 3}:{minute:02d}:00Z"
@@ -363,6 +383,17 @@ def test_batch_processing_aggregates_every_object_within_the_tolerance(batch_pro
     assert results["Key"].startswith("etl-map-results/")
     [row] = aws.table_items("NightlyReadings/Ledger")
     assert row["status"] == "SUCCEEDED"
+
+
+def test_batch_processing_runs_nightly_at_one_utc(batch_processing):
+    aws = batch_processing
+    [firing] = aws.advance(days=1)  # cron(0 1 * * ? *) in UTC: once in any 24 hours
+
+    assert (firing.time.hour, firing.time.minute) == (1, 0)
+    [execution] = aws.wait_for_executions(count=1, timeout=30)
+    assert execution.status == "SUCCEEDED", execution.cause
+    assert execution.input["scheduled_time"].startswith(firing.time.strftime("%Y-%m-%dT01:00"))
+    assert len(aws.list_objects("Readings", HOURLY_PREFIX)) == 20
 
 
 def test_batch_processing_fails_past_the_tolerated_percentage(batch_processing):

@@ -1,10 +1,13 @@
 """The example job-queue stack, run end to end on the offline harness.
 
-A job is submitted exactly as the API's SQS integration sends it (the validated body, with
-the ``job_id`` and ``submitted_by`` message attributes), the Lambda workers run it, the job
-table records it and JobSucceeded reaches the job-events bus. API Gateway, the VPC and the
-ECS service cannot run offline and are deployed as no-ops; their templates are asserted in
-``tests/constructs/test_worker_pool.py``.
+Jobs go in through the job API exactly as a client sends them: ``POST /jobs`` signed by the
+reporting system's role, through API Gateway's request validation, the SQS integration's
+mapping template, the queue, the Lambda workers and the job table, and come back through
+``GET /jobs/{job_id}`` and its DynamoDB integration. Some tests send to the queue directly
+(what the integration sends: the body plus the ``job_id`` and ``submitted_by`` message
+attributes) to exercise the worker's failure paths. Only the container pool's ECS service
+and its autoscaling cannot run offline: they are deployed as no-ops (the marker below), and
+their templates are asserted in ``tests/constructs/test_worker_pool.py``.
 """
 
 from __future__ import annotations
@@ -17,75 +20,29 @@ import pytest
 from analytics_orchestration import JOB_FAILED, JOB_SUCCEEDED
 
 STACK = "AnalyticsJobQueue"
+API = "ReportJobs/Api"
 QUEUE = "ReportJobs/Queue"
 JOBS = "ReportJobs/JobTable"
 WORKER = "ReportJobs/Worker"
-OFFLINE_PREFIXES = ("AWS::ApiGateway::", "AWS::EC2::", "AWS::ECS::",
-                    "AWS::ApplicationAutoScaling::", "Custom::VpcRestrictDefaultSG")
+SUBMITTER = "ReportingSystem"
+CONTAINER_TYPES = {"AWS::ECS::Cluster", "AWS::ECS::TaskDefinition", "AWS::ECS::Service",
+                   "AWS::ApplicationAutoScaling::ScalableTarget",
+                   "AWS::ApplicationAutoScaling::ScalingPolicy"}
 
-
-def _references(value: Any) -> set[str]:
-    """Logical ids a resource refers to (Ref, Fn::GetAtt, DependsOn)."""
-    found: set[str] = set()
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if key == "Ref" and isinstance(item, str):
-                found.add(item)
-            elif key == "Fn::GetAtt" and isinstance(item, list):
-                found.add(str(item[0]))
-            elif key == "DependsOn":
-                found.update([item] if isinstance(item, str) else item)
-            else:
-                found |= _references(item)
-    elif isinstance(value, list):
-        for item in value:
-            found |= _references(item)
-    return found
-
-
-@pytest.fixture(scope="module")
-def offline_template(example_stack, cloud_assembly) -> dict[str, Any]:
-    """The stack's template without what cannot run offline and what depends on it.
-
-    The harness deploys API Gateway, EC2 and ECS resources as no-ops only if nothing reads
-    their attributes; the API's methods do. They are dropped with everything referring to
-    them, and every resource is tagged with its construct path for lookups by path.
-    """
-    from aws_cdk import CfnElement, Stack
-
-    stack = example_stack(STACK)
-    template = json.loads(json.dumps(cloud_assembly.get_stack_by_name(STACK).template))
-    resources = template["Resources"]
-    dropped = {lid for lid, r in resources.items() if r["Type"].startswith(OFFLINE_PREFIXES)}
-    while True:
-        more = {lid for lid, r in resources.items()
-                if lid not in dropped and _references(r) & dropped}
-        if not more:
-            break
-        dropped |= more
-    for logical_id in dropped:
-        del resources[logical_id]
-    template.pop("Outputs", None)
-    for construct in stack.node.find_all():
-        if isinstance(construct, CfnElement) and Stack.of(construct) is stack:
-            logical_id = stack.resolve(construct.logical_id)
-            if logical_id in resources:
-                resources[logical_id].setdefault("Metadata", {})["aws:cdk:path"] = (
-                    construct.node.path)
-    return template
+pytestmark = pytest.mark.offline_aws(ignore_resource_types=CONTAINER_TYPES)
 
 
 @pytest.fixture
-def aws(offline_aws, offline_template, cloud_assembly) -> Any:
-    return offline_aws.deploy(template=offline_template, asset_dir=cloud_assembly.directory,
-                              stack_name=STACK)
+def aws(offline_aws, example_stack) -> Any:
+    return offline_aws.deploy(example_stack(STACK))
 
 
-def test_only_the_api_vpc_and_container_service_are_left_out(offline_template):
-    kept = {r["Type"] for r in offline_template["Resources"].values()}
-    assert {"AWS::Lambda::Function", "AWS::Lambda::EventSourceMapping", "AWS::SQS::Queue",
-            "AWS::DynamoDB::Table", "AWS::Events::EventBus"} <= kept
-    assert not [t for t in kept if t.startswith(OFFLINE_PREFIXES)]
+def test_only_the_container_service_is_deployed_as_a_no_op(aws):
+    deployed = {r.resource_type for r in aws.resources}
+    assert {"AWS::ApiGateway::RestApi", "AWS::ApiGateway::Method", "AWS::ApiGateway::Model",
+            "AWS::Lambda::EventSourceMapping", "AWS::DynamoDB::Table"} <= deployed
+    assert {t for t in deployed if t.startswith(("AWS::ECS::", "AWS::ApplicationAutoScaling::"))
+            } <= CONTAINER_TYPES
 
 
 def submit(aws, body: Any, job_id: str, **extra: Any) -> str:
@@ -94,6 +51,74 @@ def submit(aws, body: Any, job_id: str, **extra: Any) -> str:
         "job_id": {"DataType": "String", "StringValue": job_id},
         "submitted_by": {"DataType": "String", "StringValue": "arn:aws:iam::1:role/reports"},
     }, **extra)
+
+
+def test_a_job_posted_to_the_api_is_run_and_read_back_as_succeeded(aws):
+    job = {"job_type": "summary", "parameters": {"values": [2, 4, 6]}}
+    posted = aws.http_request(API, "POST", "/jobs", body=job, caller=SUBMITTER)
+
+    assert posted.status == 202
+    job_id = posted.body["job_id"]
+    assert job_id == posted.request_id  # the API's request id is the job id
+    [row] = aws.table_items(JOBS)
+    role = aws.resource(SUBMITTER).physical_id
+    assert row["job_id"] == job_id
+    assert row["submitted_by"] == f"arn:aws:sts::{aws.account_id}:assumed-role/{role}/offline-aws"
+    read = aws.http_request(API, "GET", f"/jobs/{job_id}", caller=SUBMITTER)
+    assert read.status == 200
+    assert read.body["status"] == "SUCCEEDED"
+    assert read.body["job_type"] == "summary"
+    assert read.body["attempts"] == 1
+    assert read.body["error"] is None
+    assert read.body["result"]["sum"] == 12
+    [event] = job_events(aws)
+    assert event["detail"]["job_id"] == job_id
+
+
+def test_a_job_not_yet_received_reads_as_404(aws):
+    missing = aws.http_request(API, "GET", "/jobs/no-such-job", caller=SUBMITTER)
+    assert missing.status == 404
+    assert "no job with this id" in missing.body["message"]
+
+
+@pytest.mark.parametrize("body", [
+    {"job_type": "summary"},  # parameters missing
+    {"job_type": "has spaces", "parameters": {}},  # job_type pattern
+    {"job_type": "summary", "parameters": {}, "extra": 1},  # additionalProperties: false
+    {"job_type": "summary", "parameters": []},  # parameters must be an object
+    "not json",
+])
+def test_a_body_failing_the_model_is_refused_with_400_and_nothing_is_queued(aws, body):
+    refused = aws.http_request(API, "POST", "/jobs", body=body, caller=SUBMITTER,
+                               headers={"Content-Type": "application/json"})
+    assert (refused.status, refused.body) == (400, {"message": "Invalid request body"})
+    assert aws.queue_messages(QUEUE, include_in_flight=True) == []
+    assert aws.invocations(WORKER) == []
+
+
+def test_an_unsigned_request_is_refused_as_aws_refuses_it(aws):
+    job = {"job_type": "summary", "parameters": {"values": [1]}}
+    unsigned = aws.http_request(API, "POST", "/jobs", body=job)
+    assert (unsigned.status, unsigned.body) == (403, {"message": "Missing Authentication Token"})
+    assert aws.table_items(JOBS) == []
+
+
+def test_a_principal_without_execute_api_invoke_is_refused(aws):
+    # The API's own integration role may send to the queue but was never granted the API.
+    integration_role = aws.arn("ReportJobs/ApiRole")
+    job = {"job_type": "summary", "parameters": {"values": [1]}}
+    denied = aws.http_request(API, "POST", "/jobs", body=job, caller=integration_role)
+    assert denied.status == 403
+    assert "is not authorized to perform: execute-api:Invoke on resource: " in (
+        denied.body["Message"])
+    assert denied.body["Message"].endswith("/POST/jobs")
+    assert aws.table_items(JOBS) == []
+
+
+def test_an_unknown_route_is_missing_authentication_token(aws):
+    for method, path in (("GET", "/jobs"), ("DELETE", "/jobs/x"), ("GET", "/nothing")):
+        answer = aws.http_request(API, method, path, caller=SUBMITTER)
+        assert (answer.status, answer.body) == (403, {"message": "Missing Authentication Token"})
 
 
 def job_events(aws) -> list[dict[str, Any]]:

@@ -230,6 +230,56 @@ class Fidelity:
             out[case["id"]] = _outcome(run)
         return out
 
+    # -- API Gateway --------------------------------------------------------------------
+    def apigateway_mapping_templates(self) -> dict[str, Outcome]:
+        """Each template is a REST API's request template, its output the message the API's
+        SQS integration sends (``#define`` captures it, ``$util.urlEncode`` form-encodes it
+        for SendMessage); the request is the one the documentation's example describes."""
+        aws = self.aws
+        account, region = aws.account_id, aws.region
+        out: dict[str, Outcome] = {}
+        for case in load("apigateway_mapping_templates"):
+            def run(case: dict[str, Any] = case) -> bool:
+                name = self._name("fidelity-api")
+                wrapped = ("#define($out)" + case["template"] + "#end"
+                           'Action=SendMessage&MessageBody=$util.urlEncode("$out")')
+                template = {"Resources": {
+                    "Queue": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": name}},
+                    "Api": {"Type": "AWS::ApiGateway::RestApi", "Properties": {"Name": name}},
+                    "Things": {"Type": "AWS::ApiGateway::Resource", "Properties": {
+                        "RestApiId": {"Ref": "Api"}, "PathPart": "things",
+                        "ParentId": {"Fn::GetAtt": ["Api", "RootResourceId"]}}},
+                    "Thing": {"Type": "AWS::ApiGateway::Resource", "Properties": {
+                        "RestApiId": {"Ref": "Api"}, "PathPart": "{id}",
+                        "ParentId": {"Ref": "Things"}}},
+                    "Post": {"Type": "AWS::ApiGateway::Method", "Properties": {
+                        "RestApiId": {"Ref": "Api"}, "ResourceId": {"Ref": "Thing"},
+                        "HttpMethod": "POST", "AuthorizationType": "NONE",
+                        "Integration": {
+                            "Type": "AWS", "IntegrationHttpMethod": "POST",
+                            "Uri": f"arn:aws:apigateway:{region}:sqs:path/{account}/{name}",
+                            "RequestParameters": {"integration.request.header.Content-Type":
+                                                  "'application/x-www-form-urlencoded'"},
+                            "RequestTemplates": {"application/json": wrapped},
+                            "PassthroughBehavior": "NEVER",
+                            "IntegrationResponses": [{"StatusCode": "200"}]}}},
+                    "Deployment": {"Type": "AWS::ApiGateway::Deployment",
+                                   "DependsOn": ["Post"],
+                                   "Properties": {"RestApiId": {"Ref": "Api"}}},
+                    "Stage": {"Type": "AWS::ApiGateway::Stage", "Properties": {
+                        "RestApiId": {"Ref": "Api"}, "StageName": "fidelity",
+                        "DeploymentId": {"Ref": "Deployment"}}},
+                }}
+                aws.deploy(template=template, stack_name=name)
+                answer = aws.http_request(name, "POST", case["path"], body=case["body"],
+                                          headers=case["headers"] or None)
+                url = aws.client("sqs").get_queue_url(QueueName=name)["QueueUrl"]
+                bodies = self._messages(url)
+                return bool(answer.status == 200 and len(bodies) == 1
+                            and _same(case["output"], bodies[0], {}))
+            out[case["id"]] = _outcome(run)
+        return out
+
     def run_all(self) -> dict[str, dict[str, Outcome]]:
         """Every service's cases; ``results`` keyed by service, then case id."""
         self.results = {service: run(self) for service, run in SERVICES.items()}
@@ -281,6 +331,7 @@ SERVICES: dict[str, Callable[[Fidelity], dict[str, Outcome]]] = {
     "EventBridge input transformer": Fidelity.eventbridge_input_transformer,
     "SNS filter policies": lambda f: {**f.sns_matching(), **f.sns_validation()},
     "Step Functions": Fidelity.stepfunctions,
+    "API Gateway mapping templates": Fidelity.apigateway_mapping_templates,
 }
 """Each service's cases, in the order the docs list the scores."""
 
@@ -296,6 +347,8 @@ def case_ids() -> list[tuple[str, str]]:
         "SNS filter policies": [c["id"] for c in sns["matching"]]
         + [f"validation-{c['id']}" for c in sns["validation"]],
         "Step Functions": [c["id"] for c in load("stepfunctions_intrinsics")],
+        "API Gateway mapping templates": [c["id"] for c in load(
+            "apigateway_mapping_templates")],
     }
     return [(service, case_id) for service in SERVICES for case_id in ids[service]]
 

@@ -54,6 +54,33 @@ NO_OP_TYPES: frozenset[str] = frozenset(
 """Types deployed as no-ops: they change permissions, telemetry or deletion, not behaviour."""
 
 
+class NoOpAttributes(dict[str, Any]):
+    """The attributes of a resource deployed as a no-op: every ``Fn::GetAtt`` resolves.
+
+    A no-op resource (an ignored type, an alarm...) is often referenced by others (an ECS
+    service's ``Name`` in an autoscaling target, a log group's ``Arn``); answering with a
+    stand-in value keeps ``ignore_resource_types`` working as its advice promises, instead
+    of failing later on a reference. Names end in the logical id, ARNs are shaped like ARNs.
+    """
+
+    def __init__(self, kernel: Kernel, service: str, logical_id: str,
+                 known: Mapping[str, Any]) -> None:
+        super().__init__(known)
+        self._kernel = kernel
+        self._service = service
+        self._logical_id = logical_id
+
+    def __contains__(self, key: object) -> bool:
+        return True
+
+    def __missing__(self, key: str) -> Any:
+        if key.endswith("Arn"):
+            return self._kernel.arn(self._service, self._logical_id)
+        if key.endswith(("Name", "Id")):
+            return self._logical_id
+        return f"{self._logical_id}.{key}"
+
+
 class Deployer:
     """Creates resources for one harness from the handler table the services contribute."""
 
@@ -77,27 +104,27 @@ class Deployer:
         kernel = self.kernel
         service = resource_type.split("::")[1].lower() if "::" in resource_type else "custom"
         arn = kernel.arn(service, f"{logical_id}")
+        ref: Any = logical_id
+        known: dict[str, Any] = {"Arn": arn}
         if resource_type == "AWS::Logs::LogGroup":
-            name = props.get("LogGroupName") or generated_name(stack.stack_name, logical_id, 512)
-            arn = kernel.arn("logs", f"log-group:{name}:*")
-            return name, {"Arn": arn}
-        if resource_type == "AWS::IAM::ManagedPolicy":
+            ref = props.get("LogGroupName") or generated_name(stack.stack_name, logical_id, 512)
+            known = {"Arn": kernel.arn("logs", f"log-group:{ref}:*")}
+        elif resource_type == "AWS::IAM::ManagedPolicy":
             name = props.get("ManagedPolicyName") or generated_name(stack.stack_name,
                                                                     logical_id, 128)
-            arn = f"arn:aws:iam::{kernel.account_id}:policy/{name}"
-            return arn, {"PolicyArn": arn}
-        if resource_type == "AWS::Lambda::LayerVersion":
+            ref = f"arn:aws:iam::{kernel.account_id}:policy/{name}"
+            known = {"PolicyArn": ref}
+        elif resource_type == "AWS::Lambda::LayerVersion":
             name = props.get("LayerName") or logical_id
-            arn = kernel.arn("lambda", f"layer:{name}:1")
-            return arn, {"LayerVersionArn": arn}
-        if resource_type == "AWS::Backup::BackupVault":
-            name = props.get("BackupVaultName") or logical_id
-            return name, {"BackupVaultName": name,
-                          "BackupVaultArn": kernel.arn("backup", f"backup-vault:{name}")}
-        if resource_type == "AWS::Backup::BackupPlan":
-            return logical_id, {"BackupPlanId": logical_id, "BackupPlanArn": arn,
-                                "VersionId": "1"}
-        return logical_id, {"Arn": arn}
+            ref = kernel.arn("lambda", f"layer:{name}:1")
+            known = {"LayerVersionArn": ref}
+        elif resource_type == "AWS::Backup::BackupVault":
+            ref = props.get("BackupVaultName") or logical_id
+            known = {"BackupVaultName": ref,
+                     "BackupVaultArn": kernel.arn("backup", f"backup-vault:{ref}")}
+        elif resource_type == "AWS::Backup::BackupPlan":
+            known = {"BackupPlanId": logical_id, "BackupPlanArn": arn, "VersionId": "1"}
+        return ref, NoOpAttributes(kernel, service, logical_id, known)
 
     def deploy(self, source: StackTemplate, parameters: Mapping[str, Any] | None) -> None:
         """Create every resource of ``source`` (conditions honoured) and register it."""
@@ -130,4 +157,4 @@ class Deployer:
             kernel.registry.add(DeployedResource(
                 stack_name=source.stack_name, logical_id=logical_id,
                 resource_type=resource_type, physical_id=str(ref),
-                path=source.paths.get(logical_id), attributes=attrs))
+                path=source.paths.get(logical_id), attributes=attrs, properties=props))

@@ -8,6 +8,7 @@ exits (``Patcher.undo`` restores the originals, even on error).
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from typing import Any
 
@@ -49,12 +50,24 @@ class VirtualClock:
     """Time that Wait states and retry back-offs spend, counted instead of slept.
 
     Wall-clock time is not changed (``time.time()`` stays real); ``elapsed`` tells a test how
-    much time the workflow would have taken on AWS.
+    much time the workflow would have taken on AWS. Virtual "now" is ``start`` (the wall
+    clock when the harness was created, to the second) plus ``elapsed``: schedules fire on
+    it (``OfflineAws.advance``), and API Gateway's ``$context.requestTime`` reads it.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, start: dt.datetime | None = None) -> None:
         self._lock = threading.Lock()
         self.elapsed = 0.0
+        self.start = (start or dt.datetime.now(dt.UTC)).replace(microsecond=0)
+
+    def now(self) -> dt.datetime:
+        """The virtual time (UTC)."""
+        return self.start + dt.timedelta(seconds=self.elapsed)
+
+    def advance_to(self, moment: dt.datetime) -> None:
+        """Move virtual time forward to ``moment`` (never backwards)."""
+        with self._lock:
+            self.elapsed = max(self.elapsed, (moment - self.start).total_seconds())
 
     def sleep(self, seconds: float) -> None:
         """Advance virtual time instead of blocking."""

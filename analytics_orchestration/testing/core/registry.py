@@ -25,6 +25,8 @@ class DeployedResource:
     physical_id: str
     path: str | None = None
     attributes: dict[str, Any] = field(default_factory=dict)
+    properties: dict[str, Any] = field(default_factory=dict, repr=False)
+    """The resolved template properties it was created from (policies are read from them)."""
 
     @property
     def arn(self) -> str | None:

@@ -17,7 +17,12 @@ module             what it emulates
                    integration casing, intrinsic functions)
 ``pipes``          ``AWS::Pipes::Pipe`` SQS -> (Lambda enrichment) -> Step Functions
 ``firehose``       ``AWS::KinesisFirehose::DeliveryStream`` to S3
-``analytics``      Glue, Athena, Batch, EMR Serverless, SageMaker, Scheduler fakes
+``scheduler``      scheduled rules and EventBridge Scheduler schedules on virtual time
+                   (``OfflineAws.advance``), AWS's cron dialect, rate and at expressions
+``apigateway``     REST APIs: routing, IAM authorization, request validation, AWS (SQS,
+                   DynamoDB) and mock integrations, integration responses;
+                   ``apigateway_vtl``: the mapping templates' ``$input``/``$util``/``$context``
+``analytics``      Glue, Athena, Batch, EMR Serverless, SageMaker fakes
 ``dynamodb``       tables
 ``iam``            roles, KMS keys, SSM parameters (created; policies are not evaluated)
 =================  ========================================================================

@@ -25,10 +25,11 @@ AWS does not use. This module replaces them with one deterministic emulator,
   ``ToleratedFailurePercentage`` (moto ignored them and failed on the first item);
 - deploys ``AWS::Glue::Job`` / ``Crawler`` / ``SecurityConfiguration`` / ``Table``,
   ``AWS::Athena::WorkGroup``, ``AWS::Batch::*``,
-  ``AWS::EMRServerless::Application``, ``AWS::Scheduler::*``, ``AWS::ECR::Repository`` and the
+  ``AWS::EMRServerless::Application``, ``AWS::ECR::Repository`` and the
   ``AWS::EC2::*`` network resources (recorded, not created: they shape no behaviour offline;
   ``AWS::Glue::Database`` is not among them yet: pass it in ``ignore_resource_types``),
-  and starts a schedule's target on demand (:meth:`AnalyticsServices.run_schedule`).
+  and starts a schedule's target on demand (:meth:`AnalyticsServices.run_schedule`; the
+  schedules themselves live in :mod:`.scheduler` and fire on ``aws.advance(...)``).
 
 Jobs run when they are started, on the interpreter's thread; a crawl reports RUNNING for one
 poll, then READY, so a poll loop is exercised. Time is not spent: the workflow's Wait states
@@ -56,6 +57,7 @@ if TYPE_CHECKING:
     from analytics_orchestration.testing.core.deploy import Handler
     from analytics_orchestration.testing.core.patching import Patcher
     from analytics_orchestration.testing.core.template import StackTemplate
+    from analytics_orchestration.testing.services.scheduler import SchedulerService
 
 __all__ = ["SERVICES", "AnalyticsServices", "JobFailed", "JobHandler", "JobRun"]
 
@@ -119,8 +121,9 @@ class _Crawl:
 class AnalyticsServices:
     """The emulator behind ``aws.analytics``: registries, handlers and every run."""
 
-    def __init__(self, kernel: Kernel) -> None:
+    def __init__(self, kernel: Kernel, scheduler: SchedulerService | None = None) -> None:
         self._kernel = kernel
+        self._scheduler = scheduler
         self._lock = threading.RLock()
         self._handlers: dict[str, dict[str, JobHandler]] = {s: {} for s in SERVICES}
         self._runs: list[JobRun] = []
@@ -129,7 +132,6 @@ class AnalyticsServices:
         self.deployed: dict[str, dict[str, dict[str, Any]]] = {
             "glue-job": {}, "glue-crawler": {}, "athena-workgroup": {"primary": {}},
             "batch-job-queue": {}, "batch-job-definition": {}, "emr-application": {},
-            "schedule": {},
         }
         self._crawls: dict[str, _Crawl] = {}
         #: SageMaker resources created by workflows, by name.
@@ -169,19 +171,12 @@ class AnalyticsServices:
                     and (name is None or r.name == name)]
 
     def run_schedule(self, schedule: str) -> str:
-        """Start what an EventBridge Scheduler schedule targets, with its input; returns the
-        execution ARN (schedules never fire by themselves offline)."""
-        found = self._kernel.registry.find(schedule, "AWS::Scheduler::Schedule")
-        target = self.deployed["schedule"][found.physical_id]["Target"]
-        arn = str(target["Arn"])
-        if ":states:" not in arn:
-            raise OfflineHarnessError(f"schedule {schedule!r} targets {arn}, not a state machine")
-        text = str(target.get("Input") or "{}").replace(
-            "<aws.scheduler.scheduled-time>", _now()).replace(
-            "<aws.scheduler.execution-id>", str(uuid.uuid4()))
-        execution: str = self._kernel.client("stepfunctions").start_execution(
-            stateMachineArn=arn, input=text)["executionArn"]
-        return execution
+        """Start what an EventBridge Scheduler schedule targets, now, with its input; returns
+        the execution ARN. Schedules also fire by themselves on virtual time:
+        :meth:`OfflineAws.advance <analytics_orchestration.testing.OfflineAws.advance>`."""
+        if self._scheduler is None:
+            raise OfflineHarnessError("this AnalyticsServices has no scheduler")
+        return self._scheduler.run(schedule)
 
     # ------------------------------------------------------------------ running jobs
     def _handler(self, service: str, name: str) -> JobHandler | None:
@@ -854,13 +849,6 @@ def resource_handlers(services: AnalyticsServices) -> dict[str, Handler]:
         return ident, {"ApplicationId": ident,
                        "Arn": arn("emr-serverless", f"/applications/{ident}")}
 
-    def schedule(stack: StackTemplate, logical_id: str,
-                 props: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
-        name = str(props.get("Name") or generated_name(stack.stack_name, logical_id, 64))
-        services.record("schedule", name, props)
-        group = props.get("GroupName", "default")
-        return name, {"Arn": arn("scheduler", f"schedule/{group}/{name}")}
-
     def repository(stack: StackTemplate, logical_id: str,
                    props: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
         name = str(props.get("RepositoryName") or logical_id.lower())
@@ -886,9 +874,6 @@ def resource_handlers(services: AnalyticsServices) -> dict[str, Handler]:
         "AWS::Batch::JobDefinition": batch_resource("batch-job-definition", "JobDefinitionName",
                                                     "job-definition", "JobDefinitionArn"),
         "AWS::EMRServerless::Application": emr_application,
-        "AWS::Scheduler::Schedule": schedule,
-        "AWS::Scheduler::ScheduleGroup": named("schedule-group", "Name", "scheduler",
-                                               "schedule-group", 64),
         "AWS::ECR::Repository": repository,
         "Custom::VpcRestrictDefaultSG": no_op,
     }

@@ -13,8 +13,9 @@
   (:class:`UnsupportedIntegrationError`) are never dead-lettered.
 - ``AWS::Events::EventBusPolicy`` deploys as a no-op (IAM is not evaluated).
 - Not emulated: retries, throttling and ``RetryPolicy`` (a refused delivery is dead-lettered
-  at once); archives and replays; API destinations (:class:`UnsupportedIntegrationError`);
-  scheduled rules are not triggered.
+  at once); archives and replays; API destinations (:class:`UnsupportedIntegrationError`).
+  Scheduled rules fire on virtual time through :mod:`.scheduler` (``OfflineAws.advance``),
+  delivered by :meth:`EventsService.deliver_to_target`.
 """
 
 from __future__ import annotations
