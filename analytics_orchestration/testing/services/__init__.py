@@ -19,7 +19,8 @@ module             what it emulates
 ``firehose``       ``AWS::KinesisFirehose::DeliveryStream`` to S3
 ``analytics``      Glue, Athena, Batch, EMR Serverless, SageMaker, Scheduler fakes
 ``dynamodb``       tables
-``iam``            roles, KMS keys, SSM parameters (created; policies are not evaluated)
+``iam``            roles, KMS keys, SSM parameters (created in moto)
+``iam_enforcement`` IAM enforced: the policy index, the acting principal, the boto3 hook
 =================  ========================================================================
 
 Adding a service (Kinesis, DynamoDB Streams, Redshift Data API, MWAA...)

@@ -51,6 +51,7 @@ from typing import TYPE_CHECKING, Any
 from analytics_orchestration.testing.core.kernel import Kernel
 from analytics_orchestration.testing.core.registry import generated_name
 from analytics_orchestration.testing.exceptions import OfflineHarnessError
+from analytics_orchestration.testing.services.iam_enforcement import Iam
 
 if TYPE_CHECKING:
     from analytics_orchestration.testing.core.deploy import Handler
@@ -119,8 +120,9 @@ class _Crawl:
 class AnalyticsServices:
     """The emulator behind ``aws.analytics``: registries, handlers and every run."""
 
-    def __init__(self, kernel: Kernel) -> None:
+    def __init__(self, kernel: Kernel, iam: Iam) -> None:
         self._kernel = kernel
+        self._iam = iam
         self._lock = threading.RLock()
         self._handlers: dict[str, dict[str, JobHandler]] = {s: {} for s in SERVICES}
         self._runs: list[JobRun] = []
@@ -179,8 +181,11 @@ class AnalyticsServices:
         text = str(target.get("Input") or "{}").replace(
             "<aws.scheduler.scheduled-time>", _now()).replace(
             "<aws.scheduler.execution-id>", str(uuid.uuid4()))
-        execution: str = self._kernel.client("stepfunctions").start_execution(
-            stateMachineArn=arn, input=text)["executionArn"]
+        iam = self._iam
+        # The scheduler starts the execution with the schedule target's role.
+        with iam.acting(iam.principal_for_role(target.get("RoleArn"), "scheduler")):
+            execution: str = self._kernel.client("stepfunctions").start_execution(
+                stateMachineArn=arn, input=text)["executionArn"]
         return execution
 
     # ------------------------------------------------------------------ running jobs
@@ -229,7 +234,14 @@ class AnalyticsServices:
         method = getattr(self, f"_{service.replace('-', '_')}_{action}", None)
         if method is None:
             raise OfflineHarnessError(f"{service}:{action} is not emulated")
-        result: dict[str, Any] = method(params)
+        iam = self._iam
+        # The task runs as the state machine's role: the call needs its permissions.
+        operation = "".join(part.capitalize() for part in action.split("_"))
+        denied = iam.check(service, operation, params, via="Step Functions task")
+        if denied:
+            raise ServiceError(service, "AccessDeniedException", denied)
+        with iam.acting(None):  # the fake job itself runs as the test, unevaluated
+            result: dict[str, Any] = method(params)
         return result
 
     def finish(

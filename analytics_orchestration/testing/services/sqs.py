@@ -108,6 +108,10 @@ class SqsService:
                              attributes=dict(m.message_attributes)) for m in messages]
 
     # -- consumers (event source mappings, pipes) -------------------------------------
+    def has_visible(self, queue_name: str) -> bool:
+        """Whether a queue holds a message a consumer could receive now."""
+        return any(m.visible for m in self.backend().get_queue(queue_name)._messages)
+
     def receive_batch(self, queue_name: str, batch_size: int) -> tuple[Any, list[Any]]:
         """The queue and up to ``batch_size`` visible messages (received, all attributes)."""
         backend = self.backend()
