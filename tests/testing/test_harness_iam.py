@@ -57,10 +57,8 @@ def _refers_to(statement: dict[str, Any], logical_id: str) -> bool:
 
 
 def _flow_denials(aws: OfflineAws) -> list[Any]:
-    """Denials of the flow, without the deploy-time alarm-action check: the example alarm
-    topics' policies do not yet let CloudWatch publish (issue 10 §1, fixed on its own
-    branch); the alarm tests below cover that path both ways."""
-    return [d for d in aws.iam_denials("denied") if not d.via.startswith("CloudWatch alarm")]
+    """Every denial so far, the deploy-time check of the alarm actions included."""
+    return aws.iam_denials("denied")
 
 
 @pytest.fixture
@@ -78,19 +76,27 @@ def _items(aws: OfflineAws, source: Any) -> list[dict[str, Any]]:
     return aws.table_items(aws.physical_id(_logical_id(source, "Ingestion/Ledger")))
 
 
-def _ledger_policy(template: Template, ledger: str) -> str:
-    """The validator's policy: the one AWS::IAM::Policy granting access to the ledger."""
+def _ledger_policy(template: Template, ledger: str, role: str) -> str:
+    """The validator's policy: the AWS::IAM::Policy of its role granting access to the
+    ledger (other functions, such as the reconciler, have grants of their own)."""
     [found] = [logical for logical, spec in template["Resources"].items()
                if spec["Type"] == "AWS::IAM::Policy"
+               and role in json.dumps(spec["Properties"].get("Roles"))
                and any(_refers_to(s, ledger) for s in _statements(template, logical))]
     return str(found)
+
+
+def _validator_ledger_policy(source: Any, template: Template) -> str:
+    validator = _logical_id(source, "Ingestion/Validator")
+    role = template["Resources"][validator]["Properties"]["Role"]["Fn::GetAtt"][0]
+    return _ledger_policy(template, _logical_id(source, "Ingestion/Ledger"), str(role))
 
 
 def _without_ledger_grant(source: Any) -> Callable[[Template], None]:
     ledger = _logical_id(source, "Ingestion/Ledger")
 
     def edit(template: Template) -> None:
-        statements = _statements(template, _ledger_policy(template, ledger))
+        statements = _statements(template, _validator_ledger_policy(source, template))
         kept = [s for s in statements if not _refers_to(s, ledger)]
         assert len(kept) == len(statements) - 1, "expected one ledger statement"
         statements[:] = kept
@@ -133,17 +139,21 @@ def test_alarm_topic_without_cloudwatch_grant_is_reported(enforced: OfflineAws,
     assert denial.resource == enforced.physical_id(topic)
 
 
-def test_alarm_topic_with_cloudwatch_grant_passes(enforced: OfflineAws, ingestion: Any) -> None:
+def test_alarm_grant_is_judged_by_its_source_arn(enforced: OfflineAws, ingestion: Any) -> None:
+    """The stack's grant lets CloudWatch publish for this account's alarms only: narrowed to
+    alarms of another name, the deployed alarms' actions are refused."""
     topic = _logical_id(ingestion, "OperationsAlarms")
 
     def edit(template: Template) -> None:
-        _alarm_topic_policy(template, topic).append({
-            "Effect": "Allow", "Principal": {"Service": "cloudwatch.amazonaws.com"},
-            "Action": "sns:Publish", "Resource": {"Ref": topic},
-            "Condition": {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}})
+        for statement in _alarm_topic_policy(template, topic):
+            if _cloudwatch_grant(statement):
+                statement["Condition"]["ArnLike"]["aws:SourceArn"] = (
+                    "arn:aws:cloudwatch:*:*:alarm:SomeOtherAlarm")
 
     _deploy(enforced, ingestion, edit)
-    assert [d for d in enforced.iam_denials() if d.via.startswith("CloudWatch")] == []
+    denials = [d for d in enforced.iam_denials("denied") if d.via.startswith("CloudWatch")]
+    assert denials and {d.action for d in denials} == {"sns:Publish"}
+    assert "because no resource-based policy allows the sns:Publish action" in denials[0].message
 
 
 def test_removed_ledger_grant_denies_the_validator(enforced: OfflineAws, ingestion: Any) -> None:
@@ -237,7 +247,7 @@ def test_unsupported_condition_key_is_reported_and_fails_closed(enforced: Offlin
     remove = _without_ledger_grant(ingestion)
 
     def edit(template: Template) -> None:
-        policy = _ledger_policy(template, ledger)
+        policy = _validator_ledger_policy(ingestion, template)
         remove(template)
         # The same grant again, conditioned on a key the harness cannot evaluate.
         _statements(template, policy).append({

@@ -90,6 +90,11 @@ class Deployer:
                                                                     logical_id, 128)
             arn = f"arn:aws:iam::{kernel.account_id}:policy/{name}"
             return arn, {"PolicyArn": arn}
+        if resource_type in ("AWS::CloudWatch::Alarm", "AWS::CloudWatch::CompositeAlarm"):
+            # Ref is the alarm's name; its ARN ends in alarm:NAME (what aws:SourceArn
+            # conditions of the topics and keys its actions publish to match).
+            name = props.get("AlarmName") or generated_name(stack.stack_name, logical_id, 255)
+            return name, {"Arn": kernel.arn("cloudwatch", f"alarm:{name}")}
         if resource_type == "AWS::Lambda::LayerVersion":
             name = props.get("LayerName") or logical_id
             arn = kernel.arn("lambda", f"layer:{name}:1")
