@@ -405,3 +405,31 @@ def test_denial_message_has_aws_shape() -> None:
         "User: arn:aws:sts::123456789012:assumed-role/app-role/s1 is not authorized to "
         "perform: sqs:SendMessage on resource: arn:aws:sqs:us-east-1:123456789012:q because "
         "no identity-based policy allows the sqs:SendMessage action")
+
+
+# -- the action table: what a call asks for --------------------------------------------
+def test_a_listing_carries_its_prefix_as_the_s3_prefix_key() -> None:
+    """A grant limited with ``"StringLike": {"s3:prefix": [...]}`` is judged by the
+    listing's Prefix (the reconciler's ListObjectVersions grant is scoped that way)."""
+    from analytics_orchestration.testing.core.iam_actions import requests_for
+    from analytics_orchestration.testing.core.iam_index import PolicyIndex
+
+    [request] = requests_for(PolicyIndex(), "us-east-1", "123456789012", "s3",
+                             "ListObjectVersions", {"Bucket": "b", "Prefix": "incoming/"}) or []
+    assert (request.action, request.resource) == ("s3:ListBucketVersions", "arn:aws:s3:::b")
+    assert request.context["s3:prefix"] == "incoming/"
+    [unscoped] = requests_for(PolicyIndex(), "us-east-1", "123456789012", "s3",
+                              "ListObjectsV2", {"Bucket": "b"}) or []
+    assert "s3:prefix" not in unscoped.context  # absent, as on AWS, when no Prefix is sent
+
+    policy = Policy({"Statement": [{
+        "Effect": "Allow", "Action": "s3:ListBucketVersions", "Resource": "arn:aws:s3:::b",
+        "Condition": {"StringLike": {"s3:prefix": ["incoming/*"]}}}]}, "identity")
+    role = Principal.role("arn:aws:iam::123456789012:role/r")
+
+    def allowed(prefix: str) -> bool:
+        context = {"s3:prefix": prefix}
+        return evaluate(Request(role, "s3:ListBucketVersions", "arn:aws:s3:::b", context),
+                        identity=[policy]).allowed
+
+    assert allowed("incoming/") and not allowed("other/")

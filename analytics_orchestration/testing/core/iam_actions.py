@@ -82,13 +82,20 @@ _S3_BUCKET = {
     "GetBucketNotificationConfiguration": "s3:GetBucketNotification",
 }
 _S3_CONTEXT = {"s3:TlsVersion": "1.3", "s3:signatureversion": "AWS4-HMAC-SHA256"}
+_S3_LISTING_KEYS = {"Prefix": "s3:prefix", "Delimiter": "s3:delimiter", "MaxKeys": "s3:max-keys"}
 
 
 def _s3(ctx: _Ctx, operation: str, params: dict[str, Any]) -> list[ActionRequest] | None:
     bucket = str(params.get("Bucket", ""))
     bucket_arn = f"arn:aws:s3:::{bucket}"
     if operation in _S3_BUCKET:
-        return [ActionRequest(_S3_BUCKET[operation], bucket_arn, _S3_CONTEXT)]
+        # A listing's Prefix, Delimiter and MaxKeys are the s3:prefix, s3:delimiter and
+        # s3:max-keys condition keys (absent when not sent), e.g. a grant limited to
+        # ``"StringLike": {"s3:prefix": ["incoming/*"]}``:
+        # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html
+        listing = {key: str(params[name]) for name, key in _S3_LISTING_KEYS.items()
+                   if params.get(name) is not None}
+        return [ActionRequest(_S3_BUCKET[operation], bucket_arn, {**_S3_CONTEXT, **listing})]
     if operation == "CopyObject":
         source = params.get("CopySource")
         if isinstance(source, Mapping):

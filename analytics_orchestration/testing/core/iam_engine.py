@@ -67,6 +67,9 @@ SUPPORTED_KEYS: frozenset[str] = frozenset({
     "kms:grantisforawsresource",
     "s3:tlsversion",
     "s3:signatureversion",
+    "s3:prefix",
+    "s3:delimiter",
+    "s3:max-keys",
     "cloudwatch:namespace",
     "iam:passedtoservice",
 })
