@@ -81,6 +81,11 @@ class SqsService:
         found = self.kernel.registry.lookup(ref, "AWS::SQS::Queue")
         if found:
             return found.physical_id
+        if ref.startswith("arn:aws:sqs:"):
+            # Built from the ARN, as the services themselves address a queue: a GetQueueUrl
+            # call here would run as the delivering principal and need sqs:GetQueueUrl.
+            _, _, _, region, account, name = ref.split(":", 5)
+            return f"https://sqs.{region}.amazonaws.com/{account}/{name}"
         name = ref.split(":")[-1]
         return str(self.kernel.client("sqs").get_queue_url(QueueName=name)["QueueUrl"])
 
