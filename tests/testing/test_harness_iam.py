@@ -261,3 +261,56 @@ def test_unsupported_condition_key_is_reported_and_fails_closed(enforced: Offlin
     assert _items(enforced, ingestion) == []
     [unsupported, *_] = enforced.iam_denials("unsupported")
     assert "aws:PrincipalOrgID" in unsupported.message
+
+
+# -- EventBridge targets delivered through the rule's DeliveryRole ----------------------
+@pytest.fixture(scope="module")
+def routing(example_stack: Callable[[str], Any]) -> Any:
+    return template_of_stack(example_stack("AnalyticsEventRouting"))
+
+
+def _etl_run_failed(aws: OfflineAws, source: Any) -> None:
+    from analytics_orchestration import ETL_RUN_FAILED
+
+    aws.put_events({
+        "Source": ETL_RUN_FAILED.source, "DetailType": ETL_RUN_FAILED.detail_type,
+        "Detail": {"workflow": "nightly-sales", "execution_arn": "arn:aws:states:::execution:x:1",
+                   "started_at": "2026-11-25T01:00:00Z", "finished_at": "2026-11-25T01:05:00Z",
+                   "status": "FAILED", "error": "States.TaskFailed", "cause": "boom"},
+    }, bus=aws.physical_id(_logical_id(source, "Router/EventBus")))
+
+
+@pytest.mark.parametrize(("removed", "action", "code"), [
+    ("sns:Publish", "sns:Publish", "AuthorizationError"),
+    ("kms:", "kms:GenerateDataKey", "KMSAccessDenied"),
+])
+def test_removed_delivery_role_grant_dead_letters_the_event(
+        enforced: OfflineAws, routing: Any, removed: str, action: str, code: str) -> None:
+    """The topic target is delivered as the rule's DeliveryRole (RoleArn on the target): the
+    role's identity policy decides, and a refusal sends the event to the target's DLQ."""
+    rule = _logical_id(routing, "Router/FailuresToNotifications")
+    policy = _logical_id(routing, "Router/FailuresToNotifications/DeliveryRole/DefaultPolicy")
+    [target] = routing.template["Resources"][rule]["Properties"]["Targets"]
+    dead_letters = target["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0]
+
+    def edit(template: Template) -> None:
+        statements = _statements(template, policy)
+        kept = [s for s in statements if removed not in json.dumps(s["Action"])]
+        assert len(kept) == len(statements) - 1
+        statements[:] = kept
+
+    _deploy(enforced, routing, edit)
+    assert _flow_denials(enforced) == []
+    _etl_run_failed(enforced, routing)
+
+    [denial] = _flow_denials(enforced)
+    assert (denial.action, denial.enforced) == (action, True)
+    role = enforced.physical_id(target["RoleArn"]["Fn::GetAtt"][0])
+    assert denial.principal.endswith(f":assumed-role/{role}/events")
+    assert f"is not authorized to perform: {action}" in denial.message
+    [message] = enforced.queue_messages(dead_letters)
+    assert message.json()["detail"]["workflow"] == "nightly-sales"
+    attributes = enforced.client("sqs").receive_message(
+        QueueUrl=enforced.physical_id(dead_letters),
+        MessageAttributeNames=["All"])["Messages"][0]["MessageAttributes"]
+    assert attributes["ERROR_CODE"]["StringValue"] == code
