@@ -11,7 +11,7 @@
   ``TARGET_ARN``, ``ERROR_CODE`` and ``ERROR_MESSAGE`` attributes; without one the error is
   raised from ``settle()``. Failures of the harness itself
   (:class:`UnsupportedIntegrationError`) are never dead-lettered.
-- ``AWS::Events::EventBusPolicy`` deploys as a no-op (IAM is not evaluated).
+- ``AWS::Events::EventBusPolicy`` creates nothing in moto; IAM enforcement indexes it.
 - Not emulated: retries, throttling and ``RetryPolicy`` (a refused delivery is dead-lettered
   at once); archives and replays; API destinations (:class:`UnsupportedIntegrationError`);
   scheduled rules are not triggered.
