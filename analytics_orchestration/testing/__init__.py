@@ -6,8 +6,11 @@ jsonata-python). Importing this package with any other moto raises
 
 Public API
 ==========
-``OfflineAws(region=..., account_id=..., ignore_resource_types=..., max_deliveries_without_dlq=3)``
+``OfflineAws(region=..., account_id=..., ignore_resource_types=...,``
+``max_deliveries_without_dlq=3, iam="enforce")``
     Context manager; starts ``moto.mock_aws`` (Step Functions executing) and the patches.
+    ``iam``: ``"enforce"`` (default; or the ``OFFLINE_AWS_IAM`` environment variable),
+    ``"report"`` or ``"off"`` (see IAM below).
 ``offline_aws`` (pytest fixture, from :mod:`analytics_orchestration.testing.pytest_plugin`)
     Yields an entered :class:`OfflineAws` per test; ``@pytest.mark.offline_aws(**options)``
     (on the test, its class or module) passes ``OfflineAws``'s keyword arguments
@@ -35,7 +38,8 @@ On the handle:
 - reading back: ``executions(...)``, ``execution_history(arn)`` (and ``Execution.history()``,
   ``Execution.states_entered()``), ``table_items(table)``, ``queue_messages(queue)``,
   ``get_object``, ``list_objects``, ``invocations(function)``, ``events_seen`` (every event put
-  on each bus, by bus name), ``events_on(bus)``, ``virtual_seconds``.
+  on each bus, by bus name), ``events_on(bus)``, ``virtual_seconds``,
+  ``iam_denials(kind=None)``.
 - handler errors: ``lambda_errors(function=None)`` (every failed invocation, with the
   handler's traceback); ``expect_lambda_errors(function=None, error_type=None)`` declares a
   failure the test drives; ``check_lambda_errors()`` raises :class:`UnexpectedHandlerErrors`
@@ -79,7 +83,8 @@ What runs
   streams), Lambda functions, event source mappings and event-invoke configs, IAM roles, KMS
   keys, SSM parameters, state machines, event buses and rules, and
   ``Custom::S3BucketNotifications``. IAM policies, resource policies, log groups, alarms, KMS
-  aliases and the CDK's auto-delete/log-retention custom resources are no-ops. Any other type
+  aliases and the CDK's auto-delete/log-retention custom resources create nothing in moto
+  (policies are indexed for IAM evaluation, below). Any other type
   raises :class:`UnsupportedResourceError` naming it (or pass ``ignore_resource_types``).
 - Lambda: the real handler, imported from the cloud assembly's asset directory (or inline
   code), called in-process with the function's environment variables and a Lambda-like
@@ -176,6 +181,33 @@ the fidelity work of issue 11 the same cases scored 46/53, 21/60, 9/11, 44/56 an
 - Step Functions: 8/8 correct, 0 refused
 - API Gateway mapping templates: 8/8 correct, 0 refused (new with the API Gateway emulation)
 
+IAM
+===
+Every AWS call made by a handler (as the function's execution role), a Step Functions
+task (as the state machine's role, or the task's ``Credentials``), a pipe (its role), an
+EventBridge rule target (the target's role, or ``events.amazonaws.com`` with
+``aws:SourceArn`` = the rule), an SNS subscription (``sns.amazonaws.com`` with the topic as
+source), an S3 notification (``s3.amazonaws.com``), an SQS event source mapping's poller
+(the function's role), Lambda destinations and DLQs (the function's role) and a Scheduler
+schedule run by ``run_schedule`` (its role) is evaluated with AWS's policy logic
+(:mod:`~analytics_orchestration.testing.core.iam_engine`) against the deployed identity
+policies (inline, customer-managed, the AWS-managed ones the library attaches), resource
+policies (queue, topic, bucket, bus, table, Lambda permissions; queue policies set through
+the API too) and key policies (a write to or read from a CMK-encrypted queue, topic or
+bucket needs the KMS actions too, asked with ``kms:ViaService``). Denied calls fail as on
+AWS: ``AccessDenied``/``AccessDeniedException``/``AuthorizationError`` (AWS's message naming
+the principal, action and resource) into the handler or the task; an EventBridge delivery
+into the target's DLQ; an SNS delivery to the subscription's DLQ (or nowhere); a refused
+poller leaves the messages in the queue. ``aws.iam_denials()`` lists every denial, every
+condition key or operator the engine cannot evaluate (the statement fails closed: an Allow
+does not apply, a Deny does) and every operation the harness cannot map to IAM actions (let
+through, listed as ``"unevaluated"``). Alarms never fire offline: each alarm's SNS actions
+are evaluated once at deploy, as ``cloudwatch.amazonaws.com`` with the alarm as
+``aws:SourceArn``, and a refusal is recorded (not raised). Not evaluated: calls the test
+makes itself (deploy, ``put_object``...), ``.sync`` polling calls of Step Functions,
+CloudWatch Logs writes, S3 notifications to SQS and SNS, SNS's default topic policy,
+permissions boundaries, SCPs and KMS grants.
+
 What does not
 =============
 - Lambda memory size and timeout are not enforced; concurrency limits and reserved
@@ -191,9 +223,9 @@ What does not
   name). Job scripts and containers never run (register a
   fake); DynamoDB/Kinesis event sources, container-image
   functions, nested stacks, ``Fn::ImportValue`` and custom resources other than the CDK's
-  bucket-notification one are unsupported. IAM is evaluated only for ``execute-api:Invoke``
-  on API requests (identity policies of the caller's role, no conditions): elsewhere a
-  missing grant passes here.
+  bucket-notification one are unsupported. An API request's ``execute-api:Invoke`` is
+  judged on the caller role's identity policies without conditions (a condition is
+  refused by name); the integration's own role is not evaluated.
 - EventBridge retries, throttling and ``RetryPolicy`` are not emulated (a refused delivery
   is dead-lettered at once); archives and replays do nothing; API destinations, pipe input
   templates and pipe sources/targets other than SQS -> Step Functions raise

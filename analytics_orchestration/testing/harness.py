@@ -40,6 +40,7 @@ from analytics_orchestration.testing.services.dynamodb import DynamoDbService
 from analytics_orchestration.testing.services.events import EventsService
 from analytics_orchestration.testing.services.firehose import FirehoseService
 from analytics_orchestration.testing.services.iam import IamService
+from analytics_orchestration.testing.services.iam_enforcement import Iam, IamFinding
 from analytics_orchestration.testing.services.lambda_ import LambdaService
 from analytics_orchestration.testing.services.lambda_runtime import Invocation
 from analytics_orchestration.testing.services.pipes import PipesService
@@ -104,6 +105,7 @@ class OfflineAws:
         account_id: str = "123456789012",
         ignore_resource_types: Iterable[str] = (),
         max_deliveries_without_dlq: int = 3,
+        iam: str | None = None,
     ) -> None:
         """Create the harness (nothing starts until ``__enter__``).
 
@@ -114,6 +116,12 @@ class OfflineAws:
         :param max_deliveries_without_dlq: a failing SQS message on a queue without a redrive
             policy is delivered this many times, then left in flight (on AWS it would retry
             until retention expires, which a test cannot wait for).
+        :param iam: ``"enforce"`` (default): every call a handler, a state machine task, a
+            pipe, a rule target, a subscription or an alarm action makes is evaluated against
+            the deployed identity, resource and key policies and refused as AWS refuses it;
+            ``"report"``: evaluated and recorded (:meth:`iam_denials`), never refused;
+            ``"off"``: not evaluated. When not given, the environment variable
+            ``OFFLINE_AWS_IAM`` chooses (e.g. to time a suite both ways), else enforce.
         """
         check_moto_version()
         self.region = region
@@ -125,19 +133,21 @@ class OfflineAws:
                                 max_deliveries_without_dlq=max_deliveries_without_dlq)
         self._kernel = kernel
         # The service emulators, in dependency order (each gets the ones it calls).
+        self.iam = Iam(kernel, iam or os.environ.get("OFFLINE_AWS_IAM") or "enforce")
+        """IAM evaluation: the policy index of the deployed stacks and every finding."""
         self._iam = IamService(kernel)
         self._sqs = SqsService(kernel)
-        self._lambda = LambdaService(kernel, self._sqs, self._iam)
+        self._lambda = LambdaService(kernel, self._sqs, self._iam, self.iam)
         self._firehose = FirehoseService(kernel)
-        self._sns = SnsService(kernel, self._lambda, self._firehose)
-        self._events = EventsService(kernel, self._sqs, self._lambda)
-        self._s3 = S3Service(kernel, self._lambda, self._events)
+        self._sns = SnsService(kernel, self._lambda, self._firehose, self.iam)
+        self._events = EventsService(kernel, self._sqs, self._lambda, self.iam)
+        self._s3 = S3Service(kernel, self._lambda, self._events, self.iam)
         self._dynamodb = DynamoDbService(kernel)
-        self._scheduler = SchedulerService(kernel, self._events, self._sqs)
-        self.analytics = AnalyticsServices(kernel, self._scheduler)
+        self._scheduler = SchedulerService(kernel, self._events, self._sqs, self.iam)
+        self.analytics = AnalyticsServices(kernel, self.iam, self._scheduler)
         """Emulated Glue, Athena, Batch, EMR Serverless and SageMaker jobs (fakes, failures)."""
-        self._sfn = StepFunctionsService(kernel, self._iam, self.analytics)
-        self._pipes = PipesService(kernel, self._sqs, self._lambda)
+        self._sfn = StepFunctionsService(kernel, self._iam, self.analytics, self.iam)
+        self._pipes = PipesService(kernel, self._sqs, self._lambda, self.iam)
         self._apigateway = ApiGatewayService(kernel, self._sqs)
         self._services: tuple[Any, ...] = (
             self._iam, self._sqs, self._lambda, self._firehose, self._sns, self._events,
@@ -146,7 +156,8 @@ class OfflineAws:
         handlers: dict[str, Handler] = {}
         for service in self._services:
             handlers.update(service.resource_handlers())
-        self._deployer = Deployer(kernel, handlers)
+        self._deployer = Deployer(kernel, handlers, observers=[self.iam.record],
+                                  after_stack=[self.iam.check_alarm_actions])
         self._mock: Any = None
         self._saved_session: Any = None
         self._saved_account: str | None = None
@@ -529,6 +540,16 @@ class OfflineAws:
     def virtual_seconds(self) -> float:
         """Time Wait states and retry back-offs would have taken on AWS."""
         return self.clock.elapsed
+
+    def iam_denials(self, kind: str | None = None) -> list[IamFinding]:
+        """What IAM evaluation found so far, oldest first (optionally of one ``kind``).
+
+        ``"denied"``: a call AWS would refuse (refused here under ``iam="enforce"``), with
+        AWS's message naming the principal, the action and the resource; ``"unsupported"``:
+        a condition the engine cannot evaluate (the statement failed closed);
+        ``"unevaluated"``: an operation the harness cannot map to IAM actions.
+        """
+        return [f for f in self.iam.findings() if kind is None or f.kind == kind]
 
     # ------------------------------------------------------------------------------
     # Step Functions

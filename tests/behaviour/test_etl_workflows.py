@@ -62,6 +62,13 @@ def _notifications(aws, topic: str) -> Iterator[dict[str, Any]]:
     url = sqs.create_queue(QueueName=f"probe-{topic.split('/')[0]}")["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
         "QueueArn"]
+    # As on AWS, SNS may write to the queue only if the queue's policy lets it (IAM is
+    # enforced offline).
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps({
+        "Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"Service": "sns.amazonaws.com"},
+            "Action": "sqs:SendMessage", "Resource": arn,
+            "Condition": {"ArnEquals": {"aws:SourceArn": aws.physical_id(topic)}}}]})})
     sns.subscribe(TopicArn=aws.physical_id(topic), Protocol="sqs", Endpoint=arn,
                   Attributes={"RawMessageDelivery": "true"})
 

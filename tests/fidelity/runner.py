@@ -63,6 +63,12 @@ class Fidelity:
         url = sqs.create_queue(QueueName=self._name("fidelity"))["QueueUrl"]
         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])[
             "Attributes"]["QueueArn"]
+        # As on AWS, EventBridge and SNS may send to the queue only if its policy says so
+        # (the harness enforces IAM).
+        policy = {"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Action": "sqs:SendMessage", "Resource": arn,
+            "Principal": {"Service": ["events.amazonaws.com", "sns.amazonaws.com"]}}]}
+        sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps(policy)})
         return url, arn
 
     def _messages(self, url: str) -> list[str]:

@@ -61,6 +61,12 @@ def _rule_to_queue_template(transformer: dict[str, Any] | None = None) -> dict[s
             "Endpoint": {"Fn::GetAtt": ["Queue", "Arn"]}}},
         "Rule": {"Type": "AWS::Events::Rule", "Properties": {
             "EventPattern": {"source": ["jobs"]}, "Targets": [target]}},
+        # EventBridge and SNS may send to the queue (IAM is enforced, as on AWS).
+        "QueuePolicy": {"Type": "AWS::SQS::QueuePolicy", "Properties": {
+            "Queues": [{"Ref": "Queue"}], "PolicyDocument": {"Statement": [{
+                "Effect": "Allow", "Action": "sqs:SendMessage",
+                "Resource": {"Fn::GetAtt": ["Queue", "Arn"]},
+                "Principal": {"Service": ["events.amazonaws.com", "sns.amazonaws.com"]}}]}}},
     }}
 
 

@@ -10,7 +10,7 @@ created; any other unknown type raises :class:`UnsupportedResourceError`.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from analytics_orchestration.testing.core.kernel import Kernel
@@ -23,6 +23,10 @@ from analytics_orchestration.testing.exceptions import (
 
 Handler = Callable[[StackTemplate, str, dict[str, Any]], tuple[Any, dict[str, Any]]]
 """Creates one resource from resolved properties; returns its ``Ref`` value and attributes."""
+
+Observer = Callable[[str, str, Mapping[str, Any], Any, Mapping[str, Any]], None]
+"""Told of every deployed resource (type, logical id, resolved properties, ``Ref``,
+attributes), no-op types included: IAM indexes the policies this way."""
 
 NO_OP_TYPES: frozenset[str] = frozenset(
     {
@@ -84,9 +88,14 @@ class NoOpAttributes(dict[str, Any]):
 class Deployer:
     """Creates resources for one harness from the handler table the services contribute."""
 
-    def __init__(self, kernel: Kernel, handlers: Mapping[str, Handler]) -> None:
+    def __init__(self, kernel: Kernel, handlers: Mapping[str, Handler],
+                 observers: Sequence[Observer] = (),
+                 after_stack: Sequence[Callable[[], None]] = ()) -> None:
         self.kernel = kernel
         self.handlers = dict(handlers)
+        self.observers = tuple(observers)
+        self.after_stack = tuple(after_stack)
+        """Run once a whole stack is deployed (checks that need every policy in place)."""
 
     def create(self, stack: StackTemplate, logical_id: str, resource_type: str,
                props: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
@@ -114,6 +123,11 @@ class Deployer:
                                                                     logical_id, 128)
             ref = f"arn:aws:iam::{kernel.account_id}:policy/{name}"
             known = {"PolicyArn": ref}
+        elif resource_type in ("AWS::CloudWatch::Alarm", "AWS::CloudWatch::CompositeAlarm"):
+            # Ref is the alarm's name; its ARN ends in alarm:NAME (what aws:SourceArn
+            # conditions of the topics and keys its actions publish to match).
+            ref = props.get("AlarmName") or generated_name(stack.stack_name, logical_id, 255)
+            known = {"Arn": kernel.arn("cloudwatch", f"alarm:{ref}")}
         elif resource_type == "AWS::Lambda::LayerVersion":
             name = props.get("LayerName") or logical_id
             ref = kernel.arn("lambda", f"layer:{name}:1")
@@ -152,9 +166,13 @@ class Deployer:
                 raise UnsupportedIntegrationError("nested stacks (AWS::CloudFormation::Stack)")
             props = resolver.resolve(spec.get("Properties", {}))
             ref, attrs = self.create(source, logical_id, resource_type, props)
+            for observe in self.observers:
+                observe(resource_type, logical_id, props, ref, attrs)
             resolver.refs[logical_id] = ref
             resolver.attrs[logical_id] = attrs
             kernel.registry.add(DeployedResource(
                 stack_name=source.stack_name, logical_id=logical_id,
                 resource_type=resource_type, physical_id=str(ref),
                 path=source.paths.get(logical_id), attributes=attrs, properties=props))
+        for check in self.after_stack:
+            check()

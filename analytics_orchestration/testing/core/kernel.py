@@ -7,7 +7,7 @@ facade gives them, never through the facade.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -31,9 +31,19 @@ def shared_session() -> Any:
     if not _SESSION:
         import boto3
 
-        _SESSION.append(boto3.session.Session(aws_access_key_id="FOOBARKEY",
-                                              aws_secret_access_key="FOOBARSECRET"))
+        session = boto3.session.Session(aws_access_key_id="FOOBARKEY",
+                                        aws_secret_access_key="FOOBARSECRET")
+        # Before any client exists: clients copy the session's event handlers when created.
+        session.events.register("before-parameter-build", _before_parameter_build,
+                                unique_id="analytics-orchestration-offline-authorize")
+        _SESSION.append(session)
     return _SESSION[0]
+
+
+def _before_parameter_build(params: Mapping[str, Any], model: Any, **kwargs: Any) -> None:
+    """Hand every API call made while a harness is active to its authorizer (IAM)."""
+    if ACTIVE and ACTIVE[0].authorize is not None:
+        ACTIVE[0].authorize(params, model)
 
 
 class Kernel:
@@ -53,6 +63,9 @@ class Kernel:
         self.work_dir = Path(".")
         self._clients: dict[str, Any] = {}
         self._first_use: dict[str, Callable[[], None]] = {}
+        self.authorize: Callable[[Mapping[str, Any], Any], None] | None = None
+        """Called with each boto3 call's parameters and operation model before it is sent
+        (the IAM service sets it); raising refuses the call."""
 
     @property
     def active(self) -> bool:

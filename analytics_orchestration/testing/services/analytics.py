@@ -52,6 +52,7 @@ from typing import TYPE_CHECKING, Any
 from analytics_orchestration.testing.core.kernel import Kernel
 from analytics_orchestration.testing.core.registry import generated_name
 from analytics_orchestration.testing.exceptions import OfflineHarnessError
+from analytics_orchestration.testing.services.iam_enforcement import Iam
 
 if TYPE_CHECKING:
     from analytics_orchestration.testing.core.deploy import Handler
@@ -121,8 +122,10 @@ class _Crawl:
 class AnalyticsServices:
     """The emulator behind ``aws.analytics``: registries, handlers and every run."""
 
-    def __init__(self, kernel: Kernel, scheduler: SchedulerService | None = None) -> None:
+    def __init__(self, kernel: Kernel, iam: Iam,
+                 scheduler: SchedulerService | None = None) -> None:
         self._kernel = kernel
+        self._iam = iam
         self._scheduler = scheduler
         self._lock = threading.RLock()
         self._handlers: dict[str, dict[str, JobHandler]] = {s: {} for s in SERVICES}
@@ -224,7 +227,14 @@ class AnalyticsServices:
         method = getattr(self, f"_{service.replace('-', '_')}_{action}", None)
         if method is None:
             raise OfflineHarnessError(f"{service}:{action} is not emulated")
-        result: dict[str, Any] = method(params)
+        iam = self._iam
+        # The task runs as the state machine's role: the call needs its permissions.
+        operation = "".join(part.capitalize() for part in action.split("_"))
+        denied = iam.check(service, operation, params, via="Step Functions task")
+        if denied:
+            raise ServiceError(service, "AccessDeniedException", denied)
+        with iam.acting(None):  # the fake job itself runs as the test, unevaluated
+            result: dict[str, Any] = method(params)
         return result
 
     def finish(

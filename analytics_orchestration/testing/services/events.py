@@ -11,7 +11,7 @@
   ``TARGET_ARN``, ``ERROR_CODE`` and ``ERROR_MESSAGE`` attributes; without one the error is
   raised from ``settle()``. Failures of the harness itself
   (:class:`UnsupportedIntegrationError`) are never dead-lettered.
-- ``AWS::Events::EventBusPolicy`` deploys as a no-op (IAM is not evaluated).
+- ``AWS::Events::EventBusPolicy`` creates nothing in moto; IAM enforcement indexes it.
 - Not emulated: retries, throttling and ``RetryPolicy`` (a refused delivery is dead-lettered
   at once); archives and replays; API destinations (:class:`UnsupportedIntegrationError`).
   Scheduled rules fire on virtual time through :mod:`.scheduler` (``OfflineAws.advance``),
@@ -21,6 +21,7 @@
 from __future__ import annotations
 
 import collections
+import contextlib
 import datetime as dt
 import functools
 import json
@@ -39,6 +40,7 @@ from analytics_orchestration.testing.exceptions import (
     ResourceNotFoundError,
     UnsupportedIntegrationError,
 )
+from analytics_orchestration.testing.services.iam_enforcement import Iam
 from analytics_orchestration.testing.services.lambda_ import LambdaService
 from analytics_orchestration.testing.services.sqs import SqsService
 
@@ -223,10 +225,12 @@ def transform_input(target: Mapping[str, Any], event: Mapping[str, Any], rule_na
 class EventsService:
     """Event buses and rules of one harness."""
 
-    def __init__(self, kernel: Kernel, sqs: SqsService, lambda_: LambdaService) -> None:
+    def __init__(self, kernel: Kernel, sqs: SqsService, lambda_: LambdaService,
+                 iam: Iam) -> None:
         self.kernel = kernel
         self.sqs = sqs
         self.lambda_ = lambda_
+        self.iam = iam
         self.events_seen: dict[str, list[dict[str, Any]]] = collections.defaultdict(list)
 
     # -- deploy -----------------------------------------------------------------------
@@ -403,8 +407,16 @@ class EventsService:
         """Deliver one event to one target; a refused delivery goes to the target's DLQ."""
         from botocore.exceptions import ClientError
 
+        iam = self.iam
+        arn = str(target["Arn"])
+        # EventBridge delivers as the target's role (RoleArn), or as itself (the target's
+        # resource policy decides). aws:SourceArn is in the context of EventBridge's own
+        # calls, not of the calls its role makes.
+        principal = iam.target_principal(str(rule.arn), arn)
+        context = iam.service_context(str(rule.arn)) if principal.is_service else {}
         try:
-            self._deliver(rule, target, event)
+            with iam.acting(principal, context):
+                self._deliver(rule, target, event)
         except UnsupportedIntegrationError:
             raise
         except (ClientError, ResourceNotFoundError) as exc:
@@ -421,9 +433,14 @@ class EventsService:
                               "RULE_ARN": str(rule.arn), "TARGET_ARN": str(target["Arn"]),
                               "ERROR_CODE": code, "ERROR_MESSAGE": message[:1000],
                           }.items()}
-            self.kernel.client("sqs").send_message(
-                QueueUrl=self.sqs.queue_url(str(dead_letter_arn)),
-                MessageBody=json.dumps(event), MessageAttributes=attributes)
+            # EventBridge itself writes to the DLQ: the queue's policy must let it (for this
+            # rule) and its key's policy too; a refused DLQ write loses the event, as on AWS.
+            with iam.acting(iam.service_principal("events.amazonaws.com"),
+                            iam.service_context(str(rule.arn))), \
+                    contextlib.suppress(ClientError):
+                self.kernel.client("sqs").send_message(
+                    QueueUrl=self.sqs.queue_url(str(dead_letter_arn)),
+                    MessageBody=json.dumps(event), MessageAttributes=attributes)
 
     def _deliver(self, rule: Any, target: dict[str, Any], event: dict[str, Any]) -> None:
         arn = str(target["Arn"])
@@ -446,11 +463,15 @@ class EventsService:
                 payload: Any = json.loads(text)
             except ValueError:
                 payload = text
+            self.iam.require("lambda", "Invoke", {"FunctionName": arn},
+                             via="EventBridge rule target")
             self.lambda_.async_invoke(self.lambda_.function_name(arn), payload)
         elif service == "states":
             client("stepfunctions").start_execution(stateMachineArn=arn, input=text)
         elif service == "events" and ":event-bus/" in arn:
             target_backend = self.backend(arn.split(":")[4], arn.split(":")[3])
+            self.iam.require("events", "PutEvents", {"Entries": [{"EventBusName": arn}]},
+                             via="EventBridge rule target")
             self.publish_to_bus(target_backend, arn.split("/")[-1], dict(event))
         elif service == "logs":
             pass  # delivered nowhere a test can read; kept silent like a log group

@@ -1,8 +1,8 @@
 """IAM roles, KMS keys and SSM parameters: created in moto so that references resolve.
 
-IAM is not evaluated: policies (identity, resource, key) deploy as no-ops
-(:data:`~analytics_orchestration.testing.core.deploy.NO_OP_TYPES`), so a missing grant
-passes offline.
+Policies (identity, resource, key) create nothing in moto
+(:data:`~analytics_orchestration.testing.core.deploy.NO_OP_TYPES`); they are indexed and
+enforced by :mod:`.iam_enforcement`.
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import io
 import json
@@ -35,6 +36,7 @@ from analytics_orchestration.testing.exceptions import (
     UnsupportedResourceError,
 )
 from analytics_orchestration.testing.services.iam import IamService
+from analytics_orchestration.testing.services.iam_enforcement import Iam
 from analytics_orchestration.testing.services.lambda_runtime import (
     FunctionRuntime,
     Invocation,
@@ -83,10 +85,12 @@ class AsyncInvokeConfig:
 class LambdaService:
     """Functions, event source mappings and asynchronous invocation of one harness."""
 
-    def __init__(self, kernel: Kernel, sqs: SqsService, iam: IamService) -> None:
+    def __init__(self, kernel: Kernel, sqs: SqsService, iam: IamService,
+                 enforcement: Iam) -> None:
         self.kernel = kernel
         self.sqs = sqs
         self.iam = iam
+        self.enforcement = enforcement
         self.functions: dict[str, FunctionRuntime] = {}
         self._function_dlq: dict[str, str] = {}
         self._async_configs: dict[str, AsyncInvokeConfig] = {}
@@ -287,7 +291,10 @@ class LambdaService:
         runtime = self.functions.get(name)
         if runtime is None:
             raise ResourceNotFoundError(f"function {name!r} was not deployed by the harness")
-        return runtime.invoke(event)
+        enforcement = self.enforcement
+        # The handler's AWS calls run as the function's execution role.
+        with enforcement.acting(enforcement.function_principal(name)):
+            return runtime.invoke(event)
 
     def enqueue_async_invoke(self, function: str, event: Any) -> None:
         """An asynchronous invocation, run by the work loop."""
@@ -323,12 +330,20 @@ class LambdaService:
         }
         if invocation.failed:
             record["responseContext"]["functionError"] = "Unhandled"
-            if config.on_failure:
-                self._send_destination(config.on_failure, record, success=False)
-            elif name in self._function_dlq:
-                self._send_dead_letter(self._function_dlq[name], event, invocation)
-        elif config.on_success:
-            self._send_destination(config.on_success, record, success=True)
+        from botocore.exceptions import ClientError
+
+        enforcement = self.enforcement
+        # Lambda sends to destinations and the DLQ with the function's execution role; a
+        # refused send is lost, as on AWS (the finding is recorded).
+        with enforcement.acting(enforcement.function_principal(name)), \
+                contextlib.suppress(ClientError):
+            if invocation.failed:
+                if config.on_failure:
+                    self._send_destination(config.on_failure, record, success=False)
+                elif name in self._function_dlq:
+                    self._send_dead_letter(self._function_dlq[name], event, invocation)
+            elif config.on_success:
+                self._send_destination(config.on_success, record, success=True)
 
     def _send_destination(self, arn: str, record: dict[str, Any], *, success: bool) -> None:
         service = arn.split(":")[2]
@@ -339,6 +354,8 @@ class LambdaService:
         elif service == "sns":
             self.kernel.client("sns").publish(TopicArn=arn, Message=text)
         elif service == "lambda":
+            self.enforcement.require("lambda", "Invoke", {"FunctionName": arn},
+                                     via="Lambda destination")
             self.enqueue_async_invoke(arn, record)
         elif service == "events":
             outcome = "Success" if success else "Failure"
@@ -370,6 +387,14 @@ class LambdaService:
         for mapping in self._mappings:
             if not mapping.enabled:
                 continue
+            if not self.sqs.has_visible(mapping.queue_name):
+                continue
+            enforcement = self.enforcement
+            if not enforcement.may_poll(
+                    enforcement.function_principal(mapping.function_name),
+                    enforcement.queue_url_of(mapping.queue_arn),
+                    via="SQS event source mapping"):
+                continue  # Lambda's poller is refused too: the messages stay in the queue
             queue, messages = self.sqs.receive_batch(mapping.queue_name, mapping.batch_size)
             if not messages:
                 continue

@@ -23,6 +23,7 @@ from analytics_orchestration.testing.core.kernel import Kernel
 from analytics_orchestration.testing.core.registry import generated_name
 from analytics_orchestration.testing.core.template import StackTemplate
 from analytics_orchestration.testing.exceptions import UnsupportedIntegrationError
+from analytics_orchestration.testing.services.iam_enforcement import Iam
 from analytics_orchestration.testing.services.lambda_ import LambdaService
 from analytics_orchestration.testing.services.sqs import SqsService, record_matches
 
@@ -46,10 +47,12 @@ class PipeRuntime:
 class PipesService:
     """Pipes of one harness."""
 
-    def __init__(self, kernel: Kernel, sqs: SqsService, lambda_: LambdaService) -> None:
+    def __init__(self, kernel: Kernel, sqs: SqsService, lambda_: LambdaService,
+                 iam: Iam) -> None:
         self.kernel = kernel
         self.sqs = sqs
         self.lambda_ = lambda_
+        self.iam = iam
         self.pipes: list[PipeRuntime] = []
         kernel.loop.add_poller(self.poll)
 
@@ -94,14 +97,23 @@ class PipesService:
         """Run one batch per pipe whose queue has visible messages; True if any did."""
         progressed = False
         for pipe in self.pipes:
-            if not pipe.running:
+            if not pipe.running or not self.sqs.has_visible(pipe.queue_name):
                 continue
+            if not self.iam.may_poll(self._principal(pipe),
+                                     self.iam.queue_url_of(self.kernel.arn("sqs",
+                                                                           pipe.queue_name)),
+                                     via=f"pipe {pipe.name} source"):
+                continue  # AWS's poller fails the same way: the messages stay in the queue
             queue, messages = self.sqs.receive_batch(pipe.queue_name, pipe.batch_size)
             if not messages:
                 continue
             progressed = True
             self._run_batch(queue, pipe, messages)
         return progressed
+
+    def _principal(self, pipe: PipeRuntime) -> Any:
+        """The pipe's role session (None when the pipe names no role: unevaluated)."""
+        return self.iam.principal_for_role(self.iam.index.pipe_roles.get(pipe.arn), "pipes")
 
     def _run_batch(self, queue: Any, pipe: PipeRuntime, messages: list[Any]) -> None:
         records = self.sqs.records(queue, messages)
@@ -117,16 +129,24 @@ class PipesService:
             records = [r for _, r in kept]
         payload: Any = records
         failed = False
+        principal = self._principal(pipe)
+        context: dict[str, Any] = {}  # the role's own calls: no aws:SourceArn in them
         if pipe.enrichment is not None:
-            invocation = self.lambda_.run(pipe.enrichment, records)
-            failed = invocation.failed
-            payload = invocation.result
+            # The pipe's role invokes the enrichment; a refusal fails the batch.
+            if self.iam.check("lambda", "Invoke", {"FunctionName": pipe.enrichment},
+                              via="pipe enrichment", principal=principal, context=context):
+                failed = True
+            else:
+                invocation = self.lambda_.run(pipe.enrichment, records)
+                failed = invocation.failed
+                payload = invocation.result
         if not failed and payload not in (None, "", {}, []):
             from botocore.exceptions import ClientError
 
             try:
-                self.kernel.client("stepfunctions").start_execution(
-                    stateMachineArn=pipe.target_arn, input=json.dumps(payload))
+                with self.iam.acting(principal, context):
+                    self.kernel.client("stepfunctions").start_execution(
+                        stateMachineArn=pipe.target_arn, input=json.dumps(payload))
                 pipe.invocations.append(payload)
             except ClientError:  # the target refused the batch: it stays in the queue
                 failed = True

@@ -11,6 +11,8 @@ EventBridge.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -22,6 +24,7 @@ from analytics_orchestration.testing.core.patching import Patcher
 from analytics_orchestration.testing.core.registry import generated_name
 from analytics_orchestration.testing.core.template import StackTemplate
 from analytics_orchestration.testing.services.events import EventsService, envelope
+from analytics_orchestration.testing.services.iam_enforcement import Iam
 from analytics_orchestration.testing.services.lambda_ import LambdaService
 
 
@@ -57,10 +60,12 @@ def notification_from_cfn(config: Mapping[str, Any]) -> dict[str, Any]:
 class S3Service:
     """Buckets of one harness."""
 
-    def __init__(self, kernel: Kernel, lambda_: LambdaService, events: EventsService) -> None:
+    def __init__(self, kernel: Kernel, lambda_: LambdaService, events: EventsService,
+                 iam: Iam) -> None:
         self.kernel = kernel
         self.lambda_ = lambda_
         self.events = events
+        self.iam = iam
         self._sequencer = 0
         #: True while S3 sends no notifications (``put_object(..., emit_event=False)``).
         self.notifications_dropped = False
@@ -126,6 +131,16 @@ class S3Service:
         # S3 -> Lambda notifications are asynchronous invocations (retries, destinations).
         def s3_invoke_lambda(account_id: str, event_body: Any, fn_arn: str,
                              region: str) -> None:
+            # S3 invokes as s3.amazonaws.com for the bucket: the function's policy must
+            # allow it; S3 drops a notification it may not deliver.
+            bucket = ""
+            with contextlib.suppress(Exception):
+                bucket = json.loads(event_body)["Records"][0]["s3"]["bucket"]["arn"]
+            if self.iam.check("lambda", "Invoke", {"FunctionName": fn_arn},
+                              via="S3 event notification",
+                              principal=self.iam.service_principal("s3.amazonaws.com"),
+                              context=self.iam.service_context(bucket or None)):
+                return
             self.lambda_.enqueue_async_invoke(fn_arn, event_body)
 
         patcher.set(s3_notifications, "_invoke_awslambda", s3_invoke_lambda)

@@ -66,6 +66,7 @@ from analytics_orchestration.testing.exceptions import (
     UnsupportedIntegrationError,
 )
 from analytics_orchestration.testing.services.events import EventsService
+from analytics_orchestration.testing.services.iam_enforcement import Iam
 from analytics_orchestration.testing.services.sqs import SqsService
 
 UTC = dt.UTC
@@ -333,10 +334,12 @@ class Firing:
 class SchedulerService:
     """Scheduled rules and Scheduler schedules of one harness, fired on virtual time."""
 
-    def __init__(self, kernel: Kernel, events: EventsService, sqs: SqsService) -> None:
+    def __init__(self, kernel: Kernel, events: EventsService, sqs: SqsService,
+                 iam: Iam) -> None:
         self.kernel = kernel
         self.events = events
         self.sqs = sqs
+        self.iam = iam
         self.schedules: list[Schedule] = []
         self.firings: list[Firing] = []
         #: Scheduler schedules' resolved properties, by name.
@@ -468,13 +471,18 @@ class SchedulerService:
             raise UnsupportedIntegrationError("Scheduler universal target", arn)
         if ":event-bus/" in arn:
             parameters = target.get("EventBridgeParameters") or {}
-            self.kernel.client("events").put_events(Entries=[{
-                "EventBusName": arn, "Source": str(parameters.get("Source", "")),
-                "DetailType": str(parameters.get("DetailType", "")), "Detail": text,
-                "Resources": [schedule.arn], "Time": moment}])
+            # The Scheduler calls its target with the schedule's execution role.
+            with self.iam.acting(self.iam.principal_for_role(target.get("RoleArn"),
+                                                             "scheduler")):
+                self.kernel.client("events").put_events(Entries=[{
+                    "EventBusName": arn, "Source": str(parameters.get("Source", "")),
+                    "DetailType": str(parameters.get("DetailType", "")), "Detail": text,
+                    "Resources": [schedule.arn], "Time": moment}])
             return
         delivered: dict[str, Any] = {"Id": schedule.name, "Arn": arn, "Input": text}
-        for key in ("DeadLetterConfig", "SqsParameters"):
+        # RoleArn: the target is called with the schedule's execution role, as a rule
+        # target with a role is.
+        for key in ("DeadLetterConfig", "SqsParameters", "RoleArn"):
             if target.get(key):
                 delivered[key] = target[key]
         stub = SimpleNamespace(name=schedule.name, arn=schedule.arn)
@@ -492,8 +500,9 @@ class SchedulerService:
         text = str(target.get("Input") or "{}").replace(
             "<aws.scheduler.scheduled-time>", _iso(self.kernel.clock.now())).replace(
             "<aws.scheduler.execution-id>", str(uuid.uuid4()))
-        execution: str = self.kernel.client("stepfunctions").start_execution(
-            stateMachineArn=arn, input=text)["executionArn"]
+        with self.iam.acting(self.iam.principal_for_role(target.get("RoleArn"), "scheduler")):
+            execution: str = self.kernel.client("stepfunctions").start_execution(
+                stateMachineArn=arn, input=text)["executionArn"]
         return execution
 
     def fired(self, names: Iterable[str] | None = None) -> list[Firing]:

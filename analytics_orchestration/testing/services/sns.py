@@ -32,6 +32,7 @@ from analytics_orchestration.testing.core.registry import generated_name
 from analytics_orchestration.testing.core.template import StackTemplate
 from analytics_orchestration.testing.exceptions import UnsupportedIntegrationError
 from analytics_orchestration.testing.services.firehose import FirehoseService
+from analytics_orchestration.testing.services.iam_enforcement import Iam
 from analytics_orchestration.testing.services.lambda_ import LambdaService
 
 
@@ -39,10 +40,11 @@ class SnsService:
     """Topics and subscriptions of one harness."""
 
     def __init__(self, kernel: Kernel, lambda_: LambdaService,
-                 firehose: FirehoseService) -> None:
+                 firehose: FirehoseService, iam: Iam) -> None:
         self.kernel = kernel
         self.lambda_ = lambda_
         self.firehose = firehose
+        self.iam = iam
 
     # -- deploy -----------------------------------------------------------------------
     def resource_handlers(self) -> dict[str, Handler]:
@@ -111,6 +113,8 @@ class SnsService:
                 self._to_lambda(sub, message, message_id, *args, **kwargs)
             elif sub.protocol == "firehose":
                 self._to_firehose(sub, message, *args, **kwargs)
+            elif sub.protocol == "sqs":
+                self._to_sqs(original_publish, sub, message, message_id, *args, **kwargs)
             else:
                 original_publish(sub, message, message_id, *args, **kwargs)
 
@@ -137,19 +141,41 @@ class SnsService:
         matcher = getattr(sub, "_filter_policy_matcher", None)
         return matcher is None or bool(matcher.matches(attributes, message))
 
-    def _to_firehose(self, sub: Any, message: str, *args: Any, **kwargs: Any) -> None:
+    @staticmethod
+    def _attributes(args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any] | None:
+        """The message attributes moto passes ``Subscription.publish`` (after the subject)."""
         attributes = kwargs.get("message_attributes")
         if attributes is None and len(args) > 1:
             attributes = args[1]
-        if not self._matches(sub, message, attributes):
+        return attributes if isinstance(attributes, dict) else None
+
+    def _to_sqs(self, original: Callable[..., None], sub: Any, message: str, message_id: str,
+                *args: Any, **kwargs: Any) -> None:
+        if not self._matches(sub, message, self._attributes(args, kwargs)):
             return
-        self.firehose.put_record(sub.endpoint, f"{message}\n".encode())
+        # SNS sends as sns.amazonaws.com for the topic: the queue's policy (and its key's)
+        # must allow it, or the message goes to the subscription's DLQ.
+        queue_url = self.iam.queue_url_of(str(sub.endpoint))
+        if self.iam.sns_may_deliver(sub, "sqs", "SendMessage", {"QueueUrl": queue_url},
+                                    message):
+            original(sub, message, message_id, *args, **kwargs)
+
+    def _to_firehose(self, sub: Any, message: str, *args: Any, **kwargs: Any) -> None:
+        if not self._matches(sub, message, self._attributes(args, kwargs)):
+            return
+        # SNS writes to Firehose with the subscription's role (SubscriptionRoleArn).
+        role = self.iam.index.subscription_roles.get(str(sub.endpoint))
+        with self.iam.acting(self.iam.principal_for_role(role, "sns")):
+            self.firehose.put_record(sub.endpoint, f"{message}\n".encode())
 
     def _to_lambda(self, sub: Any, message: str, message_id: str,
                    subject: str | None = None,
                    message_attributes: dict[str, Any] | None = None,
                    *args: Any, **kwargs: Any) -> None:
         if not self._matches(sub, message, message_attributes):
+            return
+        if not self.iam.sns_may_deliver(sub, "lambda", "Invoke",
+                                        {"FunctionName": str(sub.endpoint)}, message):
             return
         event = {"Records": [{
             "EventSource": "aws:sns",

@@ -81,6 +81,11 @@ class SqsService:
         found = self.kernel.registry.lookup(ref, "AWS::SQS::Queue")
         if found:
             return found.physical_id
+        if ref.startswith("arn:aws:sqs:"):
+            # Built from the ARN, as the services themselves address a queue: a GetQueueUrl
+            # call here would run as the delivering principal and need sqs:GetQueueUrl.
+            _, _, _, region, account, name = ref.split(":", 5)
+            return f"https://sqs.{region}.amazonaws.com/{account}/{name}"
         name = ref.split(":")[-1]
         return str(self.kernel.client("sqs").get_queue_url(QueueName=name)["QueueUrl"])
 
@@ -108,6 +113,10 @@ class SqsService:
                              attributes=dict(m.message_attributes)) for m in messages]
 
     # -- consumers (event source mappings, pipes) -------------------------------------
+    def has_visible(self, queue_name: str) -> bool:
+        """Whether a queue holds a message a consumer could receive now."""
+        return any(m.visible for m in self.backend().get_queue(queue_name)._messages)
+
     def receive_batch(self, queue_name: str, batch_size: int) -> tuple[Any, list[Any]]:
         """The queue and up to ``batch_size`` visible messages (received, all attributes)."""
         backend = self.backend()

@@ -36,6 +36,7 @@ from analytics_orchestration.testing.core.template import StackTemplate
 from analytics_orchestration.testing.exceptions import TemplateResolutionError
 from analytics_orchestration.testing.services.analytics import AnalyticsServices
 from analytics_orchestration.testing.services.iam import IamService
+from analytics_orchestration.testing.services.iam_enforcement import Iam
 
 
 # ---------------------------------------------------------------------------------------
@@ -229,10 +230,12 @@ def _json_string_literal(parser_rule_context: Any) -> str | None:
 class StepFunctionsService:
     """State machines of one harness, and the interpreter's patches."""
 
-    def __init__(self, kernel: Kernel, iam: IamService, analytics: AnalyticsServices) -> None:
+    def __init__(self, kernel: Kernel, iam: IamService, analytics: AnalyticsServices,
+                 enforcement: Iam) -> None:
         self.kernel = kernel
         self.iam = iam
         self.analytics = analytics
+        self.enforcement = enforcement
 
     def resource_handlers(self) -> dict[str, Handler]:
         return {"AWS::StepFunctions::StateMachine": self.state_machine}
@@ -376,4 +379,6 @@ class StepFunctionsService:
                     environment_with_redrive_count)
 
         # Glue, Athena, Batch, EMR Serverless and SageMaker integrations: the emulator.
+        # Every task runs as the state machine's role (or the task's Credentials).
+        self.enforcement.apply_step_functions(patcher)
         self.analytics.patch_interpreter(patcher)
