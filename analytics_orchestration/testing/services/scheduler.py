@@ -480,9 +480,12 @@ class SchedulerService:
                     "Resources": [schedule.arn], "Time": moment}])
             return
         delivered: dict[str, Any] = {"Id": schedule.name, "Arn": arn, "Input": text}
-        # RoleArn: the target is called with the schedule's execution role, as a rule
-        # target with a role is.
-        for key in ("DeadLetterConfig", "SqsParameters", "RoleArn"):
+        role = target.get("RoleArn")
+        if role:
+            # The Scheduler calls every target with the schedule's execution role (SQS
+            # included, unlike an EventBridge rule): delivery runs as that role.
+            self.iam.index.target_roles[(schedule.arn, arn)] = str(role)
+        for key in ("DeadLetterConfig", "SqsParameters"):
             if target.get(key):
                 delivered[key] = target[key]
         stub = SimpleNamespace(name=schedule.name, arn=schedule.arn)
