@@ -5,7 +5,12 @@ UTC a Distributed Map lists them and runs one AWS Batch job per object (Fargate,
 private VPC without internet access: ECR, CloudWatch Logs and S3 through endpoints), up to
 50 at a time; each job writes the object's hourly aggregates under ``readings/hourly/``
 (``etl_assets/batch/process_object.py``). Up to 5 % of objects may fail without failing the
-night's run; the per-object results land under ``etl-map-results/``.
+night's run; the per-object results land under ``etl-map-results/``. The night's hourly
+aggregates are then re-partitioned by sensor under ``readings/by-sensor/`` (the library's
+record partitioner, a Lambda step) for the per-sensor dashboards.
+
+Operations can re-run a night on demand: a ``ReprocessReadingsRequested`` event from
+``analytics-platform.operations`` on the default bus starts the same workflow.
 
 The job image is built from ``etl_assets/batch/Dockerfile`` and pushed to the stack's ECR
 repository with tag :data:`IMAGE_TAG` (CI does it; no Docker is needed to synthesize).
@@ -26,12 +31,15 @@ from aws_cdk import (
 from aws_cdk import aws_batch as batch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_scheduler as scheduler
+from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from analytics_orchestration import (
+    EtlStep,
     EtlTrigger,
     ItemProcessor,
     LargeInput,
@@ -42,6 +50,10 @@ from analytics_orchestration import building_blocks as blocks
 IMAGE_TAG = "1.0.0"
 RAW_PREFIX = "readings/raw/"
 HOURLY_PREFIX = "readings/hourly/"
+BY_SENSOR_PREFIX = "readings/by-sensor/"
+#: The on-demand re-run request operations put on the default bus.
+OPERATIONS_SOURCE = "analytics-platform.operations"
+REPROCESS_REQUESTED = "ReprocessReadingsRequested"
 
 
 class BatchProcessingStack(Stack):
@@ -117,11 +129,21 @@ class BatchProcessingStack(Stack):
                 processor=ItemProcessor.batch_job(job_queue=queue, job_definition=definition),
                 max_concurrency=50, tolerated_failure_percentage=5,
             ),
+            transform=[EtlStep.partition_records(
+                "PartitionBySensor", source_bucket=self.readings, target_bucket=self.readings,
+                target_prefix=BY_SENSOR_PREFIX, partition_keys=["sensor_id"],
+                payload=sfn.TaskInput.from_object({"bucket": self.readings.bucket_name,
+                                                   "prefix": HOURLY_PREFIX}),
+            )],
             timeout=Duration.hours(6),
             triggers=[EtlTrigger.schedule(
                 scheduler.ScheduleExpression.cron(minute="0", hour="1",
                                                   time_zone=TimeZone.ETC_UTC),
                 description="Nightly processing of the day's sensor readings",
+            ), EtlTrigger.event(
+                events.EventPattern(source=[OPERATIONS_SOURCE],
+                                    detail_type=[REPROCESS_REQUESTED]),
+                description="Operations re-run the night's processing on demand",
             )],
             encryption_key=key,
             notification_topic=operations,
