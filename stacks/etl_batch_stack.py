@@ -7,7 +7,8 @@ private VPC without internet access: ECR, CloudWatch Logs and S3 through endpoin
 (``etl_assets/batch/process_object.py``). Up to 5 % of objects may fail without failing the
 night's run; the per-object results land under ``etl-map-results/``. The night's hourly
 aggregates are then re-partitioned by sensor under ``readings/by-sensor/`` (the library's
-record partitioner, a Lambda step) for the per-sensor dashboards.
+record partitioner, a Lambda step) for the per-sensor dashboards, and a ``_SUCCESS`` marker
+naming the run is written last, so the dashboards' loader never reads a half-written night.
 
 Operations can re-run a night on demand: a ``ReprocessReadingsRequested`` event from
 ``analytics-platform.operations`` on the default bus starts the same workflow.
@@ -36,6 +37,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from analytics_orchestration import (
@@ -51,6 +53,8 @@ IMAGE_TAG = "1.0.0"
 RAW_PREFIX = "readings/raw/"
 HOURLY_PREFIX = "readings/hourly/"
 BY_SENSOR_PREFIX = "readings/by-sensor/"
+#: Written (with the run's execution ARN) once every partition of the night is.
+COMPLETION_MARKER = f"{BY_SENSOR_PREFIX}_SUCCESS"
 #: The on-demand re-run request operations put on the default bus.
 OPERATIONS_SOURCE = "analytics-platform.operations"
 REPROCESS_REQUESTED = "ReprocessReadingsRequested"
@@ -135,6 +139,8 @@ class BatchProcessingStack(Stack):
                 payload=sfn.TaskInput.from_object({"bucket": self.readings.bucket_name,
                                                    "prefix": HOURLY_PREFIX}),
             )],
+            load=[EtlStep.chainable("MarkPartitionsComplete",
+                                    self._completion_marker(COMPLETION_MARKER))],
             timeout=Duration.hours(6),
             triggers=[EtlTrigger.schedule(
                 scheduler.ScheduleExpression.cron(minute="0", hour="1",
@@ -150,6 +156,23 @@ class BatchProcessingStack(Stack):
             notify_on_success=False,
             alarm_topic=operations,
         )
+        # The marker's own state: the workflow grants only its steps, so its write is
+        # granted here (the object, and the bucket key to encrypt it).
+        key.grant(self.etl.state_machine.role, "kms:GenerateDataKey")
+
+    def _completion_marker(self, key: str) -> sfn.IChainable:
+        """An S3 PutObject of ``key`` holding ``{"execution_arn"}``, retried with backoff."""
+        task = tasks.CallAwsService(
+            self, "MarkPartitionsComplete", service="s3", action="putObject",
+            parameters={"Bucket": self.readings.bucket_name, "Key": key,
+                        # An object body is written as its JSON text.
+                        "Body": {"execution_arn": sfn.JsonPath.execution_id}},
+            iam_resources=[self.readings.arn_for_objects(key)],
+            result_path=sfn.JsonPath.DISCARD,
+        )
+        return task.add_retry(errors=["S3.SdkClientException", "S3.S3Exception"],
+                              interval=Duration.seconds(5), max_attempts=3, backoff_rate=2,
+                              jitter_strategy=sfn.JitterType.FULL)
 
 
 def _cfn_bucket(bucket: s3.IBucket) -> s3.CfnBucket:

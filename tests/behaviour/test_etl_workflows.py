@@ -23,6 +23,7 @@ from stacks.etl_assets.glue import sales_transforms
 from stacks.etl_assets.sagemaker import preprocess
 from stacks.etl_batch_stack import (
     BY_SENSOR_PREFIX,
+    COMPLETION_MARKER,
     HOURLY_PREFIX,
     OPERATIONS_SOURCE,
     RAW_PREFIX,
@@ -381,6 +382,11 @@ def test_batch_processing_aggregates_every_object_within_the_tolerance(batch_pro
     assert sorted(json.dumps(a, sort_keys=True) for a in by_sensor) == sorted(
         json.dumps(a, sort_keys=True) for a in aggregates)
     assert aws.list_objects("Readings", f"{BY_SENSOR_PREFIX}_rejected/") == []
+    # Last, the state of its own (EtlStep.chainable) marks the night complete with the run.
+    assert entered.index("PartitionBySensor") < entered.index(
+        "MarkPartitionsComplete") < entered.index("RecordSuccess")
+    assert json.loads(aws.get_object("Readings", COMPLETION_MARKER)) == {
+        "execution_arn": execution.arn}
     [row] = aws.table_items("NightlyReadings/Ledger")
     assert row["status"] == "SUCCEEDED"
 
@@ -417,7 +423,9 @@ def test_batch_processing_reruns_on_an_operations_request(batch_processing):
     assert execution.input["id"] == event_id
     assert execution.input["detail"] == {"night": "2026-11-24", "requested_by": "ops"}
     assert len(aws.analytics.runs("batch")) == 20
-    assert len(aws.list_objects("Readings", BY_SENSOR_PREFIX)) == 20
+    assert len(aws.list_objects("Readings", f"{BY_SENSOR_PREFIX}sensor_id=")) == 20
+    assert json.loads(aws.get_object("Readings", COMPLETION_MARKER)) == {
+        "execution_arn": execution.arn}
     # Another source or detail-type starts nothing more.
     aws.put_events({"Source": "analytics-platform.shop", "DetailType": REPROCESS_REQUESTED,
                     "Detail": {}})
