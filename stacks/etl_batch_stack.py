@@ -5,7 +5,13 @@ UTC a Distributed Map lists them and runs one AWS Batch job per object (Fargate,
 private VPC without internet access: ECR, CloudWatch Logs and S3 through endpoints), up to
 50 at a time; each job writes the object's hourly aggregates under ``readings/hourly/``
 (``etl_assets/batch/process_object.py``). Up to 5 % of objects may fail without failing the
-night's run; the per-object results land under ``etl-map-results/``.
+night's run; the per-object results land under ``etl-map-results/``. The night's hourly
+aggregates are then re-partitioned by sensor under ``readings/by-sensor/`` (the library's
+record partitioner, a Lambda step) for the per-sensor dashboards, and a ``_SUCCESS`` marker
+naming the run is written last, so the dashboards' loader never reads a half-written night.
+
+Operations can re-run a night on demand: a ``ReprocessReadingsRequested`` event from
+``analytics-platform.operations`` on the default bus starts the same workflow.
 
 The job image is built from ``etl_assets/batch/Dockerfile`` and pushed to the stack's ECR
 repository with tag :data:`IMAGE_TAG` (CI does it; no Docker is needed to synthesize).
@@ -26,12 +32,16 @@ from aws_cdk import (
 from aws_cdk import aws_batch as batch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_scheduler as scheduler
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from analytics_orchestration import (
+    EtlStep,
     EtlTrigger,
     ItemProcessor,
     LargeInput,
@@ -42,6 +52,12 @@ from analytics_orchestration import building_blocks as blocks
 IMAGE_TAG = "1.0.0"
 RAW_PREFIX = "readings/raw/"
 HOURLY_PREFIX = "readings/hourly/"
+BY_SENSOR_PREFIX = "readings/by-sensor/"
+#: Written (with the run's execution ARN) once every partition of the night is.
+COMPLETION_MARKER = f"{BY_SENSOR_PREFIX}_SUCCESS"
+#: The on-demand re-run request operations put on the default bus.
+OPERATIONS_SOURCE = "analytics-platform.operations"
+REPROCESS_REQUESTED = "ReprocessReadingsRequested"
 
 
 class BatchProcessingStack(Stack):
@@ -117,17 +133,46 @@ class BatchProcessingStack(Stack):
                 processor=ItemProcessor.batch_job(job_queue=queue, job_definition=definition),
                 max_concurrency=50, tolerated_failure_percentage=5,
             ),
+            transform=[EtlStep.partition_records(
+                "PartitionBySensor", source_bucket=self.readings, target_bucket=self.readings,
+                target_prefix=BY_SENSOR_PREFIX, partition_keys=["sensor_id"],
+                payload=sfn.TaskInput.from_object({"bucket": self.readings.bucket_name,
+                                                   "prefix": HOURLY_PREFIX}),
+            )],
+            load=[EtlStep.chainable("MarkPartitionsComplete",
+                                    self._completion_marker(COMPLETION_MARKER))],
             timeout=Duration.hours(6),
             triggers=[EtlTrigger.schedule(
                 scheduler.ScheduleExpression.cron(minute="0", hour="1",
                                                   time_zone=TimeZone.ETC_UTC),
                 description="Nightly processing of the day's sensor readings",
+            ), EtlTrigger.event(
+                events.EventPattern(source=[OPERATIONS_SOURCE],
+                                    detail_type=[REPROCESS_REQUESTED]),
+                description="Operations re-run the night's processing on demand",
             )],
             encryption_key=key,
             notification_topic=operations,
             notify_on_success=False,
             alarm_topic=operations,
         )
+        # The marker's own state: the workflow grants only its steps, so its write is
+        # granted here (the object, and the bucket key to encrypt it).
+        key.grant(self.etl.state_machine.role, "kms:GenerateDataKey")
+
+    def _completion_marker(self, key: str) -> sfn.IChainable:
+        """An S3 PutObject of ``key`` holding ``{"execution_arn"}``, retried with backoff."""
+        task = tasks.CallAwsService(
+            self, "MarkPartitionsComplete", service="s3", action="putObject",
+            parameters={"Bucket": self.readings.bucket_name, "Key": key,
+                        # An object body is written as its JSON text.
+                        "Body": {"execution_arn": sfn.JsonPath.execution_id}},
+            iam_resources=[self.readings.arn_for_objects(key)],
+            result_path=sfn.JsonPath.DISCARD,
+        )
+        return task.add_retry(errors=["S3.SdkClientException", "S3.S3Exception"],
+                              interval=Duration.seconds(5), max_attempts=3, backoff_rate=2,
+                              jitter_strategy=sfn.JitterType.FULL)
 
 
 def _cfn_bucket(bucket: s3.IBucket) -> s3.CfnBucket:

@@ -11,6 +11,8 @@
   topic: the on-call queue and e-mail receive the high-severity ones, every notification
   is archived to S3 through Firehose, and failed ETL runs start the remediation workflow
   through SQS and an EventBridge Pipe that parses each message.
+- Failed ETL runs and jobs, and rejected objects, are also forwarded unchanged to the
+  compliance team's audit bus, whose own rules (outside this example) keep them.
 - Every alarm notifies the operations topic.
 """
 
@@ -65,6 +67,8 @@ class EventRoutingStack(Stack):
             ).queue
             for name in ("WorkerQueue", "OnCallQueue")
         )
+        audit_bus = events.EventBus(
+            self, "AuditBus", description="The compliance team's audit trail of failures")
         etl_workflow = self._workflow("EtlWorkflow", "Loads an accepted sales extract")
         remediation = self._workflow("RemediationWorkflow", "Triages a failed ETL run")
 
@@ -123,6 +127,10 @@ class EventRoutingStack(Stack):
                 RoutingRule.for_events(
                     "FailuresToNotifications", ETL_RUN_FAILED, JOB_FAILED,
                     targets=[RouteTarget.topic(self.notifications.topic, input=failure_input)],
+                ),
+                RoutingRule.for_events(
+                    "FailuresToAuditBus", ETL_RUN_FAILED, JOB_FAILED, OBJECT_REJECTED,
+                    targets=[RouteTarget.event_bus(audit_bus)],
                 ),
                 RoutingRule.for_events(
                     "RejectsToNotifications", OBJECT_REJECTED,

@@ -3,7 +3,9 @@
 Partners upload CSV and JSON-lines extracts under ``incoming/``. Each new object is
 validated (suffix, size, not empty), recorded in the ingestion ledger and, if accepted,
 sent to the loader's work queue; an SNS topic fans the same notification out to an audit
-queue (everything) and to the sales team's queue (``incoming/sales/`` only). Rejected
+queue (everything) and to the sales team's queue (``incoming/sales/`` only). The partner
+integration is told about every accepted extract through its own encrypted notification
+topic, which its systems subscribe to (here, the partner gateway's queue). Rejected
 objects are moved to ``quarantine/`` with the reason. Partners' upload tools are not ours
 to fix, so nothing relies on every S3 event arriving: an hourly reconciliation sweep
 re-drives any extract that landed without reaching the ledger. Alarms notify the
@@ -22,8 +24,10 @@ from analytics_orchestration import (
     EventDrivenIngestion,
     FanOutSubscriber,
     IngestionTarget,
+    NotificationFanOut,
     ObjectValidationRules,
     ReconciliationSweep,
+    TopicSubscription,
 )
 from analytics_orchestration import building_blocks as blocks
 
@@ -49,11 +53,19 @@ class IngestionStack(Stack):
             self, "LoaderQueue", visibility_timeout=Duration.minutes(6),
             encryption_key=consumer_key,
         ).queue
-        audit_queue, sales_queue = (
+        audit_queue, sales_queue, partner_gateway_queue = (
             blocks.queue_with_dead_letter_queue(
                 self, name, visibility_timeout=Duration.seconds(30), encryption_key=consumer_key
             ).queue
-            for name in ("AuditQueue", "SalesTeamQueue")
+            for name in ("AuditQueue", "SalesTeamQueue", "PartnerGatewayQueue")
+        )
+        # The partners' topic: only notifications, no archive (the ledger is the record).
+        self.partner_notifications = NotificationFanOut(
+            self, "PartnerNotifications", encryption_key=key,
+            display_name="Accepted partner extracts",
+            subscriptions=[TopicSubscription.queue(partner_gateway_queue)],
+            enable_archive=False,
+            alarm_topic=operations_topic,
         )
 
         self.ingestion = EventDrivenIngestion(
@@ -66,7 +78,8 @@ class IngestionStack(Stack):
                 allowed_suffixes=EXTRACT_SUFFIXES,
                 max_object_size_bytes=512 * 1024**2,
             ),
-            targets=[IngestionTarget.queue(loader_queue)],
+            targets=[IngestionTarget.queue(loader_queue),
+                     IngestionTarget.topic(self.partner_notifications.topic)],
             fan_out_subscribers=[
                 FanOutSubscriber(audit_queue),
                 FanOutSubscriber(

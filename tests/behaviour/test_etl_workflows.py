@@ -21,7 +21,14 @@ from stacks.etl_assets.batch import process_object
 from stacks.etl_assets.emr import customer_features
 from stacks.etl_assets.glue import sales_transforms
 from stacks.etl_assets.sagemaker import preprocess
-from stacks.etl_batch_stack import HOURLY_PREFIX, RAW_PREFIX
+from stacks.etl_batch_stack import (
+    BY_SENSOR_PREFIX,
+    COMPLETION_MARKER,
+    HOURLY_PREFIX,
+    OPERATIONS_SOURCE,
+    RAW_PREFIX,
+    REPROCESS_REQUESTED,
+)
 from stacks.etl_glue_stack import (
     CURATED_SALES,
     CUSTOMER_FEATURES,
@@ -388,6 +395,25 @@ def test_batch_processing_aggregates_every_object_within_the_tolerance(batch_pro
     assert sum(a["count"] for a in aggregates) == len(range(0, 60, 7))
     results = execution.output["results"]["ProcessObjects"]["ResultWriterDetails"]
     assert results["Key"].startswith("etl-map-results/")
+    # Then the Lambda step (the library's record partitioner) re-partitions the night's
+    # hourly aggregates by sensor: its output is the next state's input.
+    entered = execution.states_entered()
+    assert entered.index("ProcessObjects") < entered.index("PartitionBySensor") < entered.index(
+        "RecordSuccess")
+    summary = execution.output["results"]["PartitionBySensor"]
+    assert (summary["sources"], summary["rejected"]) == (20, 0)
+    assert summary["records"] == sum(
+        len(aws.get_object("Readings", k).decode().splitlines()) for k in outputs)
+    assert len(summary["partitions"]) == 20
+    by_sensor = _read_lines(aws, aws.physical_id("Readings"), f"{BY_SENSOR_PREFIX}sensor_id=s-0/")
+    assert sorted(json.dumps(a, sort_keys=True) for a in by_sensor) == sorted(
+        json.dumps(a, sort_keys=True) for a in aggregates)
+    assert aws.list_objects("Readings", f"{BY_SENSOR_PREFIX}_rejected/") == []
+    # Last, the state of its own (EtlStep.chainable) marks the night complete with the run.
+    assert entered.index("PartitionBySensor") < entered.index(
+        "MarkPartitionsComplete") < entered.index("RecordSuccess")
+    assert json.loads(aws.get_object("Readings", COMPLETION_MARKER)) == {
+        "execution_arn": execution.arn}
     [row] = aws.table_items("NightlyReadings/Ledger")
     assert row["status"] == "SUCCEEDED"
 
@@ -419,3 +445,26 @@ def test_batch_processing_fails_past_the_tolerated_percentage(batch_processing):
     assert row["error"] == "States.ExceedToleratedFailureThreshold"
     assert [m["status"] for m in drain()] == ["FAILED"]
     assert [e["detail-type"] for e in _run_events(aws)] == [ETL_RUN_FAILED.detail_type]
+    assert "PartitionBySensor" not in execution.states_entered()
+    assert aws.list_objects("Readings", BY_SENSOR_PREFIX) == []
+
+
+def test_batch_processing_reruns_on_an_operations_request(batch_processing):
+    """EtlTrigger.event: a request on the default bus starts the run, the event as input."""
+    aws = batch_processing
+    [event_id] = aws.put_events({
+        "Source": OPERATIONS_SOURCE, "DetailType": REPROCESS_REQUESTED,
+        "Detail": {"night": "2026-11-24", "requested_by": "ops"}})
+    execution = _only_execution(aws, "NightlyReadings/StateMachine")
+
+    assert execution.status == "SUCCEEDED", execution.cause
+    assert execution.input["id"] == event_id
+    assert execution.input["detail"] == {"night": "2026-11-24", "requested_by": "ops"}
+    assert len(aws.analytics.runs("batch")) == 20
+    assert len(aws.list_objects("Readings", f"{BY_SENSOR_PREFIX}sensor_id=")) == 20
+    assert json.loads(aws.get_object("Readings", COMPLETION_MARKER)) == {
+        "execution_arn": execution.arn}
+    # Another source or detail-type starts nothing more.
+    aws.put_events({"Source": "analytics-platform.shop", "DetailType": REPROCESS_REQUESTED,
+                    "Detail": {}})
+    assert len(aws.executions("NightlyReadings/StateMachine")) == 1

@@ -3,7 +3,8 @@
 Matching events reach the right target with the transformed input; non-matching events
 reach nothing; a refused delivery lands in the target's DLQ; filtered SNS subscriptions
 receive only what their policy allows; SNS -> SQS -> Pipe -> enrichment -> Step Functions
-starts the remediation workflow; every notification is archived through Firehose to S3.
+starts the remediation workflow; every notification is archived through Firehose to S3;
+failures and rejections are forwarded unchanged to the audit bus.
 """
 
 from __future__ import annotations
@@ -12,11 +13,12 @@ import json
 
 import pytest
 
-from analytics_orchestration import ETL_RUN_FAILED, JOB_FAILED, OBJECT_ACCEPTED
+from analytics_orchestration import ETL_RUN_FAILED, JOB_FAILED, OBJECT_ACCEPTED, OBJECT_REJECTED
 from stacks.event_routing_stack import ORDER_PLACED, ORDER_SOURCE
 
 STACK = "AnalyticsEventRouting"
 BUS = "Router/EventBus"
+AUDIT_BUS = "AuditBus"
 
 
 @pytest.fixture
@@ -143,3 +145,24 @@ def test_filtered_subscriptions_receive_only_what_their_policy_allows(aws):
     kinds = sorted(json.loads(aws.get_object(archive, key))["kind"]
                    for key in aws.list_objects(archive, "notifications/"))
     assert kinds == ["JobFailed", "ObjectRejected"]
+
+
+def test_failures_and_rejections_are_forwarded_unchanged_to_the_audit_bus(aws):
+    """RouteTarget.event_bus: the events themselves (no transformation) reach the second bus;
+    what the rule does not match (an order, an accepted object) does not."""
+    event_id = _etl_failed(aws)
+    aws.put_object("Ingestion/LandingBucket", "incoming/sales/empty.csv", b"")  # rejected
+    aws.put_object("Ingestion/LandingBucket", "incoming/sales/ok.csv", b"id\n1\n")  # accepted
+    aws.put_events(_order(), bus=BUS)
+
+    on_router = {e["id"]: e for e in aws.events_on(BUS)}
+    audited = aws.events_on(AUDIT_BUS)
+    assert sorted(e["detail-type"] for e in audited) == [ETL_RUN_FAILED.detail_type,
+                                                        OBJECT_REJECTED.detail_type]
+    [failed] = [e for e in audited if e["detail-type"] == ETL_RUN_FAILED.detail_type]
+    original = on_router[event_id]
+    assert {k: failed[k] for k in ("source", "detail-type", "detail")} == {
+        k: original[k] for k in ("source", "detail-type", "detail")}  # no transformation
+    [rejected] = [e for e in audited if e["detail-type"] == OBJECT_REJECTED.detail_type]
+    assert rejected["detail"]["key"] == "incoming/sales/empty.csv"
+    assert aws.queue_messages("Router/FailuresToAuditBusTarget0DeadLetterQueue") == []

@@ -1,8 +1,8 @@
 """The example ingestion stack, run end to end on the offline harness.
 
 Object put -> S3 event -> validator -> ledger row -> ObjectAccepted on the bus -> the
-loader queue and the fan-out subscribers; a rejected object ends in quarantine with
-ObjectRejected emitted.
+loader queue, the partners' notification topic and the fan-out subscribers; a rejected
+object ends in quarantine with ObjectRejected emitted.
 """
 
 from __future__ import annotations
@@ -52,6 +52,20 @@ def test_accepted_object_is_recorded_announced_and_routed(aws):
     assert [m["key"] for m in _bodies(aws, "SalesTeamQueue")] == ["incoming/sales/2026-11-25.csv"]
 
 
+def test_accepted_object_is_announced_on_the_partners_topic(aws):
+    """IngestionTarget.topic: the rule publishes the compact notification to the partners'
+    topic, whose subscriber (the partner gateway's queue) receives it raw."""
+    aws.put_object("Ingestion/LandingBucket", "incoming/inventory/stock.jsonl", b'{"sku": 1}\n')
+
+    [row] = aws.table_items("Ingestion/Ledger")
+    [partner] = _bodies(aws, "PartnerGatewayQueue")
+    assert sorted(partner) == sorted(OBJECT_NOTIFICATION_FIELDS)
+    assert partner["bucket"] == aws.physical_id("Ingestion/LandingBucket")
+    assert partner["key"] == "incoming/inventory/stock.jsonl"
+    assert partner["version_id"] == row["version_id"]
+    assert partner == _bodies(aws, "LoaderQueue")[0]  # the same notification as the loader's
+
+
 def test_keys_with_spaces_are_decoded_once(aws):
     """Whatever S3 does to the key in its event, the validator records the real key."""
     aws.put_object("Ingestion/LandingBucket", "incoming/sales/q3 report+final.csv", b"a\n")
@@ -77,7 +91,7 @@ def test_rejected_object_is_quarantined_with_reason(aws):
     [rejected] = _library_events(aws, OBJECT_REJECTED.detail_type)
     assert rejected["detail"]["quarantine_key"] == "quarantine/incoming/sales/empty.csv"
     assert _library_events(aws, OBJECT_ACCEPTED.detail_type) == []
-    for queue in ("LoaderQueue", "AuditQueue", "SalesTeamQueue"):
+    for queue in ("LoaderQueue", "AuditQueue", "SalesTeamQueue", "PartnerGatewayQueue"):
         assert _bodies(aws, queue) == [], queue
 
 

@@ -256,7 +256,9 @@ def test_ingestion_stack_wires_loader_and_fan_out(cloud_assembly):
     resources = _stacks(cloud_assembly)["AnalyticsIngestion"].template["Resources"]
     rules = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::Events::Rule"]
     accepted = next(r for r in rules if r["EventPattern"]["detail-type"] == ["ObjectAccepted"])
-    assert len(accepted["Targets"]) == 2  # the loader queue and the fan-out topic
+    # The loader queue, the partners' topic and the fan-out topic.
+    assert len(accepted["Targets"]) == 3
     subscriptions = [r["Properties"] for r in resources.values()
                      if r["Type"] == "AWS::SNS::Subscription"]
-    assert sorted("FilterPolicy" in s for s in subscriptions) == [False, True]
+    # The audit queue and the partner gateway take everything, the sales queue its prefix.
+    assert sorted("FilterPolicy" in s for s in subscriptions) == [False, False, True]
