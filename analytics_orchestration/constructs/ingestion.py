@@ -341,6 +341,9 @@ class _TopicTarget(IngestionTarget):
     {
         "noncurrent_version_expiration": Span(Duration.days(1), unit="days",
                                               meaning="whole days, 1 day or more"),
+        # The validator's grants name each prefix (an IAM resource and a cdk-nag
+        # acknowledgment id), so a prefix must be known while the app is built.
+        "key_prefixes": Items(min_items=0, each=Text(max_length=1024, literal=True)),
     },
     extension_points={"_validation_rules": _RULES_OF_EXTENSION,
                       "_object_created_pattern": None},

@@ -284,6 +284,7 @@ SUBJECTS: tuple[Subject, ...] = (
     Subject("EventDrivenIngestion", ao.EventDrivenIngestion,
             lambda s: {"targets": [ao.IngestionTarget.queue(queue(s))]}, construct=True,
             units={"noncurrent_version_expiration": "days"},
+            literal=frozenset({"key_prefixes"}),
             # No targets (the ledger only) and no subscribers are valid pipelines; S3
             # expirations have no upper bound.
             accepts=_accepts(minimum_object_size="zero huge", key_prefixes="huge",
