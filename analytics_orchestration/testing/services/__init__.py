@@ -3,29 +3,7 @@
 Where behaviour lives:
 
 ===================  ======================================================================
-module             what it emulates
-``s3``             buckets, notifications (to Lambda, to EventBridge in AWS's event shape)
-``sqs``            queues, the SQS record shape, reading queues, redelivery and redrive
-``sns``            topics, subscriptions, delivery to Lambda / Firehose, filter policies
-``lambda_``        functions run in-process, SQS event source mappings, asynchronous
-                   invocation (retries, destinations, DLQ)
-``lambda_runtime`` importing and calling one handler (environment, context, error shape)
-``events``         buses, rules, PutEvents, pattern matching (via ``core.patterns``), targets,
-                   input transformers, target dead-letter queues
-``stepfunctions``  state machines and moto's interpreter patches (JSONata, virtual time,
-                   integration casing, intrinsic functions)
-``pipes``          ``AWS::Pipes::Pipe`` SQS -> (Lambda enrichment) -> Step Functions
-``firehose``       ``AWS::KinesisFirehose::DeliveryStream`` to S3
-``scheduler``      scheduled rules and EventBridge Scheduler schedules on virtual time
-                   (``OfflineAws.advance``), AWS's cron dialect, rate and at expressions
-``apigateway``     REST APIs: routing, IAM authorization, request validation, AWS (SQS,
-                   DynamoDB) and mock integrations, integration responses;
-                   ``apigateway_vtl``: the mapping templates' ``$input``/``$util``/``$context``
-``analytics``      Glue, Athena, Batch, EMR Serverless, SageMaker fakes
-``dynamodb``       tables
-``iam``            roles, KMS keys, SSM parameters (created; policies are not evaluated)
-=================  ========================================================================
-=======
+module               what it emulates
 ===================  ======================================================================
 ``s3``               buckets, notifications (to Lambda, to EventBridge in AWS's event shape)
 ``sqs``              queues, the SQS record shape, reading queues, redelivery and redrive
