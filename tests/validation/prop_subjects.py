@@ -365,8 +365,9 @@ SUBJECTS: tuple[Subject, ...] = (
                                                       object_key="athena/")},
             host=in_etl("transform", True),
             literal=frozenset({"name", "database", "read_prefixes", "write_prefixes"}),
+            # [""] reads the whole data bucket (the default); writing needs data_bucket.
             accepts=_accepts(query="huge", read_prefixes="empty blank_item",
-                             write_prefixes="empty blank_item")),
+                             write_prefixes="empty")),
     Subject("EtlStep.chainable", ao.EtlStep.chainable,
             lambda s: {"name": "Chain", "chainable": sfn.Pass(s, _unique(s, "Pass"))},
             host=in_etl("transform", True), literal=frozenset({"name"})),
