@@ -20,6 +20,7 @@ where the annotation says ``int``, so an unresolved float is an ``int`` here.
 
 from __future__ import annotations
 
+import abc
 import collections.abc
 import dataclasses
 import functools
@@ -114,11 +115,12 @@ def _short_repr(value: object) -> str:
 # --------------------------------------------------------------------------- value rules
 
 
-class Rule:
+class Rule(abc.ABC):
     """A value rule of one prop; :meth:`problem` says what is allowed, or None if fine."""
 
-    def problem(self, value: object) -> str | None:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abc.abstractmethod
+    def problem(self, value: object) -> str | None:
+        """What is wrong with ``value`` (a sentence naming what is allowed), or None."""
 
 
 @dataclasses.dataclass(frozen=True)
