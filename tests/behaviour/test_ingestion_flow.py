@@ -112,3 +112,61 @@ def test_redelivered_object_event_is_recorded_and_routed_once(aws):
     assert len(aws.table_items("Ingestion/Ledger")) == 1
     assert len(_library_events(aws, OBJECT_ACCEPTED.detail_type)) == 1
     assert len(_bodies(aws, "LoaderQueue")) == 1
+
+
+def test_accepted_extract_is_indexed_with_its_format_and_columns(aws):
+    """IngestionTarget.function: the stack's own indexer (a user handler bundled with
+    building_blocks.python_function) runs on each accepted extract and writes its entry."""
+    aws.put_object("Ingestion/LandingBucket", "incoming/sales/2026-11-25.csv",
+                   b"order_id,amount,currency\no-1,9.5,EUR\n")
+    aws.put_object("Ingestion/LandingBucket", "incoming/inventory/stock.jsonl",
+                   b'{"sku": "a-1", "on_hand": 3}\n{"sku": "a-2", "on_hand": 0}\n')
+
+    rows = {row["key"]: row for row in aws.table_items("Ingestion/Ledger")}
+    index = aws.physical_id("ExtractIndex")
+    assert aws.list_objects(index, "index/") == [
+        "index/incoming/inventory/stock.jsonl.json", "index/incoming/sales/2026-11-25.csv.json"]
+    sales = json.loads(aws.get_object(index, "index/incoming/sales/2026-11-25.csv.json"))
+    assert sales["columns"] == ["order_id", "amount", "currency"]
+    assert sales["format"] == "csv"
+    assert sales["version_id"] == rows["incoming/sales/2026-11-25.csv"]["version_id"]
+    assert sales["bucket"] == aws.physical_id("Ingestion/LandingBucket")
+    stock = json.loads(aws.get_object(index, "index/incoming/inventory/stock.jsonl.json"))
+    assert (stock["format"], stock["columns"]) == ("jsonl", ["on_hand", "sku"])
+    assert len(aws.invocations("ExtractIndexer")) == 2
+    assert aws.queue_messages("ExtractIndexerFailureQueue") == []
+
+
+def test_indexer_reads_the_accepted_version_not_a_later_overwrite(aws):
+    aws.put_object("Ingestion/LandingBucket", "incoming/sales/a.csv", b"id,amount\n1,2\n")
+    [first] = aws.table_items("Ingestion/Ledger")
+    entry = json.loads(aws.get_object("ExtractIndex", "index/incoming/sales/a.csv.json"))
+    assert entry["version_id"] == first["version_id"]
+    assert entry["columns"] == ["id", "amount"]
+
+
+def test_rejected_object_is_neither_indexed_nor_dispatched(aws):
+    aws.put_object("Ingestion/LandingBucket", "incoming/sales/empty.csv", b"")
+    assert aws.list_objects("ExtractIndex", "index/") == []
+    assert aws.invocations("ExtractIndexer") == []
+    assert aws.executions("ExtractDispatch") == []
+
+
+@pytest.mark.parametrize(("key", "team"), [
+    ("incoming/sales/2026-11-25.csv", "sales"),
+    ("incoming/inventory/stock.jsonl", "inventory"),
+    ("incoming/returns/2026-11.json", "unassigned"),
+])
+def test_accepted_extract_starts_the_dispatch_workflow_for_its_team(aws, key, team):
+    """IngestionTarget.state_machine: one execution per accepted extract, the compact
+    notification as its input; the workflow's choice names the owning team."""
+    aws.put_object("Ingestion/LandingBucket", key, b'{"a": 1}\n' if "json" in key else b"a\n1\n")
+
+    [row] = aws.table_items("Ingestion/Ledger")
+    [execution] = aws.wait_for_executions("ExtractDispatch")
+    assert execution.status == "SUCCEEDED", execution.cause
+    assert {k: execution.input[k] for k in OBJECT_NOTIFICATION_FIELDS} == {
+        k: v for k, v in _bodies(aws, "LoaderQueue")[0].items()}
+    assert execution.input["version_id"] == row["version_id"]
+    assert execution.output["dispatch"] == {"team": team}
+    assert execution.states_entered()[-1] == "Dispatched"
