@@ -180,6 +180,8 @@ def _sns(ctx: _Ctx, operation: str, params: dict[str, Any]) -> list[ActionReques
 
 # -- EventBridge -------------------------------------------------------------------------
 def _events(ctx: _Ctx, operation: str, params: dict[str, Any]) -> list[ActionRequest] | None:
+    if operation == "InvokeApiDestination":  # a rule's role calling an API destination
+        return [ActionRequest("events:InvokeApiDestination", str(params["ApiDestinationArn"]))]
     if operation != "PutEvents":
         return None
     buses: list[str] = []
