@@ -30,6 +30,10 @@ On the handle:
   name, and settles the system before returning); ``http_request(api, method, path,
   body=..., headers=..., caller=...)`` calls a REST API and returns an
   :class:`HttpResponse` (``status``, ``headers``, ``body``, ``text``);
+- API destinations: ``api_destination_calls(destination)`` lists each :class:`HttpCall` a
+  rule made (method, URL, headers with the connection's authorization, body, attempt,
+  status); ``respond_from_api_destination(destination, 503, 200)`` scripts the endpoint's
+  answers (a status, an :class:`HttpAnswer` with ``Retry-After``, or a callable);
 - time: ``advance(days=..., hours=..., minutes=..., seconds=...)`` fires the scheduled rules
   and Scheduler schedules due on the way, oldest first, and returns each :class:`Firing`;
   ``now`` is the virtual time;
@@ -255,6 +259,8 @@ from analytics_orchestration.testing.core.registry import DeployedResource  # no
 from analytics_orchestration.testing.harness import (  # noqa: E402
     Execution,
     Firing,
+    HttpAnswer,
+    HttpCall,
     HttpResponse,
     OfflineAws,
     QueueMessage,
@@ -275,6 +281,8 @@ __all__ = [
     "Firing",
     "HandlerImportError",
     "HarnessStateError",
+    "HttpAnswer",
+    "HttpCall",
     "HttpResponse",
     "Invocation",
     "JobFailed",

@@ -35,6 +35,12 @@ from analytics_orchestration.testing.exceptions import (
     UnexpectedHandlerErrors,
 )
 from analytics_orchestration.testing.services.analytics import AnalyticsServices
+from analytics_orchestration.testing.services.api_destinations import (
+    ApiDestinationsService,
+    HttpAnswer,
+    HttpCall,
+    Responder,
+)
 from analytics_orchestration.testing.services.apigateway import ApiGatewayService, HttpResponse
 from analytics_orchestration.testing.services.dynamodb import DynamoDbService
 from analytics_orchestration.testing.services.events import EventsService
@@ -50,8 +56,8 @@ from analytics_orchestration.testing.services.sns import SnsService
 from analytics_orchestration.testing.services.sqs import QueueMessage, SqsService
 from analytics_orchestration.testing.services.stepfunctions import StepFunctionsService
 
-__all__ = ["Execution", "Firing", "HttpResponse", "OfflineAws", "QueueMessage",
-           "template_of_stack"]
+__all__ = ["Execution", "Firing", "HttpAnswer", "HttpCall", "HttpResponse", "OfflineAws",
+           "QueueMessage", "template_of_stack"]
 
 _TERMINAL = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
 
@@ -140,7 +146,9 @@ class OfflineAws:
         self._lambda = LambdaService(kernel, self._sqs, self._iam, self.iam)
         self._firehose = FirehoseService(kernel)
         self._sns = SnsService(kernel, self._lambda, self._firehose, self.iam)
-        self._events = EventsService(kernel, self._sqs, self._lambda, self.iam)
+        self._api_destinations = ApiDestinationsService(kernel, self.iam)
+        self._events = EventsService(kernel, self._sqs, self._lambda, self.iam,
+                                     self._api_destinations)
         self._s3 = S3Service(kernel, self._lambda, self._events, self.iam)
         self._dynamodb = DynamoDbService(kernel)
         self._scheduler = SchedulerService(kernel, self._events, self._sqs, self.iam)
@@ -150,7 +158,8 @@ class OfflineAws:
         self._pipes = PipesService(kernel, self._sqs, self._lambda, self.iam)
         self._apigateway = ApiGatewayService(kernel, self._sqs)
         self._services: tuple[Any, ...] = (
-            self._iam, self._sqs, self._lambda, self._firehose, self._sns, self._events,
+            self._iam, self._sqs, self._lambda, self._firehose, self._sns,
+            self._api_destinations, self._events,
             self._s3, self._dynamodb, self._scheduler, self.analytics, self._sfn, self._pipes,
             self._apigateway)
         handlers: dict[str, Handler] = {}
@@ -485,6 +494,22 @@ class OfflineAws:
         if unexpected:
             raise UnexpectedHandlerErrors(
                 "\n".join(i.describe() for i in unexpected), len(unexpected))
+
+    def api_destination_calls(self, destination: str) -> list[HttpCall]:
+        """Every HTTP request rules made to an API destination (construct path, logical id,
+        name or ARN), oldest first, retries included, each with the status it got."""
+        return self._api_destinations.calls(destination)
+
+    def respond_from_api_destination(self, destination: str,
+                                     *answers: HttpAnswer | int | Responder) -> None:
+        """Answer the destination's next requests with ``answers``, in order (a status, an
+        :class:`HttpAnswer` with ``Retry-After``, or a callable given the request); the last
+        answer keeps answering. Until this is called every request gets ``200``.
+
+        A ``429`` or ``5xx`` answer is retried within the target's retry policy, any other
+        non-``2xx`` is not; what is not delivered goes to the target's dead-letter queue.
+        """
+        self._api_destinations.respond(destination, *answers)
 
     def events_on(self, bus: str | None = None) -> list[dict[str, Any]]:
         """Events put on ``bus`` (default bus when omitted)."""

@@ -14,6 +14,7 @@ import json
 import pytest
 
 from analytics_orchestration import ETL_RUN_FAILED, JOB_FAILED, OBJECT_ACCEPTED, OBJECT_REJECTED
+from analytics_orchestration.testing import HttpAnswer
 from stacks.event_routing_stack import ORDER_PLACED, ORDER_SOURCE
 
 STACK = "AnalyticsEventRouting"
@@ -166,3 +167,156 @@ def test_failures_and_rejections_are_forwarded_unchanged_to_the_audit_bus(aws):
     [rejected] = [e for e in audited if e["detail-type"] == OBJECT_REJECTED.detail_type]
     assert rejected["detail"]["key"] == "incoming/sales/empty.csv"
     assert aws.queue_messages("Router/FailuresToAuditBusTarget0DeadLetterQueue") == []
+
+
+# ----------------------------------------------------------------- the stack's own functions
+def _screened(aws) -> list[dict]:
+    return [e for e in aws.events_on(BUS) if e["detail-type"] == "OrderScreened"]
+
+
+def test_large_orders_are_screened_and_the_verdict_is_put_on_the_bus(aws):
+    """RouteTarget.function: the stack's screening function runs per large order and puts
+    its verdict back on the bus."""
+    [routine] = aws.put_events(_order(), bus=BUS)
+    [large] = aws.put_events(_order(order_id="ord-2", amount=25000, customer_tier="new"),
+                             bus=BUS)
+    aws.put_events(_order(amount=10), bus=BUS)  # not a large order: not screened
+
+    verdicts = {e["detail"]["order_event_id"]: e for e in _screened(aws)}
+    assert sorted(verdicts) == sorted([routine, large])
+    assert verdicts[routine]["source"] == "analytics-platform.screening"
+    assert verdicts[routine]["detail"]["verdict"] == "clear"
+    assert verdicts[routine]["detail"]["reasons"] == []
+    review = verdicts[large]["detail"]
+    assert (review["order_id"], review["verdict"]) == ("ord-2", "review")
+    assert len(review["reasons"]) == 2
+    assert len(aws.invocations("OrderScreening")) == 2
+    assert aws.queue_messages("OrderScreeningFailureQueue") == []
+
+
+def test_high_severity_notification_opens_an_incident_and_low_severity_does_not(aws):
+    """TopicSubscription.function: SNS invokes the incident recorder with high-severity
+    notifications only (its body filter), which writes one document per incident."""
+    event_id = _etl_failed(aws)
+    aws.put_object("Ingestion/LandingBucket", "incoming/sales/empty.csv", b"")  # low severity
+
+    log = aws.physical_id("IncidentLog")
+    assert aws.list_objects(log, "incidents/") == [f"incidents/EtlRunFailed/{event_id}.json"]
+    document = json.loads(aws.get_object(log, f"incidents/EtlRunFailed/{event_id}.json"))
+    assert document["incident_id"] == event_id
+    assert document["error"] == "States.TaskFailed"
+    assert document["notification"] == _bodies(aws, "OnCallQueue")[0]
+    assert len(aws.invocations("IncidentRecorder")) == 1
+
+
+def test_rejected_object_starts_the_follow_up_workflow_with_the_triage(aws):
+    """PipeEnrichment.function: the second pipe's enrichment is the stack's own triage
+    handler; the follow-up workflow receives its verdict per rejected object."""
+    aws.put_object("Ingestion/LandingBucket", "incoming/sales/empty.csv", b"")
+
+    [execution] = aws.wait_for_executions("RejectionFollowUp")
+    assert execution.status == "SUCCEEDED", execution.cause
+    [item] = execution.input
+    assert item["key"] == "incoming/sales/empty.csv"
+    assert (item["action"], item["resend_helps"]) == ("re-export", True)
+    assert "empty" in item["reason"]
+    assert item["message_id"]
+    assert len(aws.invocations("RejectionTriage")) == 1
+    assert aws.executions("RemediationWorkflow") == []  # only failed ETL runs go there
+
+
+# ----------------------------------------------------------------- the partner's webhook
+WEBHOOK = "PartnerWebhook/ApiDestination"  # CDK names the L1 child ApiDestination
+WEBHOOK_DLQ = "Router/SalesExtractsToPartnerTarget0DeadLetterQueue"
+
+
+def _accept_sales_extract(aws) -> dict:
+    aws.put_object("Ingestion/LandingBucket", "incoming/sales/2026-11-25.csv", b"id,amount\n1,9\n")
+    [accepted] = [e for e in aws.events_on(BUS) if e["detail-type"] == OBJECT_ACCEPTED.detail_type]
+    return accepted
+
+
+def test_accepted_sales_extract_calls_the_partner_webhook_with_its_api_key(aws):
+    """RouteTarget.api_destination: one POST to the partner's endpoint with the rule's
+    transformed input as body, the connection's API key and EventBridge's headers."""
+    accepted = _accept_sales_extract(aws)
+    aws.put_object("Ingestion/LandingBucket", "incoming/inventory/stock.csv", b"sku\n1\n")
+
+    [call] = aws.api_destination_calls(WEBHOOK)
+    assert (call.method, call.url) == ("POST", "https://partner.example.com/hooks/extracts")
+    assert call.json() == {"file": "incoming/sales/2026-11-25.csv", "bytes": 14,
+                           "object_id": accepted["detail"]["object_id"],
+                           "accepted_at": accepted["time"], "event_id": accepted["id"]}
+    api_key = aws.client("secretsmanager").get_secret_value(
+        SecretId=aws.physical_id("PartnerApiKey"))["SecretString"]
+    assert api_key and call.headers["x-api-key"] == api_key
+    assert call.headers["X-Feed"] == "accepted-sales-extracts"
+    assert call.headers["User-Agent"] == "Amazon/EventBridge/ApiDestinations"
+    assert call.headers["Content-Type"] == "application/json; charset=utf-8"
+    assert call.headers["Content-Length"] == str(len(call.body.encode()))
+    assert call.headers["Host"] == "partner.example.com"
+    assert (call.attempt, call.status) == (1, 200)
+    assert call.rule_arn == aws.arn("Router/SalesExtractsToPartner")
+    assert aws.queue_messages(WEBHOOK_DLQ) == []
+
+
+def test_partner_webhook_answers_503_and_429_are_retried_until_delivered(aws):
+    aws.respond_from_api_destination(WEBHOOK, 503, 429, 202)
+    _accept_sales_extract(aws)
+
+    calls = aws.api_destination_calls(WEBHOOK)
+    assert [(c.attempt, c.status) for c in calls] == [(1, 503), (2, 429), (3, 202)]
+    assert len({c.body for c in calls}) == 1  # the same request each time
+    assert aws.queue_messages(WEBHOOK_DLQ) == []
+
+
+def test_partner_webhook_client_error_is_not_retried_and_lands_in_the_dead_letter_queue(aws):
+    aws.respond_from_api_destination(WEBHOOK, 400)
+    accepted = _accept_sales_extract(aws)
+
+    assert [c.status for c in aws.api_destination_calls(WEBHOOK)] == [400]
+    [dead] = aws.queue_messages(WEBHOOK_DLQ)
+    assert dead.json()["id"] == accepted["id"]  # the event itself, not the request body
+    attributes = {name: value["StringValue"] for name, value in dead.attributes.items()}
+    assert attributes["RULE_ARN"] == aws.arn("Router/SalesExtractsToPartner")
+    assert attributes["TARGET_ARN"] == aws.arn(WEBHOOK)
+    assert attributes["ERROR_CODE"] == "HTTP_400"
+    # The other targets of the same event were delivered.
+    assert [e.status for e in aws.wait_for_executions("EtlWorkflow")] == ["SUCCEEDED"]
+
+
+def test_partner_webhook_negative_retry_after_stops_the_retries(aws):
+    aws.respond_from_api_destination(WEBHOOK, HttpAnswer(503, retry_after=-1), 200)
+    _accept_sales_extract(aws)
+
+    assert [c.status for c in aws.api_destination_calls(WEBHOOK)] == [503]
+    assert len(aws.queue_messages(WEBHOOK_DLQ)) == 1
+
+
+def test_partner_webhook_outage_is_retried_within_the_retry_policy_then_dead_lettered(aws):
+    """The router's retry policy (185 retries, 24 hours): a webhook answering 500 gets the
+    first try and 185 retries; one asking to wait an hour each time is given up after the
+    waits pass 24 hours."""
+    aws.respond_from_api_destination(WEBHOOK, 500)
+    _accept_sales_extract(aws)
+    assert len(aws.api_destination_calls(WEBHOOK)) == 1 + 185
+    assert len(aws.queue_messages(WEBHOOK_DLQ)) == 1
+
+    aws.respond_from_api_destination(WEBHOOK, HttpAnswer(503, retry_after=3600))
+    aws.put_object("Ingestion/LandingBucket", "incoming/sales/2026-11-26.csv", b"id\n2\n")
+    later = aws.api_destination_calls(WEBHOOK)[186:]
+    assert len(later) == 25  # waited 25 hours > 24 after the 25th answer
+    assert len(aws.queue_messages(WEBHOOK_DLQ)) == 2
+
+
+def test_partner_webhook_answers_can_depend_on_the_request(aws):
+    seen: list[str] = []
+
+    def partner(call) -> int:
+        seen.append(call.json()["file"])
+        return 503 if len(seen) == 1 else 200
+
+    aws.respond_from_api_destination(WEBHOOK, partner)
+    _accept_sales_extract(aws)
+    assert seen == ["incoming/sales/2026-11-25.csv"] * 2
+    assert [c.status for c in aws.api_destination_calls(WEBHOOK)] == [503, 200]

@@ -12,7 +12,9 @@ module               what it emulates
                      invocation (retries, destinations, DLQ)
 ``lambda_runtime``   importing and calling one handler (environment, context, error shape)
 ``events``           buses, rules, PutEvents, pattern matching (via ``core.patterns``), targets,
-                     input transformers, target dead-letter queues
+                     input transformers, target dead-letter queues; ``api_destinations``: Secrets
+                     Manager secrets, connections, API destinations and the HTTP calls rules
+                     make to them (recorded, answered by the test, 429/5xx retried)
 ``stepfunctions``    state machines and moto's interpreter patches (JSONata, virtual time,
                      integration casing, intrinsic functions)
 ``pipes``            ``AWS::Pipes::Pipe`` SQS -> (Lambda enrichment) -> Step Functions

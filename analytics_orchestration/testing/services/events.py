@@ -3,7 +3,9 @@
 - ``PutEvents`` (moto's, replaced): every event is recorded (``aws.events_seen``), matched
   against each enabled rule of its bus (:mod:`..core.patterns`) and delivered, through the
   work loop, to Lambda (asynchronous invocation), SQS (incl. FIFO group id), SNS, Step
-  Functions and event-bus targets with ``Input``, ``InputPath`` or ``InputTransformer``
+  Functions, event-bus and API-destination targets (:mod:`.api_destinations`: the HTTP
+  request, its authorization, retries of 429/5xx) with ``Input``, ``InputPath`` or
+  ``InputTransformer``
   applied as AWS does (moto delivers only to SQS, logs and buses, and its transformer only
   replaces text).
 - A delivery the target refuses (deleted queue, state machine or topic; function not
@@ -13,7 +15,8 @@
   (:class:`UnsupportedIntegrationError`) are never dead-lettered.
 - ``AWS::Events::EventBusPolicy`` creates nothing in moto; IAM enforcement indexes it.
 - Not emulated: retries, throttling and ``RetryPolicy`` (a refused delivery is dead-lettered
-  at once); archives and replays; API destinations (:class:`UnsupportedIntegrationError`).
+  at once), except for API destinations, whose HTTP answers are retried as EventBridge
+  documents; archives and replays.
   Scheduled rules fire on virtual time through :mod:`.scheduler` (``OfflineAws.advance``),
   delivered by :meth:`EventsService.deliver_to_target`.
 """
@@ -40,6 +43,7 @@ from analytics_orchestration.testing.exceptions import (
     ResourceNotFoundError,
     UnsupportedIntegrationError,
 )
+from analytics_orchestration.testing.services.api_destinations import ApiDestinationsService
 from analytics_orchestration.testing.services.iam_enforcement import Iam
 from analytics_orchestration.testing.services.lambda_ import LambdaService
 from analytics_orchestration.testing.services.sqs import SqsService
@@ -226,11 +230,12 @@ class EventsService:
     """Event buses and rules of one harness."""
 
     def __init__(self, kernel: Kernel, sqs: SqsService, lambda_: LambdaService,
-                 iam: Iam) -> None:
+                 iam: Iam, api_destinations: ApiDestinationsService | None = None) -> None:
         self.kernel = kernel
         self.sqs = sqs
         self.lambda_ = lambda_
         self.iam = iam
+        self.api_destinations = api_destinations or ApiDestinationsService(kernel, iam)
         self.events_seen: dict[str, list[dict[str, Any]]] = collections.defaultdict(list)
 
     # -- deploy -----------------------------------------------------------------------
@@ -266,7 +271,7 @@ class EventsService:
         for target in props.get("Targets") or []:
             item = {k: v for k, v in target.items() if k in (
                 "Id", "Arn", "Input", "InputPath", "InputTransformer", "RoleArn",
-                "SqsParameters", "DeadLetterConfig", "RetryPolicy")}
+                "SqsParameters", "HttpParameters", "DeadLetterConfig", "RetryPolicy")}
             transformer = item.get("InputTransformer")
             if transformer and isinstance(transformer.get("InputPathsMap"), str):
                 transformer["InputPathsMap"] = json.loads(transformer["InputPathsMap"])
@@ -468,6 +473,8 @@ class EventsService:
             self.lambda_.async_invoke(self.lambda_.function_name(arn), payload)
         elif service == "states":
             client("stepfunctions").start_execution(stateMachineArn=arn, input=text)
+        elif service == "events" and ":api-destination/" in arn:
+            self.api_destinations.deliver(str(rule.arn), target, text)
         elif service == "events" and ":event-bus/" in arn:
             target_backend = self.backend(arn.split(":")[4], arn.split(":")[3])
             self.iam.require("events", "PutEvents", {"Entries": [{"EventBusName": arn}]},
