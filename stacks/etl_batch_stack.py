@@ -11,7 +11,14 @@ record partitioner, a Lambda step) for the per-sensor dashboards, and a ``_SUCCE
 naming the run is written last, so the dashboards' loader never reads a half-written night.
 
 Operations can re-run a night on demand: a ``ReprocessReadingsRequested`` event from
-``analytics-platform.operations`` on the default bus starts the same workflow.
+``analytics-platform.operations`` on the default bus starts the same workflow. They can also
+re-process one object (``ReprocessObjectRequested`` naming its ``key``): the object
+reprocessing workflow first checks its readings (the stack's ``readings_quality`` function,
+a Lambda step), then runs the same Batch job for it alone (a Batch step), so a file without
+a valid reading is refused before a container starts. Every Sunday at 03:00 UTC the quality
+scan runs that check over every raw object (a Distributed Map of Lambda invocations) and
+writes one report per object under ``readings/quality/``; more than 5 % unusable objects
+fail the scan and notify operations.
 
 The job image is built from ``etl_assets/batch/Dockerfile`` and pushed to the stack's ECR
 repository with tag :data:`IMAGE_TAG` (CI does it; no Docker is needed to synthesize).
@@ -19,6 +26,7 @@ repository with tag :data:`IMAGE_TAG` (CI does it; no Docker is needed to synthe
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from aws_cdk import (
@@ -34,6 +42,8 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_stepfunctions as sfn
@@ -58,6 +68,11 @@ COMPLETION_MARKER = f"{BY_SENSOR_PREFIX}_SUCCESS"
 #: The on-demand re-run request operations put on the default bus.
 OPERATIONS_SOURCE = "analytics-platform.operations"
 REPROCESS_REQUESTED = "ReprocessReadingsRequested"
+#: The request to re-process one object (``detail.key``).
+REPROCESS_OBJECT_REQUESTED = "ReprocessObjectRequested"
+#: Where the quality check writes one report per object.
+QUALITY_PREFIX = "readings/quality/"
+HANDLERS = Path(__file__).parent / "handlers"
 
 
 class BatchProcessingStack(Stack):
@@ -159,6 +174,79 @@ class BatchProcessingStack(Stack):
         # The marker's own state: the workflow grants only its steps, so its write is
         # granted here (the object, and the bucket key to encrypt it).
         key.grant(self.etl.state_machine.role, "kms:GenerateDataKey")
+
+        quality = self._quality_check(key)
+        object_key = sfn.JsonPath.string_at("$.detail.key")
+        self.reprocessing = StepFunctionsEtl(
+            self, "ObjectReprocessing",
+            workflow_name="object-reprocessing",
+            extract=[EtlStep.lambda_function(
+                "CheckReadings", quality,
+                payload=sfn.TaskInput.from_object({"bucket": self.readings.bucket_name,
+                                                   "key": object_key}))],
+            transform=[EtlStep.batch_job(
+                "ReprocessObject", job_queue=queue, job_definition=definition,
+                parameters={"bucket": self.readings.bucket_name, "key": object_key})],
+            timeout=Duration.hours(1),
+            triggers=[EtlTrigger.event(
+                events.EventPattern(source=[OPERATIONS_SOURCE],
+                                    detail_type=[REPROCESS_OBJECT_REQUESTED],
+                                    detail={"key": events.Match.prefix(RAW_PREFIX)}),
+                description="Operations re-process one raw object on demand",
+            )],
+            encryption_key=key,
+            notification_topic=operations,
+            notify_on_success=False,
+            alarm_topic=operations,
+        )
+        self.quality_scan = StepFunctionsEtl(
+            self, "QualityScan",
+            workflow_name="readings-quality-scan",
+            large_input=LargeInput(
+                bucket=self.readings, prefix=RAW_PREFIX, name="CheckObjects",
+                processor=ItemProcessor.lambda_function(quality),
+                # The check's reserved concurrency: more at once would only be throttled.
+                max_concurrency=10, tolerated_failure_percentage=5,
+                results_prefix="quality-scan-results/",
+            ),
+            timeout=Duration.hours(2),
+            triggers=[EtlTrigger.schedule(
+                scheduler.ScheduleExpression.cron(minute="0", hour="3", week_day="SUN",
+                                                  time_zone=TimeZone.ETC_UTC),
+                description="Weekly quality scan of every raw readings object",
+            )],
+            encryption_key=key,
+            notification_topic=operations,
+            notify_on_success=False,
+            alarm_topic=operations,
+        )
+
+    def _quality_check(self, key: kms.IKey) -> lambda_.IFunction:
+        """The stack's own readings check: reads raw objects, writes their reports."""
+        check = blocks.python_function(
+            self, "ReadingsQuality", code_path=HANDLERS / "readings_quality",
+            handler="readings_quality.handler",
+            description="Checks the readings of one raw object and writes its report",
+            environment={"REPORT_PREFIX": QUALITY_PREFIX}, memory_size=512,
+            timeout=Duration.minutes(2), log_encryption_key=key)
+        for sid, actions, prefix in (("ReadRawReadings", ["s3:GetObject"], RAW_PREFIX),
+                                     ("WriteQualityReports", ["s3:PutObject"], QUALITY_PREFIX)):
+            check.function.add_to_role_policy(iam.PolicyStatement(
+                sid=sid, actions=actions, resources=[self.readings.arn_for_objects(f"{prefix}*")]))
+        key.grant(check.role, "kms:Decrypt", "kms:GenerateDataKey")
+        readings_id = self.resolve(self.get_logical_id(_cfn_bucket(self.readings)))
+        policy = check.role.node.find_child("DefaultPolicy")
+        for prefix, what in ((RAW_PREFIX, "reads whichever raw object it is given"),
+                             (QUALITY_PREFIX, "writes the report of that object")):
+            Validations.of(policy).acknowledge(Acknowledgment(
+                id=f"AwsSolutions::AwsSolutions-IAM5[Resource::<{readings_id}.Arn>/{prefix}*]",
+                reason=f"The check {what}; keys are only known at run time, within {prefix}."))
+        for rule in ("Serverless::Serverless-LambdaDLQ",
+                     "NIST.800.53.R5::NIST.800.53.R5-LambdaDLQ"):
+            Validations.of(check.function).acknowledge(Acknowledgment(
+                id=rule, reason="Only Step Functions invokes the check, synchronously: a "
+                "failure fails the task, which the workflow retries and then records."))
+        return check.function
 
     def _completion_marker(self, key: str) -> sfn.IChainable:
         """An S3 PutObject of ``key`` holding ``{"execution_arn"}``, retried with backoff."""

@@ -26,7 +26,9 @@ from stacks.etl_batch_stack import (
     COMPLETION_MARKER,
     HOURLY_PREFIX,
     OPERATIONS_SOURCE,
+    QUALITY_PREFIX,
     RAW_PREFIX,
+    REPROCESS_OBJECT_REQUESTED,
     REPROCESS_REQUESTED,
 )
 from stacks.etl_glue_stack import (
@@ -468,3 +470,92 @@ def test_batch_processing_reruns_on_an_operations_request(batch_processing):
     aws.put_events({"Source": "analytics-platform.shop", "DetailType": REPROCESS_REQUESTED,
                     "Detail": {}})
     assert len(aws.executions("NightlyReadings/StateMachine")) == 1
+
+
+def _request_reprocessing(aws, key: str) -> str:
+    [event_id] = aws.put_events({"Source": OPERATIONS_SOURCE,
+                                 "DetailType": REPROCESS_OBJECT_REQUESTED,
+                                 "Detail": {"key": key, "requested_by": "ops"}})
+    return event_id
+
+
+def test_object_reprocessing_checks_the_readings_then_runs_its_batch_job(batch_processing):
+    """EtlStep.lambda_function (the stack's own check), then EtlStep.batch_job for the one
+    object the request names; nothing else is processed."""
+    aws = batch_processing
+    _request_reprocessing(aws, f"{RAW_PREFIX}device-03.jsonl")
+    execution = _only_execution(aws, "ObjectReprocessing/StateMachine")
+
+    assert execution.status == "SUCCEEDED", execution.cause
+    entered = execution.states_entered()
+    assert entered.index("CheckReadings") < entered.index("ReprocessObject")
+    report = execution.output["results"]["CheckReadings"]
+    readings = len(range(0, 60, 7))
+    assert (report["readings"], report["valid"], report["invalid"]) == (readings, readings, 0)
+    assert json.loads(aws.get_object("Readings", f"{QUALITY_PREFIX}device-03.json")) == report
+    [run] = aws.analytics.runs("batch")
+    assert run.request["Parameters"] == {"bucket": aws.physical_id("Readings"),
+                                         "key": f"{RAW_PREFIX}device-03.jsonl"}
+    assert aws.list_objects("Readings", HOURLY_PREFIX) == [f"{HOURLY_PREFIX}device-03.hourly.jsonl"]
+    assert execution.output["results"]["ReprocessObject"]["Status"] == "SUCCEEDED"
+    [row] = aws.table_items("ObjectReprocessing/Ledger")
+    assert row["status"] == "SUCCEEDED" and row["workflow"] == "object-reprocessing"
+    assert aws.executions("NightlyReadings/StateMachine") == []
+
+
+def test_object_reprocessing_refuses_an_object_without_a_valid_reading(batch_processing):
+    aws = batch_processing
+    aws.client("s3").put_object(Bucket=aws.physical_id("Readings"),
+                                Key=f"{RAW_PREFIX}device-99.jsonl", Body=b"not json\n{}\n")
+    _request_reprocessing(aws, f"{RAW_PREFIX}device-99.jsonl")
+    execution = _only_execution(aws, "ObjectReprocessing/StateMachine")
+
+    assert execution.status == "FAILED"
+    assert "no valid reading among 2" in execution.cause
+    assert "ReprocessObject" not in execution.states_entered()
+    assert aws.analytics.runs("batch") == []
+    assert json.loads(aws.get_object("Readings", f"{QUALITY_PREFIX}device-99.json"))[
+        "invalid"] == 2
+    [row] = aws.table_items("ObjectReprocessing/Ledger")
+    assert row["status"] == "FAILED"
+    # A request for a key outside the raw readings starts nothing.
+    _request_reprocessing(aws, f"{HOURLY_PREFIX}device-00.hourly.jsonl")
+    assert len(aws.executions("ObjectReprocessing/StateMachine")) == 1
+
+
+def test_quality_scan_checks_every_raw_object_within_the_tolerance(batch_processing):
+    """ItemProcessor.lambda_function: the weekly scan's Distributed Map invokes the check
+    per raw object; one unusable object of 21 is within its 5 %."""
+    aws = batch_processing
+    aws.client("s3").put_object(Bucket=aws.physical_id("Readings"),
+                                Key=f"{RAW_PREFIX}device-99.jsonl", Body=b"not json\n")
+    execution = aws.wait_for_execution(aws.analytics.run_schedule("QualityScan/Trigger0"),
+                                       timeout=30)
+
+    assert execution.status == "SUCCEEDED", execution.cause
+    assert "CheckObjects" in execution.states_entered()
+    reports = aws.list_objects("Readings", QUALITY_PREFIX)
+    assert len(reports) == 21
+    bad = json.loads(aws.get_object("Readings", f"{QUALITY_PREFIX}device-99.json"))
+    assert (bad["valid"], bad["invalid"]) == (0, 1)
+    good = json.loads(aws.get_object("Readings", f"{QUALITY_PREFIX}device-00.json"))
+    assert good["valid"] == good["readings"] == len(range(0, 60, 7))
+    assert len(aws.invocations("ReadingsQuality")) == 21
+    results = execution.output["results"]["CheckObjects"]["ResultWriterDetails"]
+    assert results["Key"].startswith("quality-scan-results/")
+    assert aws.analytics.runs("batch") == []  # the scan only checks
+
+
+def test_quality_scan_fails_past_its_tolerance_and_notifies(batch_processing):
+    aws = batch_processing
+    drain = _notifications(aws, "AnalyticsBatchProcessing/OperationsTopic")
+    for bad in ("device-97", "device-98"):
+        aws.client("s3").put_object(Bucket=aws.physical_id("Readings"),
+                                    Key=f"{RAW_PREFIX}{bad}.jsonl", Body=b"{}\n")
+    execution = aws.wait_for_execution(aws.analytics.run_schedule("QualityScan/Trigger0"),
+                                       timeout=30)
+
+    assert execution.status == "FAILED"
+    assert execution.error == "States.ExceedToleratedFailureThreshold"
+    [message] = list(drain())
+    assert (message["status"], message["workflow"]) == ("FAILED", "readings-quality-scan")

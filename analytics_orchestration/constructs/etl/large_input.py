@@ -16,7 +16,7 @@ from constructs import Construct
 
 from .._foundation.validation import Number, Text, validated_props
 from .policies import TRANSIENT_ERRORS, EtlRetryPolicy
-from .steps import batch_submit_job, grant_batch_submit_job
+from .steps import acknowledge_function_versions, batch_submit_job, grant_batch_submit_job
 
 __all__ = ["ItemProcessor", "LargeInput"]
 
@@ -99,7 +99,9 @@ class _LambdaProcessor(ItemProcessor):
         return task
 
     def grant(self, role: iam.IRole) -> None:
-        """Nothing more: CDK's LambdaInvoke grants ``lambda:InvokeFunction`` itself."""
+        """Nothing more (CDK's LambdaInvoke grants ``lambda:InvokeFunction`` itself on the
+        function and its qualifiers, ``ARN:*``): that wildcard is acknowledged here."""
+        acknowledge_function_versions(role, self.function)
 
 
 class _BatchProcessor(ItemProcessor):

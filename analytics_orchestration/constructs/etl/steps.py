@@ -307,7 +307,7 @@ class _InvokeStep(EtlStep):
             result_path=ctx.result_path,
         )
         ctx.guard(task, "lambda")
-        ctx.on_role(lambda role: _acknowledge_function_versions(role, function))
+        ctx.on_role(lambda role: acknowledge_function_versions(role, function))
         return sfn.Chain.start(task)
 
 
@@ -878,7 +878,9 @@ def bucket_logical_id(bucket: s3.IBucket) -> str | None:
     return str(stack.resolve(stack.get_logical_id(child)))
 
 
-def _acknowledge_function_versions(role: iam.IRole, function: lambda_.IFunction) -> None:
+def acknowledge_function_versions(role: iam.IRole, function: lambda_.IFunction) -> None:
+    """Acknowledge the ``<function>.Arn:*`` grant CDK's ``LambdaInvoke`` adds to ``role``
+    (every Lambda task of a workflow: steps and Distributed Map item processors)."""
     child = function.node.default_child
     policy = role.node.try_find_child("DefaultPolicy")
     if not isinstance(child, lambda_.CfnFunction) or policy is None:
