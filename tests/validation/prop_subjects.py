@@ -35,6 +35,10 @@ from aws_cdk import aws_stepfunctions as sfn
 
 import analytics_orchestration as ao
 from analytics_orchestration import building_blocks as blocks
+from tests.support import REPOSITORY_ROOT
+
+#: A real handler folder of the example stacks, for python_function.
+HANDLER_FOLDER = REPOSITORY_ROOT / "stacks" / "handlers" / "extract_indexer"
 
 Props = dict[str, Any]
 
@@ -500,6 +504,15 @@ SUBJECTS: tuple[Subject, ...] = (
     Subject("private_vpc", blocks.private_vpc, lambda s: {}, construct=True,
             literal=frozenset({"max_azs", "cidr"}),
             accepts=_accepts(interface_endpoints="empty")),
+    Subject("python_function", blocks.python_function,
+            # No reservation, capped otherwise: so that a token cap is valid; a reservation
+            # is fuzzed without the cap (0 is valid: it stops every invocation).
+            lambda s: {"code_path": HANDLER_FOLDER, "handler": "extract_indexer.handler",
+                       "description": "Fuzz function", "reserved_concurrency": None,
+                       "concurrency_cap": "the fuzz's own limit"},
+            construct=True, literal=frozenset({"code_path", "handler"}),
+            exclusive={"reserved_concurrency": ("concurrency_cap",)},
+            accepts=_accepts(reserved_concurrency="zero")),
     Subject("queue_with_dead_letter_queue", blocks.queue_with_dead_letter_queue,
             lambda s: {"visibility_timeout": Duration.minutes(6)}, construct=True,
             accepts=_accepts(visibility_timeout="zero")),

@@ -46,8 +46,9 @@ NOT_VALIDATED = {
     # An event-catalog entry, imported by the package root before aws_cdk is (importing
     # the package stays cheap); its instances are the library's constants.
     "LibraryEvent",
-    # Returned by queue_with_dead_letter_queue; nobody builds one from props.
+    # Returned by queue_with_dead_letter_queue and python_function; nobody builds one.
     "QueueWithDeadLetterQueue",
+    "PythonFunction",
 }
 #: Abstract bases users subclass or get from factories: their factories are subjects.
 ABSTRACT_BASES = {"WorkerCompute", "EtlStep", "EtlTrigger", "IngestionTarget", "ItemProcessor",
