@@ -184,6 +184,8 @@ the fidelity work of issue 11 the same cases scored 46/53, 21/60, 9/11, 44/56 an
 - SNS filter policies: 56/56 correct, 0 refused
 - Step Functions: 8/8 correct, 0 refused
 - API Gateway mapping templates: 8/8 correct, 0 refused (new with the API Gateway emulation)
+- EventBridge API destinations: 13/13 correct, 0 refused (new with the API destination
+  emulation)
 
 IAM
 ===

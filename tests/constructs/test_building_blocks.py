@@ -154,7 +154,7 @@ def test_python_function_refuses_a_token_handler_and_accepts_number_tokens(tmp_p
     folder = _handler_folder(tmp_path)
     stack = new_stack()
     handler = CfnParameter(stack, "Handler").value_as_string
-    with pytest.raises(ConfigurationError, match="handler: .*literal"):
+    with pytest.raises(ConfigurationError, match=r"handler: .*literal"):
         blocks.python_function(stack, "Fn", code_path=folder, handler=handler, description="d")
     memory = CfnParameter(stack, "Memory", type="Number").value_as_number
     blocks.python_function(stack, "Fn2", code_path=folder, handler="app.handler",

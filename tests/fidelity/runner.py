@@ -286,6 +286,75 @@ class Fidelity:
             out[case["id"]] = _outcome(run)
         return out
 
+    # -- EventBridge API destinations ---------------------------------------------------
+    def eventbridge_api_destinations(self) -> dict[str, Outcome]:
+        """Each case deploys a rule on the default bus whose target is an API destination
+        (its own connection, a role allowed to invoke it, a dead-letter queue), scripts the
+        endpoint's answers, puts one event and reads back the calls and the DLQ."""
+        from analytics_orchestration.testing import HttpAnswer
+
+        aws = self.aws
+        out: dict[str, Outcome] = {}
+        for case in load("eventbridge_api_destinations"):
+            def run(case: dict[str, Any] = case) -> bool:
+                name = self._name("fidelity-dest")
+                authorization = case.get("authorization") or {
+                    "AuthorizationType": "API_KEY", "AuthParameters": {"ApiKeyAuthParameters": {
+                        "ApiKeyName": "x-api-key", "ApiKeyValue": "k"}}}
+                target: dict[str, Any] = {
+                    "Id": "Hook", "Arn": {"Fn::GetAtt": ["Destination", "Arn"]},
+                    "RoleArn": {"Fn::GetAtt": ["Role", "Arn"]},
+                    "DeadLetterConfig": {"Arn": {"Fn::GetAtt": ["Dlq", "Arn"]}}}
+                if case.get("retry_policy"):
+                    target["RetryPolicy"] = case["retry_policy"]
+                template = {"Resources": {
+                    "Dlq": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": name}},
+                    "Connection": {"Type": "AWS::Events::Connection",
+                                   "Properties": {"Name": name, **authorization}},
+                    "Destination": {"Type": "AWS::Events::ApiDestination", "Properties": {
+                        "Name": name, "ConnectionArn": {"Fn::GetAtt": ["Connection", "Arn"]},
+                        "InvocationEndpoint": "https://partner.example.com/hook",
+                        "HttpMethod": "POST"}},
+                    "Role": {"Type": "AWS::IAM::Role", "Properties": {
+                        "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{
+                            "Effect": "Allow", "Action": "sts:AssumeRole",
+                            "Principal": {"Service": "events.amazonaws.com"}}]},
+                        "Policies": [{"PolicyName": "invoke", "PolicyDocument": {
+                            "Version": "2012-10-17", "Statement": [{
+                                "Effect": "Allow", "Action": "events:InvokeApiDestination",
+                                "Resource": {"Fn::GetAtt": ["Destination", "Arn"]}}]}}]}},
+                    "DlqPolicy": {"Type": "AWS::SQS::QueuePolicy", "Properties": {
+                        "Queues": [{"Ref": "Dlq"}], "PolicyDocument": {
+                            "Version": "2012-10-17", "Statement": [{
+                                "Effect": "Allow", "Action": "sqs:SendMessage",
+                                "Principal": {"Service": "events.amazonaws.com"},
+                                "Resource": {"Fn::GetAtt": ["Dlq", "Arn"]}}]}}},
+                    "Rule": {"Type": "AWS::Events::Rule", "Properties": {
+                        "EventPattern": {"source": [name]}, "Targets": [target]}},
+                }}
+                aws.deploy(template=template, stack_name=name)
+                answers = [HttpAnswer(a[0], retry_after=a[1]) if isinstance(a, list) else a
+                           for a in case["answers"]]
+                aws.respond_from_api_destination(name, *answers)
+                aws.put_events({"Source": name, "DetailType": "fidelity",
+                                "Detail": {"case": case["id"]}})
+                calls = aws.api_destination_calls(name)
+                url = aws.client("sqs").get_queue_url(QueueName=name)["QueueUrl"]
+                dead = len(self._messages(url))
+                ok = len(calls) == case["calls"] and all(
+                    c.method == "POST" and c.url == "https://partner.example.com/hook"
+                    and c.json()["detail"] == {"case": case["id"]} for c in calls)
+                if "dead_lettered" in case:
+                    ok = ok and dead == int(case["dead_lettered"])
+                for header, value in (case.get("headers") or {}).items():
+                    ok = ok and all(c.headers.get(header) == value for c in calls)
+                if case.get("content_length"):
+                    ok = ok and all(c.headers["Content-Length"] == str(len(c.body.encode()))
+                                    for c in calls)
+                return bool(ok)
+            out[case["id"]] = _outcome(run)
+        return out
+
     def run_all(self) -> dict[str, dict[str, Outcome]]:
         """Every service's cases; ``results`` keyed by service, then case id."""
         self.results = {service: run(self) for service, run in SERVICES.items()}
@@ -338,6 +407,7 @@ SERVICES: dict[str, Callable[[Fidelity], dict[str, Outcome]]] = {
     "SNS filter policies": lambda f: {**f.sns_matching(), **f.sns_validation()},
     "Step Functions": Fidelity.stepfunctions,
     "API Gateway mapping templates": Fidelity.apigateway_mapping_templates,
+    "EventBridge API destinations": Fidelity.eventbridge_api_destinations,
 }
 """Each service's cases, in the order the docs list the scores."""
 
@@ -355,6 +425,8 @@ def case_ids() -> list[tuple[str, str]]:
         "Step Functions": [c["id"] for c in load("stepfunctions_intrinsics")],
         "API Gateway mapping templates": [c["id"] for c in load(
             "apigateway_mapping_templates")],
+        "EventBridge API destinations": [c["id"] for c in load(
+            "eventbridge_api_destinations")],
     }
     return [(service, case_id) for service in SERVICES for case_id in ids[service]]
 
