@@ -16,7 +16,8 @@
 - Large orders are also screened by the stack's own ``order_screening`` function, which
   puts its verdict (``OrderScreened``) back on the bus for the fraud team.
 - Accepted sales extracts are announced to the partner's webhook (an EventBridge API
-  destination, authorized with the API key the partner issued, kept in Secrets Manager).
+  destination, authorized with the API key the partner issued, kept in Secrets Manager;
+  deploy the stack in a Region that offers API destinations).
 - High-severity notifications also open an incident document (``incident_recorder``,
   subscribed to the topic); rejected objects start the follow-up workflow through a second
   pipe whose enrichment (``rejection_triage``) says what to ask the partner for.
@@ -28,7 +29,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import Acknowledgment, Duration, SecretValue, Stack, Validations
+from aws_cdk import Acknowledgment, CfnResource, Duration, SecretValue, Stack, Validations
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -303,7 +304,14 @@ class EventRoutingStack(Stack):
             authorization=events.Authorization.api_key(
                 PARTNER_API_KEY_HEADER, SecretValue.secrets_manager(api_key.secret_arn)),
         )
-        return events.ApiDestination(
+        destination = events.ApiDestination(
             self, "PartnerWebhook", connection=connection, endpoint=PARTNER_WEBHOOK,
             http_method=events.HttpMethod.POST, rate_limit_per_second=10,
             description="The partner's webhook for accepted sales extracts")
+        # EventBridge offers API destinations in most Regions, not all (cfn-lint's resource
+        # specification lacks both types in, e.g., ca-west-1, il-central-1 and GovCloud):
+        # the stack deploys where they exist, and cfn-lint still checks every other rule.
+        for resource in (connection, destination):  # CDK names their L1s after the type
+            [child] = [c for c in resource.node.children if isinstance(c, CfnResource)]
+            child.add_metadata("cfn-lint", {"config": {"ignore_checks": ["E3006"]}})
+        return destination
