@@ -269,6 +269,28 @@ def test_api_destination_target_carries_its_http_parameters(full_router):
     assert "DeadLetterConfig" in target
 
 
+def test_api_destination_is_invoked_through_the_rules_conditioned_delivery_role(full_router):
+    """Not CDK's own role per destination, which trusts events.amazonaws.com unconditioned."""
+    router, template, _ = full_router
+    [target] = _resource(template, router.rules["Hooks"])["Properties"]["Targets"]
+    role_id = target["RoleArn"]["Fn::GetAtt"][0]
+    trust = template.to_json()["Resources"][role_id]["Properties"]["AssumeRolePolicyDocument"]
+    [statement] = trust["Statement"]
+    assert statement["Principal"] == {"Service": "events.amazonaws.com"}
+    assert set(statement["Condition"]) == {"StringEquals", "ArnLike"}
+    assert "aws:SourceAccount" in statement["Condition"]["StringEquals"]
+    invoking = [r for r in template.find_resources("AWS::IAM::Policy").values()
+                if {"Ref": role_id} in r["Properties"]["Roles"]]
+    [policy] = invoking
+    assert [s["Action"] for s in policy["Properties"]["PolicyDocument"]["Statement"]] == [
+        "events:InvokeApiDestination"]
+    roles = template.find_resources("AWS::IAM::Role")
+    unconditioned = [i for i, r in roles.items() if any(
+        "Condition" not in st for st in r["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+        if st["Principal"].get("Service") == "events.amazonaws.com")]
+    assert unconditioned == []
+
+
 def test_forwarding_rule_sends_default_bus_events_to_the_router_bus(full_router):
     router, template, _ = full_router
     [forward] = router.forwarding_rules

@@ -256,8 +256,13 @@ def test_ingestion_stack_wires_loader_and_fan_out(cloud_assembly):
     resources = _stacks(cloud_assembly)["AnalyticsIngestion"].template["Resources"]
     rules = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::Events::Rule"]
     accepted = next(r for r in rules if r["EventPattern"]["detail-type"] == ["ObjectAccepted"])
-    # The loader queue, the partners' topic and the fan-out topic.
-    assert len(accepted["Targets"]) == 3
+    # The loader queue, the partners' topic, the indexer, the dispatch workflow and the
+    # fan-out topic.
+    assert len(accepted["Targets"]) == 5
+    kinds = sorted(t["Arn"]["Fn::GetAtt"][0] if "Fn::GetAtt" in t["Arn"] else t["Arn"]["Ref"]
+                   for t in accepted["Targets"])
+    assert any(k.startswith("ExtractIndexer") for k in kinds)
+    assert any(k.startswith("ExtractDispatch") for k in kinds)
     subscriptions = [r["Properties"] for r in resources.values()
                      if r["Type"] == "AWS::SNS::Subscription"]
     # The audit queue and the partner gateway take everything, the sales queue its prefix.

@@ -85,7 +85,11 @@ class RouteTarget(abc.ABC):
         header_parameters: Mapping[str, str] | None = None,
         query_string_parameters: Mapping[str, str] | None = None,
     ) -> RouteTarget:
-        """Call an HTTP API (through an EventBridge API destination and its connection)."""
+        """Call an HTTP API (through an EventBridge API destination and its connection).
+
+        EventBridge invokes it as the rule's delivery role, which only this account's rules
+        may assume and which may invoke this destination only.
+        """
         return _ApiDestination(api_destination, input, header_parameters,
                                query_string_parameters)
 
@@ -182,9 +186,12 @@ class _ApiDestination(RouteTarget):
 
     def bind(self, *, dead_letter_queue: sqs.IQueue,
              retry: TargetRetryPolicy) -> events.IRuleTarget:
-        return targets.ApiDestination(
+        # Through the rule's delivery role: without one, CDK creates a role per destination
+        # that any EventBridge rule of any account could have assume it (no aws:SourceArn).
+        return DeliveredThroughRuleRole(lambda role: targets.ApiDestination(
             self.resource, event=self.input, dead_letter_queue=dead_letter_queue,
+            event_role=role,
             header_parameters=self.header_parameters or None,
             query_string_parameters=self.query_string_parameters or None,
             max_event_age=retry.max_event_age, retry_attempts=retry.retry_attempts,
-        )
+        ))
