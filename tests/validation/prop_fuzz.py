@@ -146,7 +146,12 @@ def _cases_of_prop(subject: Subject, prop: str, annotation: Any) -> Iterator[Cas
         if item is str:
             yield wrong("incoming/", [42], "a,b")
             yield case("empty", st.just(()), ())
-            yield case("blank_item", st.sampled_from([[""], ["ok", ""]]), [""])
+            # Where a blank item is valid ("" is the bucket's root, an empty argument), the
+            # case is [""] alone: next to another item it would judge that item instead
+            # (["ok", ""] as Athena read prefixes is refused for "ok", not for "").
+            blank_is_valid = "blank_item" in subject.accepts.get(prop, frozenset())
+            yield case("blank_item", st.sampled_from([[""]] if blank_is_valid
+                                                     else [[""], ["ok", ""]]), [""])
             yield case("huge", st.integers(min_value=101, max_value=300).map(
                 lambda n: [f"v{i}/" for i in range(n)]), [f"v{i}/" for i in range(101)])
             yield case("token", st.just(None), None, lambda s, v: [string_token(s, v)])
