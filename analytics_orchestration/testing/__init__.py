@@ -233,7 +233,9 @@ What does not
   judged on the caller role's identity policies without conditions (a condition is
   refused by name); the integration's own role is not evaluated.
 - EventBridge retries, throttling and ``RetryPolicy`` are not emulated (a refused delivery
-  is dead-lettered at once); archives and replays do nothing; API destinations, pipe input
+  is dead-lettered at once), except for API destinations: their HTTP answers are retried
+  as EventBridge documents (429 and 5xx, within the retry policy; no real back-off, no
+  rate limit, no OAuth connections); archives and replays do nothing; pipe input
   templates and pipe sources/targets other than SQS -> Step Functions raise
   :class:`UnsupportedIntegrationError`; Firehose neither buffers nor compresses.
 - Only one harness may be active per process at a time (moto's mock is process-wide).
