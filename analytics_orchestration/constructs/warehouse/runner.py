@@ -1,0 +1,226 @@
+"""``RedshiftSqlRunner``: SQL run on Redshift when a stack is created, updated or deleted."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aws_cdk import CustomResource, Duration
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import custom_resources as cr
+from constructs import Construct
+
+from .._foundation import acknowledge, log_group, python_function
+from .._foundation.compliance import nag_reference
+from .._foundation.functions import (
+    ASSET_EXCLUDES,
+    OUTSIDE_VPC_REASON,
+    acknowledge_no_dead_letter_queue,
+    handler_asset_path,
+)
+from .._foundation.validation import Items, ProblemCollector, Span, Text, validated_props
+from .target import STATEMENT_ACTIONS, RedshiftTarget
+
+__all__ = ["RedshiftSqlRunner"]
+
+#: How often the waiter asks whether the statements finished.
+DEFAULT_QUERY_INTERVAL = Duration.seconds(10)
+#: After this long the deploy fails, whatever the statements' state.
+DEFAULT_TOTAL_TIMEOUT = Duration.minutes(30)
+#: The custom resource's type (``Custom::`` + a name of the library's).
+RESOURCE_TYPE = "Custom::RedshiftSql"
+#: The Data API's limit on one statement (100 KB).
+MAX_STATEMENT_BYTES = 100_000
+_STATEMENTS = Items(min_items=0, each=Text(max_length=MAX_STATEMENT_BYTES))
+_HANDLER_NAME = "redshift_sql"
+
+
+@validated_props({"create_sql": Items(each=Text(max_length=MAX_STATEMENT_BYTES)),
+                  "drop_sql": _STATEMENTS,
+                  "query_interval": Span(Duration.seconds(1), Duration.minutes(10),
+                                         whole_seconds=True, meaning="1 second to 10 minutes"),
+                  "total_timeout": Span(Duration.minutes(1), Duration.hours(2),
+                                        whole_seconds=True, meaning="1 minute to 2 hours")})
+class RedshiftSqlRunner(Construct):
+    """Runs SQL through the Redshift Data API at deploy time, and drop SQL on delete.
+
+    For what CloudFormation cannot declare (``CREATE DATABASE ... FROM INTEGRATION``,
+    ``COPY ... JOB CREATE``, ``CREATE EXTERNAL SCHEMA``, tables, grants). A custom resource
+    of the CDK provider framework: ``on_event`` starts the first statement, ``is_complete``
+    is polled every ``query_interval`` and starts each next statement once the previous one
+    FINISHED. Statements run one by one, never batched into one transaction (the
+    statements above cannot run in one). A statement that ends FAILED or ABORTED fails the
+    deploy with its text and Redshift's error; ``total_timeout`` bounds the whole request.
+
+    On **update**: unchanged SQL runs nothing; changed SQL runs the *previous* ``drop_sql``
+    (if any), then the new ``create_sql``; a changed workgroup or database replaces the
+    resource (``create_sql`` on the new target, then the old ``drop_sql`` on the old one).
+    So write ``create_sql`` to be re-runnable after ``drop_sql`` (``IF NOT EXISTS`` where
+    Redshift has it). On **delete**: ``drop_sql`` in order. Build quoted names with
+    :func:`~analytics_orchestration.constructs.warehouse.sql.quote_identifier`.
+
+    :param target: the workgroup and database (and credentials) statements run in.
+    :param create_sql: statements run on create (and on an update that changes them).
+    :param drop_sql: statements run on delete, and before ``create_sql`` when it changes.
+        Default: none (deleting the stack leaves the objects in the database).
+    :param query_interval: time between two polls of the statements. Default: 10 seconds.
+    :param total_timeout: the deploy fails when the statements are not done by then.
+        Default: 30 minutes.
+    :param encryption_key: encrypts the handlers' logs. Default: the stack's shared key.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        target: RedshiftTarget,
+        create_sql: Sequence[str],
+        drop_sql: Sequence[str] = (),
+        query_interval: Duration = DEFAULT_QUERY_INTERVAL,
+        total_timeout: Duration = DEFAULT_TOTAL_TIMEOUT,
+        encryption_key: kms.IKey | None = None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        problems = ProblemCollector(f"RedshiftSqlRunner {self.node.path}")
+        if query_interval.to_seconds() > 0 and total_timeout.to_seconds() > 0:
+            problems.check(query_interval.to_seconds() < total_timeout.to_seconds(),
+                           "query_interval", query_interval.to_human_string(),
+                           "must be shorter than total_timeout")
+        problems.raise_if_any()
+        self.target = target
+        self.create_sql = tuple(create_sql)
+        self.drop_sql = tuple(drop_sql)
+        code = lambda_.Code.from_asset(str(handler_asset_path(_HANDLER_NAME)),
+                                       exclude=list(ASSET_EXCLUDES))
+        handlers = {}
+        for name, handler, description in (
+            ("OnEvent", "index.on_event", "starts the first statement of each request"),
+            ("IsComplete", "index.is_complete", "polls and starts the next statements"),
+        ):
+            built = python_function(
+                self, name, code=code, handler=handler,
+                description=f"Redshift SQL of {self.node.path}: {description}",
+                service_name="redshift_sql", log_encryption_key=encryption_key,
+                timeout=Duration.minutes(1),
+            )
+            target.grant_execute(built.role)
+            acknowledge_no_dead_letter_queue(
+                built.function,
+                "The provider framework invokes it synchronously; its error fails the "
+                "CloudFormation request, which reports it.",
+            )
+            self._acknowledge_statement_actions(built.role)
+            handlers[name] = built
+        self.on_event_function: lambda_.Function = handlers["OnEvent"].function
+        self.is_complete_function: lambda_.Function = handlers["IsComplete"].function
+        self.provider = cr.Provider(
+            self, "Provider",
+            on_event_handler=self.on_event_function,
+            is_complete_handler=self.is_complete_function,
+            query_interval=query_interval,
+            total_timeout=total_timeout,
+            log_group=log_group(self, "ProviderLogs", encryption_key=encryption_key),
+            waiter_state_machine_log_options=cr.LogOptions(
+                destination=log_group(self, "WaiterLogs", encryption_key=encryption_key),
+                include_execution_data=False,
+                level=sfn.LogLevel.ALL,
+            ),
+            provider_function_env_encryption=encryption_key,
+            disable_waiter_state_machine_logging=False,
+        )
+        self._acknowledge_provider()
+        properties: dict[str, object] = {
+            "WorkgroupName": target.workgroup_name,
+            "Database": target.database,
+            "CreateSql": list(self.create_sql),
+            "DropSql": list(self.drop_sql),
+        }
+        if target.secret is not None:
+            properties["SecretArn"] = target.secret.secret_arn
+        self.resource = CustomResource(
+            self, "Resource", service_token=self.provider.service_token,
+            resource_type=RESOURCE_TYPE, properties=properties,
+        )
+
+    def _acknowledge_statement_actions(self, role: object) -> None:
+        policy = getattr(role, "node").try_find_child("DefaultPolicy")
+        if policy is None:
+            return
+        acknowledge(
+            policy, "AwsSolutions::AwsSolutions-IAM5[Resource::*]",
+            f"{', '.join(STATEMENT_ACTIONS)} accept no resource but '*'; the statement-owner "
+            "condition limits them to the statements this role ran. X-Ray's actions accept "
+            "no resource either.",
+        )
+
+    def _acknowledge_provider(self) -> None:
+        """What cdk-nag finds in the provider framework's own resources, acknowledged there.
+
+        aws-cdk-lib builds the framework's three Node.js functions, their roles and the
+        waiter state machine; their properties are not ours to set (an escape hatch on
+        each would break with every aws-cdk-lib release). Our two handlers, which do the
+        work, carry every default of the library instead.
+        """
+        function_reasons = {
+            "Serverless::Serverless-LambdaDLQ": _FRAMEWORK_SYNC,
+            "NIST.800.53.R5::NIST.800.53.R5-LambdaDLQ": _FRAMEWORK_SYNC,
+            "NIST.800.53.R5::NIST.800.53.R5-LambdaConcurrency":
+                "Invoked once per CloudFormation request of this one resource (and by the "
+                "waiter): its concurrency is bounded by the stack's deployments.",
+            "NIST.800.53.R5::NIST.800.53.R5-LambdaInsideVPC": OUTSIDE_VPC_REASON,
+            "cdk-validator-cfnguard::lambda_inside_vpc_check": OUTSIDE_VPC_REASON,
+            "Serverless::Serverless-LambdaDefaultMemorySize":
+                "The provider framework's function: it only forwards the request to the "
+                "library's handlers (which set their memory) and answers CloudFormation.",
+            "Serverless::Serverless-LambdaTracing":
+                "The provider framework's function (aws-cdk-lib sets no tracing on it); the "
+                "library's handlers it invokes are traced with X-Ray.",
+            "AwsSolutions::AwsSolutions-L1":
+                "The provider framework's function runs the Node.js runtime aws-cdk-lib "
+                "ships it with; upgrading aws-cdk-lib upgrades it.",
+        }
+        handlers = [self.on_event_function, self.is_complete_function]
+        for child in self.provider.node.find_all():
+            if isinstance(child, lambda_.CfnFunction):
+                for rule, reason in function_reasons.items():
+                    acknowledge(child, rule, reason)
+            elif isinstance(child, iam.CfnRole):
+                acknowledge(
+                    child, "AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::"
+                    "aws:policy/service-role/AWSLambdaBasicExecutionRole]",
+                    "aws-cdk-lib gives the provider framework's functions the basic "
+                    "execution role (writing their own logs) and nothing else managed.")
+            elif isinstance(child, sfn.CfnStateMachine):
+                reason = ("The provider framework's waiter (aws-cdk-lib offers no tracing "
+                          "setting for it); it only retries the traced is-complete handler.")
+                for rule in ("AwsSolutions::AwsSolutions-SF2",
+                             "Serverless::Serverless-StepFunctionStateMachineXray",
+                             "cdk-validator-cfnguard::"
+                             "step_functions_state_machine_tracing_enabled_check"):
+                    acknowledge(child, rule, reason)
+        for child in self.provider.node.find_all():
+            if not isinstance(child, iam.CfnPolicy):
+                continue
+            if "waiter-state-machine" in child.node.path:
+                acknowledge(
+                    child, "AwsSolutions::AwsSolutions-IAM5[Resource::*]",
+                    "The waiter's log delivery: CloudWatch Logs' vended-log actions accept "
+                    "no resource but '*'.")
+            invoked = [*handlers, *[c for c in self.provider.node.find_all()
+                                    if isinstance(c, lambda_.Function)]]
+            for function in invoked:
+                reference = nag_reference(child, f"{function.function_arn}:*")
+                acknowledge(
+                    child, f"AwsSolutions::AwsSolutions-IAM5[Resource::{reference}]",
+                    "aws-cdk-lib's grant_invoke of the provider framework: the function "
+                    "and its versions and aliases (ARN:*), of this one function only.")
+
+
+#: Why the framework's functions need no dead-letter queue.
+_FRAMEWORK_SYNC = (
+    "Invoked synchronously by CloudFormation's request (and by the waiter state machine); "
+    "a failure is answered to CloudFormation, which fails the deploy and reports it."
+)
