@@ -48,9 +48,9 @@ class RedshiftSqlRunner(Construct):
 
     For what CloudFormation cannot declare (``CREATE DATABASE ... FROM INTEGRATION``,
     ``COPY ... JOB CREATE``, ``CREATE EXTERNAL SCHEMA``, tables, grants). A custom resource
-    of the CDK provider framework: ``on_event`` starts the first statement, ``is_complete``
-    is polled every ``query_interval`` and starts each next statement once the previous one
-    FINISHED. Statements run one by one, never batched into one transaction (the
+    of the CDK provider framework: ``on_event`` checks the request, ``is_complete`` runs
+    at once and then every ``query_interval``, starting each statement once the previous
+    one FINISHED (only it calls the Data API, so it can read every statement it ran). Statements run one by one, never batched into one transaction (the
     statements above cannot run in one). A statement that ends FAILED or ABORTED fails the
     deploy with its text and Redshift's error; ``total_timeout`` bounds the whole request.
 
@@ -97,8 +97,8 @@ class RedshiftSqlRunner(Construct):
                                        exclude=list(ASSET_EXCLUDES))
         handlers = {}
         for name, handler, description in (
-            ("OnEvent", "index.on_event", "starts the first statement of each request"),
-            ("IsComplete", "index.is_complete", "polls and starts the next statements"),
+            ("OnEvent", "index.on_event", "checks each request"),
+            ("IsComplete", "index.is_complete", "runs the statements one by one"),
         ):
             built = python_function(
                 self, name, code=code, handler=handler,
@@ -106,16 +106,18 @@ class RedshiftSqlRunner(Construct):
                 service_name="redshift_sql", log_encryption_key=encryption_key,
                 timeout=Duration.minutes(1),
             )
-            target.grant_execute(built.role)
             acknowledge_no_dead_letter_queue(
                 built.function,
                 "The provider framework invokes it synchronously; its error fails the "
                 "CloudFormation request, which reports it.",
             )
-            self._acknowledge_statement_actions(built.role)
             handlers[name] = built
         self.on_event_function: lambda_.Function = handlers["OnEvent"].function
         self.is_complete_function: lambda_.Function = handlers["IsComplete"].function
+        #: The role that runs (and owns) every statement.
+        self.role: iam.Role = handlers["IsComplete"].role
+        target.grant_execute(self.role)
+        self._acknowledge_statement_actions(self.role)
         self.provider = cr.Provider(
             self, "Provider",
             on_event_handler=self.on_event_function,

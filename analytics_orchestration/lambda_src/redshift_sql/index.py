@@ -1,8 +1,13 @@
 """Deploy-time Redshift SQL (``RedshiftSqlRunner``): the provider framework's two handlers.
 
 ``on_event`` (entry point ``index.on_event``) answers CloudFormation's Create, Update and
-Delete requests; ``is_complete`` (``index.is_complete``) is then polled by the framework's
-waiter until it answers ``IsComplete`` (or its total timeout fails the deploy).
+Delete requests: it checks the request and names the physical resource. ``is_complete``
+(``index.is_complete``) is then invoked by the framework's waiter, at once and then every
+query interval, until it answers ``IsComplete`` (or the total timeout fails the deploy); it
+runs the statements. Only ``is_complete`` calls the Data API, so every statement belongs
+to its role: ``DescribeStatement`` is granted only on the caller's own statements
+(``redshift-data:statement-owner-iam-userid``), and a statement started by another role
+could not be polled.
 
 What runs, per request (the rule the construct documents):
 
@@ -182,14 +187,12 @@ def response_data(work: Plan) -> dict[str, Any]:
 @logger.inject_lambda_context(log_event=False)
 @tracer.capture_lambda_handler
 def on_event(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    """Check the request and start its first statement; the waiter polls the rest."""
+    """Check the request and name the resource; ``is_complete`` runs the statements."""
     work = plan(event)
     logger.info("request", extra={"request_type": event["RequestType"],
                                   "statements": len(work.statements),
                                   "workgroup": work.target.workgroup_name,
                                   "database": work.target.database})
-    if work.statements:
-        submit(_client(), event, work, 0)
     return response_data(work)
 
 
