@@ -105,6 +105,7 @@ class RedshiftDataService:
         """Workgroup name -> ARN (deployed or added)."""
         self._outcomes: list[_Outcome] = []
         self._results: list[tuple[re.Pattern[str], dict[str, Any]]] = []
+        self._throttles: list[list[Any]] = []
         self._tokens: dict[str, str] = {}
         self._by_id: dict[str, StatementRecord] = {}
 
@@ -157,6 +158,12 @@ class RedshiftDataService:
         self._outcomes.append(_Outcome(re.compile(pattern, re.IGNORECASE | re.DOTALL),
                                        "ABORTED", None, times))
 
+    def throttle_statements(self, pattern: str, *, times: int = 1,
+                            code: str = "ActiveStatementsExceededException") -> None:
+        """The next ``times`` submissions of SQL matching ``pattern`` are refused with
+        ``code`` (too many active statements), as a busy workgroup refuses them."""
+        self._throttles.append([re.compile(pattern, re.IGNORECASE | re.DOTALL), times, code])
+
     def set_result(self, pattern: str, columns: Sequence[str],
                    rows: Sequence[Sequence[Any]]) -> None:
         """``GetStatementResult`` of a statement matching ``pattern`` answers ``rows``."""
@@ -176,10 +183,17 @@ class RedshiftDataService:
         """Replace moto's redshift-data responses with this emulator's."""
         from moto.redshiftdata.responses import RedshiftDataAPIServiceResponse
 
+        from moto.core.exceptions import JsonRESTError
+
         def route(operation: str) -> Callable[[Any], Any]:
             def respond(response: Any) -> Any:
                 params = json.loads(response.body or "{}")
-                return self.answer(operation, params)
+                status, headers, body = self.answer(operation, params)
+                if status != 200:
+                    error = json.loads(body)
+                    # moto's own error path: the status and AWS's error shape.
+                    raise JsonRESTError(error["__type"], error["message"])
+                return status, headers, body
             return respond
 
         for operation in ("ExecuteStatement", "BatchExecuteStatement", "DescribeStatement",
@@ -199,6 +213,10 @@ class RedshiftDataService:
         token = params.get("ClientToken")
         if token and token in self._tokens:
             return self._submitted(self._by_id[self._tokens[token]])
+        for throttle in self._throttles:
+            if throttle[1] > 0 and any(throttle[0].search(sql) for sql in sqls):
+                throttle[1] -= 1
+                raise _ApiError(str(throttle[2]), "Active statements exceeded the limit.")
         workgroup = params.get("WorkgroupName")
         cluster = params.get("ClusterIdentifier")
         if (workgroup is None) == (cluster is None):
