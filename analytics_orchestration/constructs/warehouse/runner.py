@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import CustomResource, Duration
+from aws_cdk import CustomResource, Duration, Tags
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -35,10 +35,15 @@ RESOURCE_TYPE = "Custom::RedshiftSql"
 MAX_STATEMENT_BYTES = 100_000
 _STATEMENTS = Items(min_items=0, each=Text(max_length=MAX_STATEMENT_BYTES))
 _HANDLER_NAME = "redshift_sql"
+#: The principal tag Redshift Serverless reads the database roles of an IAM identity from
+#: ("Defining database roles to grant to federated users in Amazon Redshift Serverless").
+DATABASE_ROLES_TAG = "RedshiftDbRoles"
 
 
 @validated_props({"create_sql": Items(each=Text(max_length=MAX_STATEMENT_BYTES)),
                   "drop_sql": _STATEMENTS,
+                  "database_roles": Items(min_items=0, unique=True,
+                                          each=Text(max_length=127)),
                   "query_interval": Span(Duration.seconds(1), Duration.minutes(10),
                                          whole_seconds=True, meaning="1 second to 10 minutes"),
                   "total_timeout": Span(Duration.minutes(1), Duration.hours(2),
@@ -69,6 +74,11 @@ class RedshiftSqlRunner(Construct):
     :param total_timeout: the deploy fails when the statements are not done by then.
         Default: 30 minutes.
     :param encryption_key: encrypts the handlers' logs. Default: the stack's shared key.
+    :param database_roles: with IAM credentials, the database roles the statements run
+        with: :attr:`role` is tagged ``RedshiftDbRoles`` (colon-separated), which Redshift
+        Serverless grants the role's database user ``IAMR:<role>`` at sign-in (e.g.
+        ``["sys:superuser"]`` to create schemas and external schemas). Default: none, the
+        user's own privileges (a new user has only PUBLIC's).
     """
 
     def __init__(
@@ -82,6 +92,7 @@ class RedshiftSqlRunner(Construct):
         query_interval: Duration = DEFAULT_QUERY_INTERVAL,
         total_timeout: Duration = DEFAULT_TOTAL_TIMEOUT,
         encryption_key: kms.IKey | None = None,
+        database_roles: Sequence[str] = (),
     ) -> None:
         super().__init__(scope, construct_id)
         problems = ProblemCollector(f"RedshiftSqlRunner {self.node.path}")
@@ -117,6 +128,8 @@ class RedshiftSqlRunner(Construct):
         #: The role that runs (and owns) every statement.
         self.role: iam.Role = handlers["IsComplete"].role
         target.grant_execute(self.role)
+        if database_roles:
+            Tags.of(self.role).add(DATABASE_ROLES_TAG, ":".join(database_roles))
         self._acknowledge_statement_actions(self.role)
         self.provider = cr.Provider(
             self, "Provider",
