@@ -902,9 +902,6 @@ class _RedshiftSqlStep(EtlStep):
 
     def problems(self, prop: str) -> list[tuple[str, object, str]]:
         found = super().problems(prop)
-        blank = [s for s in self.sql if isinstance(s, str) and not s.strip()]
-        if blank:
-            found.append((f"{prop}.sql", list(self.sql), "statements must not be blank"))
         found.extend(field_problems(
             {"poll_interval": Span(Duration.seconds(1), Duration.hours(1), whole_seconds=True,
                                    meaning="1 second to 1 hour")}, self, f"{prop}."))
