@@ -12,7 +12,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
-from .._foundation import acknowledge, log_group, python_function
+from .._foundation import acknowledge, is_unresolved, log_group, python_function
 from .._foundation.compliance import nag_reference
 from .._foundation.functions import (
     ASSET_EXCLUDES,
@@ -33,14 +33,20 @@ DEFAULT_TOTAL_TIMEOUT = Duration.minutes(30)
 RESOURCE_TYPE = "Custom::RedshiftSql"
 #: The Data API's limit on one statement (100 KB).
 MAX_STATEMENT_BYTES = 100_000
-_STATEMENTS = Items(min_items=0, each=Text(max_length=MAX_STATEMENT_BYTES))
+#: Statements per list: every poll walks the finished ones again (by client token).
+MAX_STATEMENTS = 100
+#: An IAM tag value holds at most 256 characters.
+_MAX_TAG_VALUE = 256
+_STATEMENTS = Items(min_items=0, max_items=MAX_STATEMENTS,
+                    each=Text(max_length=MAX_STATEMENT_BYTES))
 _HANDLER_NAME = "redshift_sql"
 #: The principal tag Redshift Serverless reads the database roles of an IAM identity from
 #: ("Defining database roles to grant to federated users in Amazon Redshift Serverless").
 DATABASE_ROLES_TAG = "RedshiftDbRoles"
 
 
-@validated_props({"create_sql": Items(each=Text(max_length=MAX_STATEMENT_BYTES)),
+@validated_props({"create_sql": Items(max_items=MAX_STATEMENTS,
+                                      each=Text(max_length=MAX_STATEMENT_BYTES)),
                   "drop_sql": _STATEMENTS,
                   "database_roles": Items(min_items=0, unique=True,
                                           each=Text(max_length=127)),
@@ -96,10 +102,23 @@ class RedshiftSqlRunner(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         problems = ProblemCollector(f"RedshiftSqlRunner {self.node.path}")
-        if query_interval.to_seconds() > 0 and total_timeout.to_seconds() > 0:
-            problems.check(query_interval.to_seconds() < total_timeout.to_seconds(),
-                           "query_interval", query_interval.to_human_string(),
+        interval, timeout = query_interval.to_seconds(), total_timeout.to_seconds()
+        for prop, seconds, value in (("query_interval", interval, query_interval),
+                                     ("total_timeout", timeout, total_timeout)):
+            if is_unresolved(seconds):
+                problems.add(prop, value.to_string(), "must be a literal duration: the "
+                             "provider's number of polls is computed while the app is built")
+        if not (is_unresolved(interval) or is_unresolved(timeout)) and interval > 0:
+            problems.check(interval < timeout, "query_interval",
+                           query_interval.to_human_string(),
                            "must be shorter than total_timeout")
+            problems.check(timeout % interval == 0, "total_timeout",
+                           total_timeout.to_human_string(),
+                           "must be a whole number of query intervals (the provider polls "
+                           "total_timeout / query_interval times)")
+        roles = ":".join(r for r in database_roles if not is_unresolved(r))
+        problems.check(len(roles) <= _MAX_TAG_VALUE, "database_roles", list(database_roles),
+                       f"joined with ':', at most {_MAX_TAG_VALUE} characters (an IAM tag)")
         problems.raise_if_any()
         self.target = target
         self.create_sql = tuple(create_sql)

@@ -27,7 +27,9 @@ STATEMENT_ACTIONS = ("redshift-data:DescribeStatement", "redshift-data:GetStatem
                      "redshift-data:CancelStatement")
 
 
-@validated_props(factories={"of_workgroup": {"database": _DATABASE}})
+@validated_props({"workgroup_name": Text(max_length=64), "workgroup_arn": Text(max_length=2048),
+                  "database": _DATABASE},
+                 factories={"of_workgroup": {"database": _DATABASE}})
 @dataclass(frozen=True)
 class RedshiftTarget:
     """A Redshift Serverless database the Data API runs statements in.
