@@ -156,7 +156,7 @@ def test_the_handlers_are_the_bundled_redshift_sql_handlers(runner):
     ({"query_interval": Duration.minutes(5), "total_timeout": Duration.minutes(2)},
      "shorter than total_timeout"),
     ({"query_interval": Duration.seconds(7)}, "whole number of query intervals"),
-    ({"database_roles": ["r" * 200, "s" * 60]}, "at most 256 characters"),
+    ({"database_roles": ["r" * 100, "s" * 100, "t" * 60]}, "at most 256 characters"),
 ])
 def test_invalid_props_are_one_clear_error(props, message):
     with pytest.raises(ConfigurationError, match=message):
