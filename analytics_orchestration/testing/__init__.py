@@ -84,9 +84,10 @@ What runs
   SNS topics and subscriptions (raw delivery, filter policies), DynamoDB tables (indexes, TTL,
   streams), Lambda functions, event source mappings and event-invoke configs, IAM roles, KMS
   keys, SSM parameters, state machines, event buses and rules, Redshift Serverless
-  namespaces and workgroups, and ``Custom::S3BucketNotifications``. IAM policies, resource policies, log groups, alarms, KMS
-  aliases and the CDK's auto-delete/log-retention custom resources create nothing in moto
-  (policies are indexed for IAM evaluation, below). Any other type
+  namespaces and workgroups, and ``Custom::S3BucketNotifications``. IAM policies, resource
+  policies, log groups, alarms, KMS aliases and the CDK's auto-delete/log-retention custom
+  resources create nothing in moto (policies are indexed for IAM evaluation, below). Any
+  other type
   raises :class:`UnsupportedResourceError` naming it (or pass ``ignore_resource_types``).
 - Custom resources of the CDK provider framework (``custom_resources.Provider``): the
   request goes to the user's ``on_event`` handler and, with an ``is_complete`` handler, is

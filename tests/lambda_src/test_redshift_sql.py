@@ -99,7 +99,7 @@ class _DataApi:
             self.executed.append(params["Sql"])
         return {"Id": self.ids[token]}
 
-    def describe_statement(self, Id: str) -> dict[str, Any]:  # noqa: N803 - API casing
+    def describe_statement(self, Id: str) -> dict[str, Any]:
         script = self.statuses[int(Id)]
         status = script.pop(0) if len(script) > 1 else script[0]
         answer = {"Id": Id, "Status": status}

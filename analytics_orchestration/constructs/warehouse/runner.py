@@ -61,7 +61,8 @@ class RedshiftSqlRunner(Construct):
     ``COPY ... JOB CREATE``, ``CREATE EXTERNAL SCHEMA``, tables, grants). A custom resource
     of the CDK provider framework: ``on_event`` checks the request, ``is_complete`` runs
     at once and then every ``query_interval``, starting each statement once the previous
-    one FINISHED (only it calls the Data API, so it can read every statement it ran). Statements run one by one, never batched into one transaction (the
+    one FINISHED (only it calls the Data API, so it can read every statement it ran).
+    Statements run one by one, never batched into one transaction (the
     statements above cannot run in one). A statement that ends FAILED or ABORTED fails the
     deploy with its text and Redshift's error; ``total_timeout`` bounds the whole request.
 
@@ -179,8 +180,8 @@ class RedshiftSqlRunner(Construct):
             resource_type=RESOURCE_TYPE, properties=properties,
         )
 
-    def _acknowledge_statement_actions(self, role: object) -> None:
-        policy = getattr(role, "node").try_find_child("DefaultPolicy")
+    def _acknowledge_statement_actions(self, role: iam.IRole) -> None:
+        policy = role.node.try_find_child("DefaultPolicy")
         if policy is None:
             return
         acknowledge(

@@ -181,9 +181,8 @@ class RedshiftDataService:
     # -- the API ----------------------------------------------------------------------
     def apply(self, patcher: Patcher) -> None:
         """Replace moto's redshift-data responses with this emulator's."""
-        from moto.redshiftdata.responses import RedshiftDataAPIServiceResponse
-
         from moto.core.exceptions import JsonRESTError
+        from moto.redshiftdata.responses import RedshiftDataAPIServiceResponse
 
         def route(operation: str) -> Callable[[Any], Any]:
             def respond(response: Any) -> Any:
