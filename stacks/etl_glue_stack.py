@@ -302,13 +302,12 @@ class GlueEtlStack(Stack):
             Validations.of(policy).acknowledge(Acknowledgment(
                 id=f"AwsSolutions::AwsSolutions-IAM5[{finding}]", reason=reason))
         target = RedshiftTarget.of_workgroup(workgroup, database=WAREHOUSE_DATABASE)
-        schema = RedshiftSqlRunner(
+        RedshiftSqlRunner(
             self, "WarehouseSchema", target=target, create_sql=WAREHOUSE_DDL,
             drop_sql=WAREHOUSE_DROP, encryption_key=key,
             # Creating an external schema and a role needs a superuser.
             database_roles=["sys:superuser"],
         )
-        schema.node.add_dependency(workgroup)
         return target
 
     def _glue_role(self, key: kms.IKey) -> iam.Role:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import CustomResource, Duration, Tags
+from aws_cdk import ArnFormat, CustomResource, Duration, Stack, Tags
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -167,6 +167,7 @@ class RedshiftSqlRunner(Construct):
             disable_waiter_state_machine_logging=False,
         )
         self._acknowledge_provider()
+        self._condition_waiter_trust()
         properties: dict[str, object] = {
             "WorkgroupName": target.workgroup_name,
             "Database": target.database,
@@ -191,6 +192,25 @@ class RedshiftSqlRunner(Construct):
             "no resource either.",
         )
 
+    def _condition_waiter_trust(self) -> None:
+        """Step Functions may assume the waiter's role only for this account's state
+        machines (the confused-deputy conditions, as the library's own state machines have).
+
+        aws-cdk-lib creates the waiter's role without them and offers no prop for it: the
+        one trust statement it writes gets the conditions through its L1.
+        """
+        stack = Stack.of(self)
+        for child in self.provider.node.find_all():
+            if not isinstance(child, iam.CfnRole) or "waiter-state-machine" not in (
+                    child.node.path):
+                continue
+            child.add_property_override("AssumeRolePolicyDocument.Statement.0.Condition", {
+                "StringEquals": {"aws:SourceAccount": stack.account},
+                "ArnLike": {"aws:SourceArn": stack.format_arn(
+                    service="states", resource="stateMachine", resource_name="*",
+                    arn_format=ArnFormat.COLON_RESOURCE_NAME)},
+            })
+
     def _acknowledge_provider(self) -> None:
         """What cdk-nag finds in the provider framework's own resources, acknowledged there.
 
@@ -213,16 +233,13 @@ class RedshiftSqlRunner(Construct):
             "Serverless::Serverless-LambdaTracing":
                 "The provider framework's function (aws-cdk-lib sets no tracing on it); the "
                 "library's handlers it invokes are traced with X-Ray.",
-            "AwsSolutions::AwsSolutions-L1":
-                "The provider framework's function runs the Node.js runtime aws-cdk-lib "
-                "ships it with; upgrading aws-cdk-lib upgrades it.",
         }
         handlers = [self.on_event_function, self.is_complete_function]
         for child in self.provider.node.find_all():
             if isinstance(child, lambda_.CfnFunction):
                 for rule, reason in function_reasons.items():
                     acknowledge(child, rule, reason)
-            elif isinstance(child, iam.CfnRole):
+            elif isinstance(child, iam.CfnRole) and "framework-" in child.node.path:
                 acknowledge(
                     child, "AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::"
                     "aws:policy/service-role/AWSLambdaBasicExecutionRole]",
@@ -236,23 +253,26 @@ class RedshiftSqlRunner(Construct):
                              "cdk-validator-cfnguard::"
                              "step_functions_state_machine_tracing_enabled_check"):
                     acknowledge(child, rule, reason)
+        # The framework's functions invoke our two handlers; the waiter invokes the
+        # framework's is-complete and timeout functions.
+        waited = [c for c in self.provider.node.find_all() if isinstance(c, lambda_.Function)
+                  and any(n in c.node.path for n in ("framework-isComplete",
+                                                     "framework-onTimeout"))]
         for child in self.provider.node.find_all():
             if not isinstance(child, iam.CfnPolicy):
                 continue
-            if "waiter-state-machine" in child.node.path:
+            waiter = "waiter-state-machine" in child.node.path
+            if waiter:
                 acknowledge(
                     child, "AwsSolutions::AwsSolutions-IAM5[Resource::*]",
                     "The waiter's log delivery: CloudWatch Logs' vended-log actions accept "
                     "no resource but '*'.")
-            invoked = [*handlers, *[c for c in self.provider.node.find_all()
-                                    if isinstance(c, lambda_.Function)]]
-            for function in invoked:
+            for function in waited if waiter else handlers:
                 reference = nag_reference(child, f"{function.function_arn}:*")
                 acknowledge(
                     child, f"AwsSolutions::AwsSolutions-IAM5[Resource::{reference}]",
                     "aws-cdk-lib's grant_invoke of the provider framework: the function "
                     "and its versions and aliases (ARN:*), of this one function only.")
-
 
 #: Why the framework's functions need no dead-letter queue.
 _FRAMEWORK_SYNC = (
