@@ -14,6 +14,7 @@ from constructs import Construct
 
 from .._foundation import acknowledge, is_unresolved, log_group, python_function
 from .._foundation.compliance import nag_reference
+from .._foundation.roles import depend_on_role_policies_only
 from .._foundation.functions import (
     ASSET_EXCLUDES,
     OUTSIDE_VPC_REASON,
@@ -168,6 +169,7 @@ class RedshiftSqlRunner(Construct):
         )
         self._acknowledge_provider()
         self._condition_waiter_trust()
+        self._depend_on_framework_policies_only()
         properties: dict[str, object] = {
             "WorkgroupName": target.workgroup_name,
             "Database": target.database,
@@ -191,6 +193,19 @@ class RedshiftSqlRunner(Construct):
             "condition limits them to the statements this role ran. X-Ray's actions accept "
             "no resource either.",
         )
+
+    def _depend_on_framework_policies_only(self) -> None:
+        """The framework's functions and waiter depend on their roles' policies, not on
+        the roles they already reference (cfn-lint W3005), as the library's own do."""
+        for child in self.provider.node.find_all():
+            if isinstance(child, lambda_.Function) and isinstance(child.role, iam.Role):
+                cfn = child.node.default_child
+                assert isinstance(cfn, lambda_.CfnFunction)
+                depend_on_role_policies_only(cfn, child.role)
+            elif isinstance(child, sfn.CfnStateMachine):
+                role = child.node.scope.node.try_find_child("Role")  # type: ignore[union-attr]
+                if isinstance(role, iam.Role):
+                    depend_on_role_policies_only(child, role)
 
     def _condition_waiter_trust(self) -> None:
         """Step Functions may assume the waiter's role only for this account's state
