@@ -14,13 +14,13 @@ from constructs import Construct
 
 from .._foundation import acknowledge, is_unresolved, log_group, python_function
 from .._foundation.compliance import nag_reference
-from .._foundation.roles import depend_on_role_policies_only
 from .._foundation.functions import (
     ASSET_EXCLUDES,
     OUTSIDE_VPC_REASON,
     acknowledge_no_dead_letter_queue,
     handler_asset_path,
 )
+from .._foundation.roles import depend_on_role_policies_only
 from .._foundation.validation import Items, ProblemCollector, Span, Text, validated_props
 from .target import STATEMENT_ACTIONS, RedshiftTarget
 
