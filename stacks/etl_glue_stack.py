@@ -10,12 +10,21 @@ bucket; each accepted extract (``ObjectAccepted``) starts the workflow:
 3. validate: an Athena query fails the run when the curated sales have no row or a
    non-positive amount, before anything is loaded;
 4. load: a crawler updates the catalog's curated table, then Athena inserts the day's
-   totals into the warehouse table;
+   totals into the lake's warehouse table, and a Redshift ``MERGE`` upserts the same
+   totals into the Redshift Serverless warehouse (``warehouse.daily_sales``), read in place
+   from the curated zone through Redshift Spectrum;
 5. then a Spark job on EMR Serverless refreshes the per-customer features the data
    scientists' models read (``customer_features``), from the curated zone.
 
 Every run is recorded in the ledger; failures notify the operations topic and put
 ``EtlRunFailed`` on the default bus.
+
+The warehouse's schema, table, Spectrum schema and the loader's database role are created
+at deploy time by a ``RedshiftSqlRunner`` (and dropped with the stack); the workflow's role
+signs in with IAM credentials and gets only the ``sales_loader`` database role.
+
+Redshift Serverless needs subnets in three Availability Zones: like the analytics stack,
+the stack offers the first three zones of its Region (``Fn::GetAZs``).
 """
 
 from __future__ import annotations
@@ -23,7 +32,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import Acknowledgment, ArnFormat, Duration, RemovalPolicy, Stack, Validations
+from aws_cdk import (
+    Acknowledgment,
+    ArnFormat,
+    Duration,
+    Fn,
+    RemovalPolicy,
+    Stack,
+    Tags,
+    Validations,
+)
 from aws_cdk import aws_athena as athena
 from aws_cdk import aws_emrserverless as emrserverless
 from aws_cdk import aws_glue as glue
@@ -40,9 +58,18 @@ from analytics_orchestration import (
     EtlTrigger,
     EventDrivenIngestion,
     ObjectValidationRules,
+    RedshiftOptions,
+    RedshiftSqlRunner,
+    RedshiftTarget,
+    ServerlessAnalytics,
     StepFunctionsEtl,
 )
 from analytics_orchestration import building_blocks as blocks
+from analytics_orchestration.constructs.warehouse import (
+    qualified_name,
+    quote_identifier,
+    quote_literal,
+)
 
 GLUE_SCRIPTS = Path(__file__).parent / "etl_assets" / "glue"
 EMR_SCRIPTS = Path(__file__).parent / "etl_assets" / "emr"
@@ -55,6 +82,14 @@ CURATED_SALES = "curated/sales/"
 WAREHOUSE = "warehouse/daily_sales/"
 REFERENCE_CUSTOMERS = "reference/customers/"
 CUSTOMER_FEATURES = "features/customers/"
+#: The Redshift warehouse: its database, schemas, table and the loader's database role.
+WAREHOUSE_DATABASE = "sales"
+WAREHOUSE_SCHEMA = "warehouse"
+LAKE_SCHEMA = "lake"
+LOADER_ROLE = "sales_loader"
+STAGE_TABLE = "daily_sales_stage"
+#: Redshift Serverless needs subnets in this many Availability Zones.
+AVAILABILITY_ZONES = 3
 
 QUALITY_QUERY = (
     "SELECT 1 / (CASE WHEN count(*) > 0 AND count_if(CAST(amount AS decimal(18, 2)) <= 0) = 0 "
@@ -65,6 +100,50 @@ LOAD_QUERY = (
     "sum(CAST(amount AS decimal(18, 2))) AS revenue, order_date "
     f"FROM {DATABASE}.sales GROUP BY order_date, segment, currency"
 )
+
+_TABLE = qualified_name(WAREHOUSE_SCHEMA, WAREHOUSE_TABLE)
+_COLUMNS = ("order_date", "segment", "currency", "orders", "revenue")
+_KEY = ("order_date", "segment", "currency")
+#: Deploy time: the Spectrum schema over the Glue database, the warehouse table, and a
+#: loader role that may read the lake and upsert the table (and nothing else).
+WAREHOUSE_DDL = [
+    f"CREATE EXTERNAL SCHEMA IF NOT EXISTS {quote_identifier(LAKE_SCHEMA)} FROM DATA CATALOG "
+    f"DATABASE {quote_literal(DATABASE)} IAM_ROLE DEFAULT",
+    f"CREATE SCHEMA IF NOT EXISTS {quote_identifier(WAREHOUSE_SCHEMA)}",
+    f"CREATE TABLE IF NOT EXISTS {_TABLE} ({quote_identifier('order_date')} DATE NOT NULL, "
+    f"{quote_identifier('segment')} VARCHAR(64) NOT NULL, "
+    f"{quote_identifier('currency')} CHAR(3) NOT NULL, {quote_identifier('orders')} BIGINT, "
+    f"{quote_identifier('revenue')} DECIMAL(18, 2), PRIMARY KEY "
+    f"({', '.join(quote_identifier(c) for c in _KEY)}))",
+    f"CREATE ROLE {quote_identifier(LOADER_ROLE)}",
+    f"GRANT USAGE ON SCHEMA {quote_identifier(LAKE_SCHEMA)} TO ROLE "
+    f"{quote_identifier(LOADER_ROLE)}",
+    f"GRANT USAGE ON SCHEMA {quote_identifier(WAREHOUSE_SCHEMA)} TO ROLE "
+    f"{quote_identifier(LOADER_ROLE)}",
+    f"GRANT SELECT, INSERT, UPDATE ON {_TABLE} TO ROLE {quote_identifier(LOADER_ROLE)}",
+]
+WAREHOUSE_DROP = [
+    f"DROP ROLE IF EXISTS {quote_identifier(LOADER_ROLE)} FORCE",
+    f"DROP TABLE IF EXISTS {_TABLE}",
+    f"DROP SCHEMA IF EXISTS {quote_identifier(WAREHOUSE_SCHEMA)}",
+    f"DROP SCHEMA IF EXISTS {quote_identifier(LAKE_SCHEMA)}",
+]
+#: Run time, one transaction: the day's totals from the curated zone (Spectrum) into a
+#: staging table, then MERGE (whose source must be a table) and drop the stage.
+_STAGE = quote_identifier(STAGE_TABLE)
+MERGE_SQL = [
+    f"CREATE TEMP TABLE {_STAGE} AS SELECT CAST(order_date AS DATE) AS order_date, segment, "
+    "currency, COUNT(*) AS orders, SUM(CAST(amount AS DECIMAL(18, 2))) AS revenue FROM "
+    f"{qualified_name(LAKE_SCHEMA, 'sales')} GROUP BY order_date, segment, currency",
+    f"MERGE INTO {_TABLE} USING {_STAGE} AS s ON "
+    + " AND ".join(f"{_TABLE}.{quote_identifier(c)} = s.{quote_identifier(c)}" for c in _KEY)
+    + " WHEN MATCHED THEN UPDATE SET "
+    + ", ".join(f"{quote_identifier(c)} = s.{quote_identifier(c)}" for c in ("orders",
+                                                                           "revenue"))
+    + f" WHEN NOT MATCHED THEN INSERT ({', '.join(quote_identifier(c) for c in _COLUMNS)}) "
+    + f"VALUES ({', '.join(f's.{quote_identifier(c)}' for c in _COLUMNS)})",
+    f"DROP TABLE {_STAGE}",
+]
 
 
 class GlueEtlStack(Stack):
@@ -131,6 +210,7 @@ class GlueEtlStack(Stack):
         )
         work_group.apply_removal_policy(RemovalPolicy.RETAIN)
         features_job = self._customer_features_job(key)
+        warehouse = self._warehouse(key)
         self.etl = StepFunctionsEtl(
             self, "SalesEtl",
             workflow_name="sales-etl",
@@ -163,6 +243,7 @@ class GlueEtlStack(Stack):
                                      database=DATABASE, data_bucket=self.lake,
                                      read_prefixes=[CURATED_SALES],
                                      write_prefixes=[WAREHOUSE]),
+                EtlStep.redshift_sql("MergeIntoRedshift", MERGE_SQL, target=warehouse),
                 features_job,
             ],
             timeout=Duration.hours(3),
@@ -173,8 +254,62 @@ class GlueEtlStack(Stack):
             notify_on_success=False,
             alarm_topic=operations,
         )
+        # The workflow's database user gets the loader role, and only it.
+        Tags.of(self.etl.state_machine.role).add("RedshiftDbRoles", LOADER_ROLE)
+
+    @property
+    def availability_zones(self) -> list[str]:
+        """The first three zones of the deployment Region, resolved at deploy time."""
+        return [Fn.select(index, Fn.get_azs()) for index in range(AVAILABILITY_ZONES)]
 
     # ------------------------------------------------------------------ helpers
+    def _warehouse(self, key: kms.IKey) -> RedshiftTarget:
+        """Redshift Serverless, its Spectrum access to the curated zone, and its DDL."""
+        self.warehouse = ServerlessAnalytics(
+            self, "RedshiftWarehouse", encryption_key=key, enable_data_lake=False,
+            enable_catalog=False, enable_athena=False,
+            redshift=RedshiftOptions(base_capacity=8, max_capacity=32,
+                                     database_name=WAREHOUSE_DATABASE),
+        )
+        workgroup, role = self.warehouse.redshift_workgroup, self.warehouse.redshift_role
+        assert workgroup is not None and role is not None
+        # Spectrum (IAM_ROLE DEFAULT, the namespace's role) reads the curated sales only.
+        lake_id = self.resolve(self.get_logical_id(_cfn(self.lake)))
+        for sid, actions, resources in (
+            ("SpectrumReadsCuratedSales", ["s3:GetObject"],
+             [self.lake.arn_for_objects(f"{CURATED_SALES}*")]),
+            ("SpectrumListsTheLake", ["s3:ListBucket", "s3:GetBucketLocation"],
+             [self.lake.bucket_arn]),
+            ("SpectrumReadsTheSalesCatalog",
+             ["glue:GetDatabase", "glue:GetTable", "glue:GetTables", "glue:GetPartition",
+              "glue:GetPartitions", "glue:BatchGetPartition"],
+             [self.format_arn(service="glue", resource="catalog"),
+              self.format_arn(service="glue", resource="database", resource_name=DATABASE),
+              self.format_arn(service="glue", resource="table",
+                              resource_name=f"{DATABASE}/*")]),
+        ):
+            role.add_to_policy(iam.PolicyStatement(sid=sid, actions=actions,
+                                                   resources=resources))
+        key.grant(role, "kms:Decrypt")
+        policy = role.node.find_child("DefaultPolicy")
+        for finding, reason in {
+            f"Resource::<{lake_id}.Arn>/{CURATED_SALES}*": "Spectrum reads every day "
+            "partition of the curated sales; partitions are only known at run time.",
+            f"Resource::arn:<AWS::Partition>:glue:<AWS::Region>:<AWS::AccountId>:table/"
+            f"{DATABASE}/*": "Spectrum reads the tables of the sales database only (the "
+            "external schema maps that one database).",
+        }.items():
+            Validations.of(policy).acknowledge(Acknowledgment(
+                id=f"AwsSolutions::AwsSolutions-IAM5[{finding}]", reason=reason))
+        target = RedshiftTarget.of_workgroup(workgroup, database=WAREHOUSE_DATABASE)
+        RedshiftSqlRunner(
+            self, "WarehouseSchema", target=target, create_sql=WAREHOUSE_DDL,
+            drop_sql=WAREHOUSE_DROP, encryption_key=key,
+            # Creating an external schema and a role needs a superuser.
+            database_roles=["sys:superuser"],
+        )
+        return target
+
     def _glue_role(self, key: kms.IKey) -> iam.Role:
         """Exactly what the jobs and the crawler do: read sources, write the lake's zones."""
         role = iam.Role(self, "GlueRole", assumed_by=iam.ServicePrincipal("glue.amazonaws.com"),

@@ -66,6 +66,10 @@ if TYPE_CHECKING:
         ServerlessAnalytics as ServerlessAnalytics,
         SourceFormat as SourceFormat,
     )
+    from .warehouse import (
+        RedshiftSqlRunner as RedshiftSqlRunner,
+        RedshiftTarget as RedshiftTarget,
+    )
     from .worker_pool import (
         ContainerWorkers as ContainerWorkers,
         JobApiOptions as JobApiOptions,
@@ -95,6 +99,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "MskOptions", "OpenSearchOptions", "RedshiftOptions", "ServerlessAnalytics",
         "SourceFormat",
     ),
+    ".warehouse": ("RedshiftSqlRunner", "RedshiftTarget"),
     ".worker_pool": (
         "ContainerWorkers", "JobApiOptions", "LambdaWorkers", "SqsWorkerPool", "WorkerCompute",
     ),

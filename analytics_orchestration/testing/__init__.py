@@ -73,8 +73,10 @@ upward import):
   (EventBridge), ``scheduler`` (scheduled rules, EventBridge Scheduler), ``apigateway``
   (+ ``apigateway_vtl``), ``stepfunctions``, ``pipes``, ``firehose``, ``dynamodb``, ``iam``
   (roles, keys, parameters), ``analytics`` (Glue, Athena, Batch, EMR Serverless,
-  SageMaker). Each holds that service's resource handlers, its moto patches and its runtime
-  behaviour. Adding a service (Kinesis, DynamoDB Streams, Redshift Data API, MWAA...) is one
+  SageMaker), ``redshift_data`` (the Redshift Data API, Redshift Serverless),
+  ``custom_resources`` (provider-framework custom resources). Each holds that service's
+  resource handlers, its moto patches and its runtime
+  behaviour. Adding a service (Kinesis, DynamoDB Streams, MWAA...) is one
   more module there, constructed in :class:`OfflineAws`: the steps are in
   :mod:`analytics_orchestration.testing.services`.
 
@@ -85,11 +87,28 @@ What runs
   S3 buckets (versioning, notification configuration incl. EventBridge), SQS queues (redrive),
   SNS topics and subscriptions (raw delivery, filter policies), DynamoDB tables (indexes, TTL,
   streams), Lambda functions, event source mappings and event-invoke configs, IAM roles, KMS
-  keys, SSM parameters, state machines, event buses and rules, and
-  ``Custom::S3BucketNotifications``. IAM policies, resource policies, log groups, alarms, KMS
-  aliases and the CDK's auto-delete/log-retention custom resources create nothing in moto
-  (policies are indexed for IAM evaluation, below). Any other type
+  keys, SSM parameters, state machines, event buses and rules, Redshift Serverless
+  namespaces and workgroups, and ``Custom::S3BucketNotifications``. IAM policies, resource
+  policies, log groups, alarms, KMS aliases and the CDK's auto-delete/log-retention custom
+  resources create nothing in moto (policies are indexed for IAM evaluation, below). Any
+  other type
   raises :class:`UnsupportedResourceError` naming it (or pass ``ignore_resource_types``).
+- Custom resources of the CDK provider framework (``custom_resources.Provider``): the
+  request goes to the user's ``on_event`` handler and, with an ``is_complete`` handler, is
+  polled as the waiter state machine retries it (its deployed interval, backoff and
+  attempts, on virtual time; out of attempts: "Operation timed out"). A handler error fails
+  the deploy with :class:`CustomResourceFailedError` (the reason CloudFormation would show).
+  :meth:`OfflineAws.update` sends Update requests to the provider-framework resources whose
+  properties changed (Delete for removed or replaced ones) and creates new resources;
+  :meth:`OfflineAws.destroy` sends Delete requests in reverse creation order. No other
+  resource is updated or deleted. ``aws.custom_resource_requests`` lists every request.
+- Redshift Data API (``aws.redshift_data``): ``ExecuteStatement``,
+  ``BatchExecuteStatement``, ``DescribeStatement``, ``GetStatementResult`` and
+  ``CancelStatement`` from handlers and from Step Functions' ``aws-sdk:redshiftdata`` tasks,
+  recorded in order (``calls``, ``statements``, ``sql_run()``); statuses go SUBMITTED ->
+  STARTED -> FINISHED on virtual time (``statement_seconds``); ``fail_statements``,
+  ``abort_statements`` and ``throttle_statements`` by SQL pattern; ``set_result`` injects
+  rows; ``ClientToken`` is idempotent; the statement-owner condition key is enforced.
 - Lambda: the real handler, imported from the cloud assembly's asset directory (or inline
   code), called in-process with the function's environment variables and a Lambda-like
   context. Each handler is imported when its function is deployed: one that cannot be

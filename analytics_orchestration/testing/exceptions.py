@@ -9,6 +9,7 @@ failure reads as a to-do item rather than as a traceback deep inside moto.
 from __future__ import annotations
 
 __all__ = [
+    "CustomResourceFailedError",
     "ExecutionTimeoutError",
     "HandlerImportError",
     "HarnessStateError",
@@ -128,3 +129,18 @@ class UnexpectedHandlerErrors(OfflineHarnessError, AssertionError):
             f"{count} unexpected handler error(s); declare intended ones with "
             f"aws.expect_lambda_errors(function, error_type=...):\n{report}"
         )
+
+
+class CustomResourceFailedError(OfflineHarnessError):
+    """A custom resource's request failed, as CloudFormation would report it.
+
+    ``reason`` is what the provider framework sends CloudFormation (the handler's error
+    message, or "Operation timed out"); on AWS the stack operation fails and rolls back
+    with it.
+    """
+
+    def __init__(self, logical_id: str, request_type: str, reason: str) -> None:
+        self.logical_id = logical_id
+        self.request_type = request_type
+        self.reason = reason
+        super().__init__(f"custom resource {logical_id}: {request_type} failed: {reason}")

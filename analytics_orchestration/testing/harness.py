@@ -42,6 +42,10 @@ from analytics_orchestration.testing.services.api_destinations import (
     Responder,
 )
 from analytics_orchestration.testing.services.apigateway import ApiGatewayService, HttpResponse
+from analytics_orchestration.testing.services.custom_resources import (
+    CustomResourceRequest,
+    CustomResourceService,
+)
 from analytics_orchestration.testing.services.dynamodb import DynamoDbService
 from analytics_orchestration.testing.services.events import EventsService
 from analytics_orchestration.testing.services.firehose import FirehoseService
@@ -50,6 +54,7 @@ from analytics_orchestration.testing.services.iam_enforcement import Iam, IamFin
 from analytics_orchestration.testing.services.lambda_ import LambdaService
 from analytics_orchestration.testing.services.lambda_runtime import Invocation
 from analytics_orchestration.testing.services.pipes import PipesService
+from analytics_orchestration.testing.services.redshift_data import RedshiftDataService
 from analytics_orchestration.testing.services.s3 import S3Service
 from analytics_orchestration.testing.services.scheduler import Firing, SchedulerService
 from analytics_orchestration.testing.services.sns import SnsService
@@ -157,16 +162,20 @@ class OfflineAws:
         self._sfn = StepFunctionsService(kernel, self._iam, self.analytics, self.iam)
         self._pipes = PipesService(kernel, self._sqs, self._lambda, self.iam)
         self._apigateway = ApiGatewayService(kernel, self._sqs)
+        self.redshift_data = RedshiftDataService(kernel, self.iam)
+        """The emulated Redshift Data API: statements in order, injected results, failures."""
+        self._custom_resources = CustomResourceService(kernel, self._lambda)
         self._services: tuple[Any, ...] = (
             self._iam, self._sqs, self._lambda, self._firehose, self._sns,
             self._api_destinations, self._events,
             self._s3, self._dynamodb, self._scheduler, self.analytics, self._sfn, self._pipes,
-            self._apigateway)
+            self._apigateway, self.redshift_data)
         handlers: dict[str, Handler] = {}
         for service in self._services:
             handlers.update(service.resource_handlers())
         self._deployer = Deployer(kernel, handlers, observers=[self.iam.record],
-                                  after_stack=[self.iam.check_alarm_actions])
+                                  after_stack=[self.iam.check_alarm_actions],
+                                  custom_resources=self._custom_resources)
         self._mock: Any = None
         self._saved_session: Any = None
         self._saved_account: str | None = None
@@ -293,6 +302,29 @@ class OfflineAws:
             raise TypeError("deploy() needs a Stack or a template")
         self._deployer.deploy(source, parameters)
         return self
+
+    def update(self, stack: Any) -> OfflineAws:
+        """Update a deployed stack to a new synthesis of it (same stack name).
+
+        New resources are created; provider-framework custom resources whose properties
+        changed get CloudFormation's Update request (a replacement's old resource then a
+        Delete), removed ones a Delete; every other resource stays as first deployed.
+        """
+        self._kernel.require_active()
+        self._deployer.update(template_of_stack(stack), None)
+        return self
+
+    def destroy(self, stack: Any) -> OfflineAws:
+        """Delete a deployed stack (a ``Stack`` or its name): provider-framework custom
+        resources get Delete requests, in reverse creation order."""
+        self._kernel.require_active()
+        self._deployer.delete(stack if isinstance(stack, str) else stack.stack_name)
+        return self
+
+    @property
+    def custom_resource_requests(self) -> list[CustomResourceRequest]:
+        """Every request sent to a provider-framework custom resource, oldest first."""
+        return list(self._custom_resources.requests)
 
     # ------------------------------------------------------------------------------
     # lookups

@@ -34,9 +34,12 @@ from stacks.etl_batch_stack import (
 from stacks.etl_glue_stack import (
     CURATED_SALES,
     CUSTOMER_FEATURES,
+    MERGE_SQL,
     RAW_CUSTOMERS,
     RAW_ORDERS,
     WAREHOUSE,
+    WAREHOUSE_DATABASE,
+    WAREHOUSE_DDL,
 )
 
 ORDERS_CSV = (
@@ -200,8 +203,18 @@ def test_glue_etl_turns_an_accepted_extract_into_curated_sales_and_warehouse_row
     assert totals["2026-11-25", "unknown"]["orders"] == 1
     assert [r.name for r in aws.analytics.runs("glue-crawler")] == [
         aws.physical_id("CuratedCrawler")]
+    # The Redshift warehouse: its DDL ran at deploy time, one statement at a time; the
+    # workflow's MERGE ran after the lake's load, as one batch (one transaction).
+    deploy_time, merge = aws.redshift_data.statements[:-1], aws.redshift_data.statements[-1]
+    assert [s.sql for s in deploy_time] == WAREHOUSE_DDL
+    assert merge.batch and merge.sqls == MERGE_SQL and merge.database == WAREHOUSE_DATABASE
+    assert {s.workgroup_name for s in aws.redshift_data.statements} == set(
+        aws.redshift_data.workgroups)  # the stack's one workgroup
+    assert entered.index("LoadWarehouse") < entered.index("MergeIntoRedshift") < entered.index(
+        "MergeIntoRedshiftSucceeded")
+    assert execution.output["results"]["MergeIntoRedshift"]["Status"] == "FINISHED"
     # The last load step: Spark on EMR Serverless (.sync), after the warehouse load.
-    assert entered.index("LoadWarehouse") < entered.index("BuildCustomerFeatures")
+    assert entered.index("MergeIntoRedshiftSucceeded") < entered.index("BuildCustomerFeatures")
     [emr_run] = aws.analytics.runs("emr-serverless")
     features = {f["customer_id"]: f for f in _read_lines(aws, lake, CUSTOMER_FEATURES)}
     assert features["c-2"] == {
@@ -228,6 +241,7 @@ def test_glue_etl_failure_is_recorded_notified_and_loads_nothing(glue_etl):
     assert "Path does not exist" in execution.cause
     assert "LoadWarehouse" not in execution.states_entered()
     assert aws.list_objects("DataLake", WAREHOUSE) == []
+    assert aws.redshift_data.sql_run() == WAREHOUSE_DDL  # no MERGE ran
     [row] = aws.table_items("SalesEtl/Ledger")
     assert row["status"] == "FAILED" and row["error"] == "States.TaskFailed"
     [message] = list(drain())
@@ -256,6 +270,32 @@ def test_glue_etl_fails_the_run_when_the_spark_job_on_emr_serverless_fails(glue_
     assert aws.list_objects("DataLake", CUSTOMER_FEATURES) == []
     [row] = aws.table_items("SalesEtl/Ledger")
     assert row["status"] == "FAILED" and row["error"] == "States.TaskFailed"
+    [event] = _run_events(aws)
+    assert event["detail-type"] == ETL_RUN_FAILED.detail_type
+
+
+def test_glue_etl_retries_a_busy_warehouse_and_fails_the_run_on_a_failed_merge(glue_etl):
+    aws = glue_etl
+    _glue_fakes(aws)
+    aws.redshift_data.throttle_statements("MERGE INTO", times=1)
+    aws.redshift_data.fail_statements("MERGE INTO", 'ERROR: Invalid input syntax for type '
+                                      'date: "not-a-date"')
+    aws.put_object("Ingestion/LandingBucket", "incoming/orders/2026-11-25.csv", ORDERS_CSV)
+
+    execution = _only_execution(aws, "SalesEtl/StateMachine")
+    assert execution.status == "FAILED"
+    assert execution.error == "Redshift.StatementFailed"
+    cause = json.loads(execution.cause)
+    assert cause["Status"] == "FAILED" and "not-a-date" in cause["Error"]
+    # The batch's statements: the stage was built, MERGE failed, the rest was rolled back.
+    assert [s["Status"] for s in cause["SubStatements"]] == ["FINISHED", "FAILED", "ABORTED"]
+    refused = [c for c in aws.redshift_data.calls if c.operation == "BatchExecuteStatement"]
+    assert len(refused) == 2  # too many active statements once, retried with backoff
+    entered = execution.states_entered()
+    assert entered.count("MergeIntoRedshift") == 1  # one state, its retrier retried
+    assert "BuildCustomerFeatures" not in entered
+    [row] = aws.table_items("SalesEtl/Ledger")
+    assert row["status"] == "FAILED" and row["error"] == "Redshift.StatementFailed"
     [event] = _run_events(aws)
     assert event["detail-type"] == ETL_RUN_FAILED.detail_type
 

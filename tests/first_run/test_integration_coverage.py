@@ -40,6 +40,7 @@ STEP_RESOURCES = {
     StepKind.EMR_SERVERLESS_JOB: "emr-serverless:startJobRun.sync",
     StepKind.BATCH_JOB: "batch:submitJob.sync",
     StepKind.ATHENA_QUERY: "athena:startQueryExecution.sync",
+    StepKind.REDSHIFT_SQL: "aws-sdk:redshiftdata:batchExecuteStatement",
 }
 #: Kinds that are your own states, not an integration of the library.
 NOT_INTEGRATIONS = {StepKind.CHAINABLE}

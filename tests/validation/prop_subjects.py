@@ -27,6 +27,7 @@ from aws_cdk import aws_glue as glue
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_redshiftserverless as redshift
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_sns as sns
@@ -169,6 +170,20 @@ def job_definition(stack: Stack) -> batch.IJobDefinition:
                   .from_job_definition_arn(stack, "FuzzJobDefinition",
                                            "arn:aws:batch:us-east-1:111111111111:"
                                            "job-definition/fuzz:1"))
+
+
+def workgroup(stack: Stack) -> redshift.CfnWorkgroup:
+    return _child(stack, "FuzzWorkgroup", lambda: redshift.CfnWorkgroup(
+        stack, "FuzzWorkgroup", workgroup_name="fuzz", namespace_name="fuzz"))
+
+
+def redshift_target(stack: Stack) -> ao.RedshiftTarget:
+    return ao.RedshiftTarget.of_workgroup(workgroup(stack), database="dev")
+
+
+def in_runner(stack: Stack, value: Any) -> Any:
+    return ao.RedshiftSqlRunner(stack, _unique(stack, "Sql"), target=value,
+                                create_sql=["CREATE SCHEMA s"])
 
 
 def work_step(stack: Stack) -> ao.EtlStep:
@@ -372,6 +387,21 @@ SUBJECTS: tuple[Subject, ...] = (
             # [""] reads the whole data bucket (the default); writing needs data_bucket.
             accepts=_accepts(query="huge", read_prefixes="empty blank_item",
                              write_prefixes="empty")),
+    Subject("EtlStep.redshift_sql", ao.EtlStep.redshift_sql,
+            lambda s: {"name": "Merge", "sql": ["SELECT 1"], "target": redshift_target(s)},
+            host=in_etl("load", True), literal=frozenset({"name"})),
+    Subject("RedshiftSqlRunner", ao.RedshiftSqlRunner,
+            lambda s: {"target": redshift_target(s), "create_sql": ["CREATE SCHEMA s"]},
+            construct=True, literal=frozenset({"query_interval", "total_timeout"}),
+            # No drop SQL (the default) leaves the objects; no roles: the user's own rights.
+            accepts=_accepts(drop_sql="empty", database_roles="empty")),
+    Subject("RedshiftTarget", ao.RedshiftTarget,
+            lambda s: {"workgroup_name": "sales", "database": "dev",
+                       "workgroup_arn": "arn:aws:redshift-serverless:us-east-1:111111111111:"
+                                        "workgroup/0b6b7ab0-7b3f-4b5e-9d2c-1c2d3e4f5a6b"},
+            host=in_runner),
+    Subject("RedshiftTarget.of_workgroup", ao.RedshiftTarget.of_workgroup,
+            lambda s: {"workgroup": workgroup(s), "database": "dev"}, host=in_runner),
     Subject("EtlStep.chainable", ao.EtlStep.chainable,
             lambda s: {"name": "Chain", "chainable": sfn.Pass(s, _unique(s, "Pass"))},
             host=in_etl("transform", True), literal=frozenset({"name"})),

@@ -40,6 +40,10 @@ TRANSIENT_ERRORS: dict[str, tuple[str, ...]] = {
         "Glue.InternalServiceException", "Glue.OperationTimeoutException",
     ),
     "athena": ("Athena.TooManyRequestsException", "Athena.InternalServerException"),
+    # Too many statements or sessions running at once, and the Data API's own faults.
+    "redshift-data": ("RedshiftData.ActiveStatementsExceededException",
+                      "RedshiftData.ActiveSessionsExceededException",
+                      "RedshiftData.InternalServerException"),
     "batch": ("Batch.ServerException", "Batch.AWSBatchException",
               "Batch.TooManyRequestsException"),
     "emr-serverless": ("EMRServerless.InternalServerException",

@@ -32,6 +32,7 @@ from .._foundation import acknowledge, is_unresolved, python_function
 from .._foundation.compliance import nag_reference
 from .._foundation.functions import acknowledge_no_dead_letter_queue
 from .._foundation.validation import Items, Number, Span, Text, field_problems, validated_props
+from ..warehouse.target import RedshiftTarget
 from .policies import TRANSIENT_ERRORS, EtlRetryPolicy, Retryable
 
 __all__ = ["EtlStep", "StepContext", "StepKind"]
@@ -39,6 +40,9 @@ __all__ = ["EtlStep", "StepContext", "StepKind"]
 #: Step names become state names and result keys (``$.results.<name>``).
 STEP_NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,39}$")
 DEFAULT_CRAWLER_POLL_INTERVAL = Duration.seconds(30)
+DEFAULT_REDSHIFT_POLL_INTERVAL = Duration.seconds(10)
+#: BatchExecuteStatement runs at most this many statements (one transaction).
+MAX_REDSHIFT_BATCH = 40
 #: The record partitioner's defaults: enough memory for a few hundred MB of records.
 DEFAULT_PARTITIONER_MEMORY_MB = 1024
 DEFAULT_PARTITIONER_TIMEOUT = Duration.minutes(5)
@@ -53,6 +57,7 @@ class StepKind(enum.Enum):
     EMR_SERVERLESS_JOB = "emr-serverless-job"
     BATCH_JOB = "batch-job"
     ATHENA_QUERY = "athena-query"
+    REDSHIFT_SQL = "redshift-sql"
     CHAINABLE = "chainable"
 
     @property
@@ -119,6 +124,9 @@ _STEP_NAME = Text(max_length=80, literal=True)
                      **{prefixes: Items(min_items=0, unique=True, each=Text(
                          non_empty=False, max_length=1024, literal=True))
                         for prefixes in ("read_prefixes", "write_prefixes")}},
+    "redshift_sql": {"name": _STEP_NAME,
+                     "sql": Items(max_items=MAX_REDSHIFT_BATCH,
+                                  each=Text(max_length=100_000))},
 })
 class EtlStep(abc.ABC):
     """One step of an ETL workflow; build one with a factory method.
@@ -258,6 +266,29 @@ class EtlStep(abc.ABC):
         """
         return _AthenaStep(name, query, work_group, database, output_location,
                            _AthenaData(data_bucket, tuple(read_prefixes), tuple(write_prefixes)))
+
+    @classmethod
+    def redshift_sql(
+        cls,
+        name: str,
+        sql: Sequence[str],
+        *,
+        target: RedshiftTarget,
+        poll_interval: Duration = DEFAULT_REDSHIFT_POLL_INTERVAL,
+    ) -> EtlStep:
+        """Run SQL on Redshift through the Data API (a load, a ``MERGE``, an ``UNLOAD``).
+
+        One statement runs with ``ExecuteStatement``; several with
+        ``BatchExecuteStatement``, in one transaction (so a ``MERGE`` and the delete of its
+        staging rows commit together; statements that cannot run in a transaction, such
+        as ``CREATE DATABASE``, belong in a ``RedshiftSqlRunner``). The Data API has no
+        ``.sync``: the step polls ``DescribeStatement`` every ``poll_interval`` (default
+        10 seconds) until FINISHED; FAILED or ABORTED fails the run with Redshift's error.
+        The statement's description is kept at ``$.results.<name>``. Throttling (too many
+        active statements or sessions) is retried with the workflow's backoff. The role
+        may run statements on the target's workgroup and read back its own statements only.
+        """
+        return _RedshiftSqlStep(name, tuple(sql), target, poll_interval)
 
     @classmethod
     def chainable(cls, name: str, chainable: sfn.IChainable) -> EtlStep:
@@ -853,6 +884,79 @@ class _AthenaStep(EtlStep):
                 policy, f"AwsSolutions::AwsSolutions-IAM5[Resource::{objects}]",
                 "Athena reads (or, for INSERT INTO, writes) the data files of the query's "
                 "tables under this prefix; their keys are only known at run time.",
+            )
+
+
+# --------------------------------------------------------------------------- Redshift
+class _RedshiftSqlStep(EtlStep):
+    """Data API statement(s), then Wait / DescribeStatement / Choice until it ends."""
+
+    kind = StepKind.REDSHIFT_SQL
+
+    def __init__(self, name: str, sql: tuple[str, ...], target: RedshiftTarget,
+                 poll_interval: Duration) -> None:
+        super().__init__(name)
+        self.sql = sql
+        self.target = target
+        self.poll_interval = poll_interval
+
+    def problems(self, prop: str) -> list[tuple[str, object, str]]:
+        found = super().problems(prop)
+        found.extend(field_problems(
+            {"poll_interval": Span(Duration.seconds(1), Duration.hours(1), whole_seconds=True,
+                                   meaning="1 second to 1 hour")}, self, f"{prop}."))
+        return found
+
+    def build(self, ctx: StepContext) -> sfn.Chain:
+        stack = Stack.of(ctx.scope)
+        parameters: dict[str, object] = dict(self.target.execute_parameters())
+        if len(self.sql) == 1:
+            action, parameters["Sql"] = "executeStatement", self.sql[0]
+        else:
+            action, parameters["Sqls"] = "batchExecuteStatement", list(self.sql)
+        parameters["StatementName"] = self.name
+        statement = ctx.result_path
+        start = sfn.CustomState(ctx.scope, self.name, state_json={
+            "Type": "Task",
+            "Resource": f"arn:{stack.partition}:states:::aws-sdk:redshiftdata:{action}",
+            "Parameters": parameters,
+            "ResultSelector": {"Id.$": "$.Id"},
+            "ResultPath": statement,
+        })
+        ctx.guard(start, "redshift-data")
+        wait = sfn.Wait(ctx.scope, f"{self.name}Wait",
+                        time=sfn.WaitTime.duration(self.poll_interval))
+        poll = sfn.CustomState(ctx.scope, f"{self.name}Poll", state_json={
+            "Type": "Task",
+            "Resource": f"arn:{stack.partition}:states:::aws-sdk:redshiftdata:describeStatement",
+            "Parameters": {"Id.$": f"{statement}.Id"},
+            "ResultPath": statement,
+        })
+        ctx.guard(poll, "redshift-data")
+        status = f"{statement}.Status"
+        finished = sfn.Choice(ctx.scope, f"{self.name}Finished")
+        done = sfn.Pass(ctx.scope, f"{self.name}Succeeded")
+        failed = ctx.failure(f"{self.name}Failed", "Redshift.StatementFailed",
+                             f"States.JsonToString({statement})")
+        finished.when(sfn.Condition.string_equals(status, "FINISHED"), done)
+        finished.when(sfn.Condition.or_(sfn.Condition.string_equals(status, "FAILED"),
+                                        sfn.Condition.string_equals(status, "ABORTED")),
+                      failed)
+        finished.otherwise(wait)
+        start.next(wait).next(poll).next(finished)
+        ctx.on_role(self._grant)
+        return sfn.Chain.custom(start, [done], done)
+
+    def _grant(self, role: iam.IRole) -> None:
+        self.target.grant_execute(role)
+        policy = role.node.try_find_child("DefaultPolicy")
+        if policy is not None:
+            acknowledge(
+                policy, "AwsSolutions::AwsSolutions-IAM5[Resource::*]",
+                "Only actions that accept no resource but '*': the Data API's "
+                "DescribeStatement, GetStatementResult and CancelStatement (conditioned on "
+                "the statement's owner being this role), X-Ray tracing and CloudWatch Logs "
+                "delivery.",
             )
 
 

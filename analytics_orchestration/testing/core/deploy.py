@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from analytics_orchestration.testing.core.kernel import Kernel
 from analytics_orchestration.testing.core.registry import DeployedResource, generated_name
@@ -58,6 +58,22 @@ NO_OP_TYPES: frozenset[str] = frozenset(
 """Types deployed as no-ops: they change permissions, telemetry or deletion, not behaviour."""
 
 
+class CustomResources(Protocol):
+    """What the deployer needs of the provider-framework emulation (a service's)."""
+
+    def is_provider_backed(self, props: Mapping[str, Any]) -> bool: ...
+
+    def request(self, request_type: str, stack_name: str, logical_id: str,
+                resource_type: str, props: dict[str, Any], *,
+                old_props: Mapping[str, Any] | None = None,
+                physical_id: str | None = None) -> tuple[Any, dict[str, Any]]: ...
+
+
+def _is_custom(resource_type: str) -> bool:
+    return resource_type.startswith("Custom::") or (
+        resource_type == "AWS::CloudFormation::CustomResource")
+
+
 class NoOpAttributes(dict[str, Any]):
     """The attributes of a resource deployed as a no-op: every ``Fn::GetAtt`` resolves.
 
@@ -90,8 +106,11 @@ class Deployer:
 
     def __init__(self, kernel: Kernel, handlers: Mapping[str, Handler],
                  observers: Sequence[Observer] = (),
-                 after_stack: Sequence[Callable[[], None]] = ()) -> None:
+                 after_stack: Sequence[Callable[[], None]] = (),
+                 custom_resources: CustomResources | None = None) -> None:
         self.kernel = kernel
+        self.custom_resources = custom_resources
+        """Provider-framework custom resources (Create, Update and Delete requests)."""
         self.handlers = dict(handlers)
         self.observers = tuple(observers)
         self.after_stack = tuple(after_stack)
@@ -103,6 +122,9 @@ class Deployer:
         handler = self.handlers.get(resource_type)
         if handler is not None:
             return handler(stack, logical_id, props)
+        custom = self.custom_resources
+        if custom is not None and _is_custom(resource_type) and custom.is_provider_backed(props):
+            return custom.request("Create", stack.stack_name, logical_id, resource_type, props)
         if resource_type in NO_OP_TYPES or resource_type in self.kernel.ignore_resource_types:
             return self.no_op(stack, logical_id, resource_type, props)
         raise UnsupportedResourceError(resource_type, logical_id)
@@ -140,8 +162,8 @@ class Deployer:
             known = {"BackupPlanId": logical_id, "BackupPlanArn": arn, "VersionId": "1"}
         return ref, NoOpAttributes(kernel, service, logical_id, known)
 
-    def deploy(self, source: StackTemplate, parameters: Mapping[str, Any] | None) -> None:
-        """Create every resource of ``source`` (conditions honoured) and register it."""
+    def _resolver(self, source: StackTemplate,
+                  parameters: Mapping[str, Any] | None) -> Resolver:
         kernel = self.kernel
         if "AWS::NestedStack" in str(source.template.get("Transform", "")):
             raise UnsupportedIntegrationError("template transform")
@@ -154,7 +176,12 @@ class Deployer:
             "AWS::StackId": f"arn:aws:cloudformation:{kernel.region}:{kernel.account_id}:"
                             f"stack/{source.stack_name}/{uuid.uuid4()}",
         }
-        resolver = Resolver(source.template, pseudo, parameters)
+        return Resolver(source.template, pseudo, parameters)
+
+    def deploy(self, source: StackTemplate, parameters: Mapping[str, Any] | None) -> None:
+        """Create every resource of ``source`` (conditions honoured) and register it."""
+        kernel = self.kernel
+        resolver = self._resolver(source, parameters)
         resources = source.resources
         for logical_id in creation_order(resources):
             spec = resources[logical_id]
@@ -176,3 +203,74 @@ class Deployer:
                 path=source.paths.get(logical_id), attributes=attrs, properties=props))
         for check in self.after_stack:
             check()
+
+    def update(self, source: StackTemplate, parameters: Mapping[str, Any] | None) -> None:
+        """Update a deployed stack to ``source``, as far as the harness updates anything.
+
+        New resources are created; provider-framework custom resources whose resolved
+        properties changed get an Update request (a new physical id is a replacement: the
+        old resource gets a Delete once every update is done, as in CloudFormation's
+        cleanup phase); custom resources no longer in the template get a Delete. Every
+        other resource already deployed is kept as it is.
+        """
+        registry = self.kernel.registry
+        deployed = {r.logical_id: r for r in registry.resources
+                    if r.stack_name == source.stack_name}
+        resolver = self._resolver(source, parameters)
+        for logical_id, resource in deployed.items():
+            resolver.refs[logical_id] = resource.physical_id
+            resolver.attrs[logical_id] = resource.attributes
+        resources = source.resources
+        replaced: list[DeployedResource] = []
+        for logical_id in creation_order(resources):
+            spec = resources[logical_id]
+            condition = spec.get("Condition")
+            if condition and not resolver.condition(condition):
+                continue
+            resource_type = str(spec["Type"])
+            props = resolver.resolve(spec.get("Properties", {}))
+            old = deployed.get(logical_id)
+            if old is None:
+                ref, attrs = self.create(source, logical_id, resource_type, props)
+            elif (self.custom_resources is not None and _is_custom(resource_type)
+                  and self.custom_resources.is_provider_backed(props)
+                  and props != old.properties):
+                ref, attrs = self.custom_resources.request(
+                    "Update", source.stack_name, logical_id, resource_type, props,
+                    old_props=old.properties, physical_id=old.physical_id)
+                if str(ref) != old.physical_id:
+                    replaced.append(old)
+                registry.resources.remove(old)
+            else:
+                continue
+            for observe in self.observers:
+                observe(resource_type, logical_id, props, ref, attrs)
+            resolver.refs[logical_id] = ref
+            resolver.attrs[logical_id] = attrs
+            registry.add(DeployedResource(
+                stack_name=source.stack_name, logical_id=logical_id,
+                resource_type=resource_type, physical_id=str(ref),
+                path=source.paths.get(logical_id), attributes=attrs, properties=props))
+        removed = [r for logical_id, r in deployed.items() if logical_id not in resources]
+        for old in [*replaced, *reversed(removed)]:
+            self._delete_custom(old)
+            if old in registry.resources:
+                registry.resources.remove(old)
+
+    def delete(self, stack_name: str) -> None:
+        """Delete a stack: its provider-framework custom resources get Delete requests, in
+        reverse creation order; then every resource of the stack leaves the registry."""
+        registry = self.kernel.registry
+        resources = [r for r in registry.resources if r.stack_name == stack_name]
+        for resource in reversed(resources):
+            self._delete_custom(resource)
+        registry.resources[:] = [r for r in registry.resources if r.stack_name != stack_name]
+
+    def _delete_custom(self, resource: DeployedResource) -> None:
+        custom = self.custom_resources
+        if custom is None or not _is_custom(resource.resource_type) or (
+                not custom.is_provider_backed(resource.properties)):
+            return
+        custom.request("Delete", resource.stack_name, resource.logical_id,
+                       resource.resource_type, dict(resource.properties),
+                       physical_id=resource.physical_id)

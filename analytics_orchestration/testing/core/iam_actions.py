@@ -372,10 +372,44 @@ def _sagemaker(ctx: _Ctx, operation: str, params: dict[str, Any]) -> list[Action
             *(_pass_role(params.get(role_key), "sagemaker") if role_key else [])]
 
 
+_REDSHIFT_STATEMENT_CALLS = ("DescribeStatement", "GetStatementResult", "CancelStatement")
+
+
+def _redshift_data(ctx: _Ctx, operation: str,
+                   params: dict[str, Any]) -> list[ActionRequest] | None:
+    """The Data API (Service Authorization Reference, "Amazon Redshift Data API").
+
+    Execute calls name the workgroup (or cluster) and need its credentials:
+    ``redshift-serverless:GetCredentials`` on the workgroup with IAM authentication, or
+    ``secretsmanager:GetSecretValue`` on ``SecretArn``. Statement calls accept no resource
+    but ``*`` and carry ``redshift-data:statement-owner-iam-userid`` (who ran the statement).
+    """
+    if operation in ("ExecuteStatement", "BatchExecuteStatement"):
+        workgroup = params.get("WorkgroupName")
+        if workgroup is not None:
+            target = ctx.index.workgroup_arns.get(str(workgroup)) or ctx.arn(
+                "redshift-serverless", f"workgroup/{workgroup}")
+        else:
+            target = ctx.arn("redshift", f"cluster:{params.get('ClusterIdentifier')}")
+        found = [ActionRequest(f"redshift-data:{operation}", target)]
+        secret = params.get("SecretArn")
+        if secret:
+            found.append(ActionRequest("secretsmanager:GetSecretValue", str(secret)))
+        elif workgroup is not None:
+            found.append(ActionRequest("redshift-serverless:GetCredentials", target))
+        return found
+    if operation in _REDSHIFT_STATEMENT_CALLS:
+        statement = str(params.get("Id", "")).split(":", 1)[0]
+        owner = ctx.index.statement_owners.get(statement)
+        context = {} if owner is None else {"redshift-data:statement-owner-iam-userid": owner}
+        return [ActionRequest(f"redshift-data:{operation}", "*", context)]
+    return None
+
+
 _HANDLERS: dict[str, Any] = {
     "batch": _batch, "emr-serverless": _emr_serverless, "sagemaker": _sagemaker,
     "s3": _s3, "sqs": _sqs, "sns": _sns, "events": _events, "dynamodb": _dynamodb,
     "states": _states, "lambda": _lambda, "kms": _kms, "ssm": _ssm,
     "secretsmanager": _secretsmanager, "monitoring": _monitoring, "firehose": _firehose,
-    "glue": _glue, "athena": _athena,
+    "glue": _glue, "athena": _athena, "redshift-data": _redshift_data,
 }

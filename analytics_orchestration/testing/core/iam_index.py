@@ -78,6 +78,11 @@ class PolicyIndex:
     """Subscription endpoint ARN -> ``SubscriptionRoleArn`` (Firehose subscriptions)."""
     pipe_roles: dict[str, str] = field(default_factory=dict)
     unknown_managed: set[str] = field(default_factory=set)
+    workgroup_arns: dict[str, str] = field(default_factory=dict)
+    """Redshift Serverless workgroup name -> ARN (the ARN carries the workgroup's id)."""
+    statement_owners: dict[str, str] = field(default_factory=dict)
+    """Data API statement id -> the ``aws:userid`` that ran it
+    (``redshift-data:statement-owner-iam-userid``)."""
 
     def identity_policies(self, role_arn: str) -> list[Policy]:
         """Inline and managed policies of a role (by ARN); unknown ones are remembered."""

@@ -28,10 +28,15 @@ module               what it emulates
 ``dynamodb``         tables
 ``iam``              roles, KMS keys, SSM parameters (created in moto)
 ``iam_enforcement``  IAM enforced: the policy index, the acting principal, the boto3 hook
+``redshift_data``    the Redshift Data API (statements in order, statuses on virtual time,
+                     injected results, failures and aborts by SQL pattern) and Redshift
+                     Serverless namespaces and workgroups
+``custom_resources`` provider-framework custom resources: Create, Update and Delete through
+                     the user's ``on_event`` / ``is_complete`` handlers, waiter retries
 ===================  ======================================================================
 
-Adding a service (Kinesis, DynamoDB Streams, Redshift Data API, MWAA...)
-------------------------------------------------------------------------
+Adding a service (Kinesis, DynamoDB Streams, MWAA...)
+----------------------------------------------------
 1. Create ``services/<name>.py`` with one class taking the
    :class:`~analytics_orchestration.testing.core.kernel.Kernel` (and, as constructor
    arguments, the other service objects it calls: e.g. ``LambdaService`` to invoke a

@@ -498,6 +498,11 @@ class Iam:
         """The principal the current call runs as, with its extra context (or None)."""
         return _ACTING.get()
 
+    def user_id(self, principal: Principal) -> str | None:
+        """The principal's ``aws:userid`` (None for a service principal)."""
+        value = self._base_context(principal).get("aws:userid")
+        return None if value is None else str(value)
+
     @staticmethod
     def current_principal() -> Principal | None:
         """The principal the current call runs as (None: the test itself)."""

@@ -142,8 +142,11 @@ _AWS_SDK_SERVICE_ERROR_NAMES = {
     "glue": "Glue", "athena": "Athena", "secretsmanager": "SecretsManager", "ssm": "Ssm",
     "kms": "Kms", "sts": "Sts", "iam": "Iam", "ecs": "Ecs", "batch": "Batch",
     "cloudwatch": "CloudWatch", "cloudwatchlogs": "CloudWatchLogs", "kinesis": "Kinesis",
-    "firehose": "Firehose",
+    "firehose": "Firehose", "redshiftdata": "RedshiftData",
 }
+#: aws-sdk service names whose boto3 client is named otherwise (``aws-sdk:redshiftdata``
+#: calls the ``redshift-data`` client, which :mod:`.redshift_data` answers).
+_AWS_SDK_BOTO_NAMES = {"redshiftdata": "redshift-data"}
 
 
 def _list_objects_v2_items(env: Any, resource_runtime_part: Any, state_credentials: Any) -> None:
@@ -321,6 +324,9 @@ class StepFunctionsService:
                     _normalise_response)
         for key, value in _AWS_SDK_SERVICE_ERROR_NAMES.items():
             patcher.set(state_task_service_aws_sdk._SERVICE_ERROR_NAMES, key, value)
+        for key, value in _AWS_SDK_BOTO_NAMES.items():
+            patcher.set(state_task_service.StateTaskService._SERVICE_NAME_SFN_TO_BOTO_OVERRIDES,
+                        key, value)
 
         # Step Functions: Distributed Map S3 listing (pagination, AWS item shape).
         patcher.set(resource_eval_s3.ResourceEvalS3, "_handle_list_objects_v2",

@@ -1,0 +1,417 @@
+"""The Redshift Data API, emulated: statements recorded in order, statuses on virtual time.
+
+moto 5.2.5's ``redshift-data`` knows clusters only (no ``WorkgroupName``), has no
+``BatchExecuteStatement``, and answers every statement FINISHED at once. Its response
+methods are replaced here, so that the bundled handlers (boto3 in-process) and Step
+Functions' ``aws-sdk:redshiftdata`` tasks reach one emulator that:
+
+- records every ``ExecuteStatement`` / ``BatchExecuteStatement`` / ``DescribeStatement`` /
+  ``GetStatementResult`` / ``CancelStatement`` call in order with its parameters
+  (:attr:`RedshiftDataService.calls`) and every statement with its SQL, parameters and
+  workgroup / database / secret (:attr:`RedshiftDataService.statements`);
+- refuses a workgroup that no deployed ``AWS::RedshiftServerless::Workgroup`` (and no
+  :meth:`RedshiftDataService.add_workgroup`) names, as AWS does (``ValidationException``);
+- moves each statement SUBMITTED -> STARTED -> FINISHED as the harness clock advances
+  (:attr:`RedshiftDataService.statement_seconds`); :meth:`fail_statements` and
+  :meth:`abort_statements` make the statements whose SQL matches a pattern end FAILED (with
+  the error given) or ABORTED instead; ``CancelStatement`` aborts a running one;
+- answers ``GetStatementResult`` with the rows a test injected (:meth:`set_result`);
+- honours ``ClientToken`` (the same token returns the same statement), and records each
+  statement's owner (the caller's ``aws:userid``) for the IAM condition key
+  ``redshift-data:statement-owner-iam-userid``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from analytics_orchestration.testing.core.deploy import Handler
+from analytics_orchestration.testing.core.kernel import Kernel
+from analytics_orchestration.testing.core.patching import Patcher
+from analytics_orchestration.testing.core.template import StackTemplate
+from analytics_orchestration.testing.services.iam_enforcement import Iam
+
+__all__ = ["DataApiCall", "RedshiftDataService", "StatementRecord"]
+
+#: Seconds a statement spends SUBMITTED before it is STARTED.
+SUBMITTED_SECONDS = 1.0
+#: Seconds from submission until a statement ends (FINISHED, FAILED or ABORTED).
+DEFAULT_STATEMENT_SECONDS = 3.0
+TERMINAL = frozenset({"FINISHED", "FAILED", "ABORTED"})
+
+
+@dataclass
+class DataApiCall:
+    """One Data API call as made: operation and parameters (API casing)."""
+
+    operation: str
+    parameters: dict[str, Any]
+
+
+@dataclass
+class StatementRecord:
+    """One statement (or batch) submitted to the Data API."""
+
+    id: str
+    sqls: list[str]
+    workgroup_name: str | None
+    cluster_identifier: str | None
+    database: str | None
+    secret_arn: str | None
+    db_user: str | None
+    parameters: list[dict[str, Any]]
+    statement_name: str | None
+    owner: str | None
+    created_at: float
+    batch: bool
+    outcome: str = "FINISHED"
+    error: str | None = None
+    failed_index: int | None = None
+    cancelled_at: float | None = None
+    result: dict[str, Any] | None = field(default=None, repr=False)
+
+    @property
+    def sql(self) -> str:
+        """The statement's SQL (a batch's statements joined with ``;``)."""
+        return "; ".join(self.sqls)
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    pattern: re.Pattern[str]
+    status: str
+    error: str | None
+    times: int | None
+
+
+class RedshiftDataService:
+    """The Data API of one harness, and the Redshift Serverless resources it runs on."""
+
+    def __init__(self, kernel: Kernel, iam: Iam) -> None:
+        self.kernel = kernel
+        self.iam = iam
+        self.calls: list[DataApiCall] = []
+        """Every Data API call, oldest first."""
+        self.statements: list[StatementRecord] = []
+        """Every statement (or batch) submitted, oldest first."""
+        self.statement_seconds = DEFAULT_STATEMENT_SECONDS
+        """Virtual seconds from submission until a statement ends."""
+        self.workgroups: dict[str, str] = {}
+        """Workgroup name -> ARN (deployed or added)."""
+        self._outcomes: list[_Outcome] = []
+        self._results: list[tuple[re.Pattern[str], dict[str, Any]]] = []
+        self._throttles: list[list[Any]] = []
+        self._tokens: dict[str, str] = {}
+        self._by_id: dict[str, StatementRecord] = {}
+
+    # -- deploy -----------------------------------------------------------------------
+    def resource_handlers(self) -> dict[str, Handler]:
+        return {"AWS::RedshiftServerless::Namespace": self._namespace,
+                "AWS::RedshiftServerless::Workgroup": self._workgroup}
+
+    def _namespace(self, stack: StackTemplate, logical_id: str,
+                   props: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+        name = str(props.get("NamespaceName") or logical_id.lower())
+        namespace_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"namespace/{name}"))
+        arn = self.kernel.arn("redshift-serverless", f"namespace/{namespace_id}")
+        return name, {"Namespace.NamespaceName": name, "Namespace.NamespaceId": namespace_id,
+                      "Namespace.NamespaceArn": arn}
+
+    def _workgroup(self, stack: StackTemplate, logical_id: str,
+                   props: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+        name = str(props.get("WorkgroupName") or logical_id.lower())
+        arn = self.add_workgroup(name)
+        workgroup_id = arn.rsplit("/", 1)[-1]
+        port = int(props.get("Port", 5439))
+        address = f"{name}.{self.kernel.account_id}.{self.kernel.region}." \
+                  "redshift-serverless.amazonaws.com"
+        return name, {"Workgroup.WorkgroupName": name, "Workgroup.WorkgroupId": workgroup_id,
+                      "Workgroup.WorkgroupArn": arn, "Workgroup.Endpoint.Address": address,
+                      "Workgroup.Endpoint.Port": port,
+                      "Workgroup.NamespaceName": props.get("NamespaceName")}
+
+    def add_workgroup(self, name: str) -> str:
+        """Make a workgroup known (one deployed elsewhere); its ARN."""
+        workgroup_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"workgroup/{name}"))
+        arn = self.kernel.arn("redshift-serverless", f"workgroup/{workgroup_id}")
+        self.workgroups[name] = arn
+        self.iam.index.workgroup_arns[name] = arn
+        return arn
+
+    # -- what tests set ---------------------------------------------------------------
+    def fail_statements(self, pattern: str, error: str = "ERROR: syntax error", *,
+                        times: int | None = None) -> None:
+        """Statements whose SQL matches ``pattern`` (a regex, searched) end FAILED.
+
+        ``times``: only the next so many matching statements (None: all of them).
+        """
+        self._outcomes.append(_Outcome(re.compile(pattern, re.IGNORECASE | re.DOTALL),
+                                       "FAILED", error, times))
+
+    def abort_statements(self, pattern: str, *, times: int | None = None) -> None:
+        """Statements whose SQL matches ``pattern`` end ABORTED (as when cancelled)."""
+        self._outcomes.append(_Outcome(re.compile(pattern, re.IGNORECASE | re.DOTALL),
+                                       "ABORTED", None, times))
+
+    def throttle_statements(self, pattern: str, *, times: int = 1,
+                            code: str = "ActiveStatementsExceededException") -> None:
+        """The next ``times`` submissions of SQL matching ``pattern`` are refused with
+        ``code`` (too many active statements), as a busy workgroup refuses them."""
+        self._throttles.append([re.compile(pattern, re.IGNORECASE | re.DOTALL), times, code])
+
+    def set_result(self, pattern: str, columns: Sequence[str],
+                   rows: Sequence[Sequence[Any]]) -> None:
+        """``GetStatementResult`` of a statement matching ``pattern`` answers ``rows``."""
+        self._results.append((re.compile(pattern, re.IGNORECASE | re.DOTALL), {
+            "ColumnMetadata": [{"name": c, "label": c, "typeName": _type_name(rows, i)}
+                               for i, c in enumerate(columns)],
+            "Records": [[_field(value) for value in row] for row in rows],
+            "TotalNumRows": len(rows),
+        }))
+
+    def sql_run(self) -> list[str]:
+        """The SQL of every statement submitted, in order (a batch's one by one)."""
+        return [sql for statement in self.statements for sql in statement.sqls]
+
+    # -- the API ----------------------------------------------------------------------
+    def apply(self, patcher: Patcher) -> None:
+        """Replace moto's redshift-data responses with this emulator's."""
+        from moto.core.exceptions import JsonRESTError
+        from moto.redshiftdata.responses import RedshiftDataAPIServiceResponse
+
+        def route(operation: str) -> Callable[[Any], Any]:
+            def respond(response: Any) -> Any:
+                params = json.loads(response.body or "{}")
+                status, headers, body = self.answer(operation, params)
+                if status != 200:
+                    error = json.loads(body)
+                    # moto's own error path: the status and AWS's error shape.
+                    raise JsonRESTError(error["__type"], error["message"])
+                return status, headers, body
+            return respond
+
+        for operation in ("ExecuteStatement", "BatchExecuteStatement", "DescribeStatement",
+                          "GetStatementResult", "CancelStatement"):
+            patcher.set(RedshiftDataAPIServiceResponse, _snake(operation), route(operation))
+
+    def answer(self, operation: str, params: dict[str, Any]) -> tuple[int, dict[str, str], str]:
+        """One API call: its HTTP status, headers and JSON body (errors in AWS's shape)."""
+        self.calls.append(DataApiCall(operation, dict(params)))
+        try:
+            body = getattr(self, f"_{_snake(operation)}")(params)
+        except _ApiError as error:
+            return 400, {}, json.dumps({"__type": error.code, "message": error.message})
+        return 200, {}, json.dumps(body)
+
+    def _submit(self, params: dict[str, Any], sqls: list[str], batch: bool) -> dict[str, Any]:
+        token = params.get("ClientToken")
+        if token and token in self._tokens:
+            return self._submitted(self._by_id[self._tokens[token]])
+        for throttle in self._throttles:
+            if throttle[1] > 0 and any(throttle[0].search(sql) for sql in sqls):
+                throttle[1] -= 1
+                raise _ApiError(str(throttle[2]), "Active statements exceeded the limit.")
+        workgroup = params.get("WorkgroupName")
+        cluster = params.get("ClusterIdentifier")
+        if (workgroup is None) == (cluster is None):
+            raise _ApiError("ValidationException",
+                            "Either WorkgroupName or ClusterIdentifier must be given")
+        if workgroup is not None and workgroup not in self.workgroups:
+            raise _ApiError("ValidationException",
+                            f"Redshift endpoint doesn't exist in this region: workgroup "
+                            f"{workgroup}")
+        if not params.get("Database"):
+            raise _ApiError("ValidationException", "Database must be given")
+        if not all(sql.strip() for sql in sqls):
+            raise _ApiError("ValidationException", "Sql must not be empty")
+        principal = self.iam.current_principal()
+        record = StatementRecord(
+            id=str(uuid.uuid4()), sqls=sqls, workgroup_name=workgroup, cluster_identifier=cluster,
+            database=params.get("Database"), secret_arn=params.get("SecretArn"),
+            db_user=params.get("DbUser"), parameters=list(params.get("Parameters") or []),
+            statement_name=params.get("StatementName"),
+            owner=self.iam.user_id(principal) if principal is not None else None,
+            created_at=self.kernel.clock.elapsed, batch=batch,
+        )
+        self._decide(record)
+        self.statements.append(record)
+        self._by_id[record.id] = record
+        if record.owner is not None:
+            self.iam.index.statement_owners[record.id] = record.owner
+        if token:
+            self._tokens[token] = record.id
+        return self._submitted(record)
+
+    def _submitted(self, record: StatementRecord) -> dict[str, Any]:
+        answer: dict[str, Any] = {"Id": record.id, "CreatedAt": self._epoch(record.created_at),
+                                  "Database": record.database}
+        for key, value in (("WorkgroupName", record.workgroup_name),
+                           ("ClusterIdentifier", record.cluster_identifier),
+                           ("SecretArn", record.secret_arn), ("DbUser", record.db_user)):
+            if value is not None:
+                answer[key] = value
+        return answer
+
+    def _decide(self, record: StatementRecord) -> None:
+        """Apply the first matching failure or abort rule to the statement."""
+        for index, sql in enumerate(record.sqls):
+            for number, outcome in enumerate(self._outcomes):
+                if outcome.times == 0 or not outcome.pattern.search(sql):
+                    continue
+                if outcome.times is not None:
+                    self._outcomes[number] = _Outcome(outcome.pattern, outcome.status,
+                                                      outcome.error, outcome.times - 1)
+                record.outcome, record.error, record.failed_index = (
+                    outcome.status, outcome.error, index)
+                if outcome.status == "ABORTED":
+                    record.error = "Query cancelled."
+                return
+        for pattern, result in self._results:
+            if pattern.search(record.sqls[-1]):
+                record.result = result
+                return
+
+    def _execute_statement(self, params: dict[str, Any]) -> dict[str, Any]:
+        return self._submit(params, [str(params.get("Sql", ""))], batch=False)
+
+    def _batch_execute_statement(self, params: dict[str, Any]) -> dict[str, Any]:
+        sqls = [str(sql) for sql in params.get("Sqls") or []]
+        if not sqls:
+            raise _ApiError("ValidationException", "Sqls must hold 1 to 40 statements")
+        return self._submit(params, sqls, batch=True)
+
+    def _record(self, params: dict[str, Any]) -> StatementRecord:
+        statement_id = str(params.get("Id", "")).split(":", 1)[0]
+        record = self._by_id.get(statement_id)
+        if record is None:
+            raise _ApiError("ResourceNotFoundException", "Query does not exist.")
+        return record
+
+    def status(self, record: StatementRecord) -> str:
+        """The statement's status at the harness's virtual time."""
+        if record.cancelled_at is not None:
+            return "ABORTED"
+        age = self.kernel.clock.elapsed - record.created_at
+        if age < min(SUBMITTED_SECONDS, self.statement_seconds):
+            return "SUBMITTED"
+        if age < self.statement_seconds:
+            return "STARTED"
+        return record.outcome
+
+    def _describe_statement(self, params: dict[str, Any]) -> dict[str, Any]:
+        record = self._record(params)
+        status = self.status(record)
+        ended = status in TERMINAL
+        updated = (record.cancelled_at if record.cancelled_at is not None else
+                   record.created_at + (self.statement_seconds if ended else 0.0))
+        answer = {
+            **self._submitted(record),
+            "Status": status,
+            "QueryString": record.sqls[0] if not record.batch else "",
+            "UpdatedAt": self._epoch(updated),
+            "Duration": int((updated - record.created_at) * 1e9) if ended else -1,
+            "HasResultSet": status == "FINISHED" and record.result is not None,
+            "ResultRows": (record.result or {}).get("TotalNumRows", 0)
+            if status == "FINISHED" else -1,
+            "ResultSize": 0,
+            "RedshiftPid": 1073815000 + self.statements.index(record),
+            "RedshiftQueryId": 0 if record.batch else 1000 + self.statements.index(record),
+        }
+        if record.statement_name:
+            answer["StatementName"] = record.statement_name
+        if record.parameters:
+            answer["QueryParameters"] = record.parameters
+        if status in ("FAILED", "ABORTED"):
+            answer["Error"] = record.error or "Query cancelled."
+        if record.batch:
+            answer["SubStatements"] = [self._sub_statement(record, i, status)
+                                       for i in range(len(record.sqls))]
+        return answer
+
+    def _sub_statement(self, record: StatementRecord, index: int, status: str) -> dict[str, Any]:
+        """A batch's statements: those before the failure FINISHED, it FAILED, the rest
+        ABORTED (one transaction)."""
+        failed = record.failed_index
+        if status not in TERMINAL:
+            sub = status
+        elif status == "FINISHED" or (failed is not None and index < failed):
+            sub = "FINISHED"
+        elif failed == index:
+            sub = status
+        else:
+            sub = "ABORTED"
+        answer: dict[str, Any] = {"Id": f"{record.id}:{index + 1}", "Status": sub,
+                                  "QueryString": record.sqls[index],
+                                  "HasResultSet": False}
+        if sub in ("FAILED", "ABORTED") and record.error:
+            answer["Error"] = record.error
+        return answer
+
+    def _get_statement_result(self, params: dict[str, Any]) -> dict[str, Any]:
+        record = self._record(params)
+        if self.status(record) != "FINISHED" or record.result is None:
+            raise _ApiError("ValidationException",
+                            "Query does not have result. Please check query status with "
+                            "DescribeStatement.")
+        return dict(record.result)
+
+    def _cancel_statement(self, params: dict[str, Any]) -> dict[str, Any]:
+        record = self._record(params)
+        status = self.status(record)
+        if status in TERMINAL:
+            raise _ApiError("ValidationException",
+                            f"Could not cancel a query that is already in {status} state "
+                            f"with ID: {record.id}")
+        record.cancelled_at = self.kernel.clock.elapsed
+        record.error = "Query cancelled."
+        return {"Status": True}
+
+    def _epoch(self, elapsed: float) -> float:
+        return self.kernel.clock.start.timestamp() + elapsed
+
+    def find(self, statement_id: str) -> StatementRecord:
+        """A statement by id (a batch's sub-statement id finds its batch)."""
+        return self._record({"Id": statement_id})
+
+
+class _ApiError(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def _snake(operation: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", operation).lower()
+
+
+def _field(value: Any) -> dict[str, Any]:
+    """One value in the Data API's ``Field`` shape."""
+    if value is None:
+        return {"isNull": True}
+    if isinstance(value, bool):
+        return {"booleanValue": value}
+    if isinstance(value, int):
+        return {"longValue": value}
+    if isinstance(value, float):
+        return {"doubleValue": value}
+    if isinstance(value, bytes):
+        return {"blobValue": value.decode("latin-1")}
+    return {"stringValue": str(value)}
+
+
+def _type_name(rows: Sequence[Sequence[Any]], index: int) -> str:
+    values = [row[index] for row in rows if index < len(row) and row[index] is not None]
+    if values and all(isinstance(v, bool) for v in values):
+        return "bool"
+    if values and all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+        return "int8"
+    if values and all(isinstance(v, float) for v in values):
+        return "float8"
+    return "varchar"
+
