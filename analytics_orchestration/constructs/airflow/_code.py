@@ -26,6 +26,7 @@ from aws_cdk import aws_s3_deployment as s3_deployment
 from constructs import Construct
 
 from .._foundation.compliance import acknowledge, nag_reference
+from .._foundation.roles import depend_on_role_policies_only
 
 #: Memory of the deployment handler: the AWS CLI copies the assets in it.
 DEPLOYMENT_MEMORY_MB = 512
@@ -117,6 +118,11 @@ def acknowledge_handler(deployment: s3_deployment.BucketDeployment, bucket: s3.I
 
 
 def _acknowledge_function(function: lambda_.Function) -> None:
+    cfn_function = function.node.default_child
+    if isinstance(cfn_function, lambda_.CfnFunction) and isinstance(function.role, iam.Role):
+        # CDK's DependsOn on the role repeats its GetAtt (cfn-lint W3005); the policies are
+        # what must exist first.
+        depend_on_role_policies_only(cfn_function, function.role)
     for rule_id in ("Serverless::Serverless-LambdaDLQ", "NIST.800.53.R5::NIST.800.53.R5-LambdaDLQ"):
         acknowledge(function, rule_id,
                     _DEPLOY_ONLY + "CloudFormation invokes it synchronously and fails the "

@@ -17,6 +17,7 @@ MWAA has no scale-to-zero: the environment bills every hour it exists (see the R
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as events_targets
+from aws_cdk import aws_glue as glue
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -309,6 +311,15 @@ class ManagedAirflow(Construct):
                      "glue:BatchStopJobRun", "glue:GetJob"],
             resource_arns=[Stack.of(self).format_arn(
                 service="glue", resource="job", resource_name=job_name)],
+        )
+
+    def grant_start_crawler(self, crawler: glue.CfnCrawler) -> iam.Grant:
+        """Let DAGs run ``crawler`` and wait for it (``GlueCrawlerOperator``)."""
+        return iam.Grant.add_to_principal(
+            grantee=self.execution_role,
+            actions=["glue:StartCrawler", "glue:GetCrawler"],
+            resource_arns=[Stack.of(self).format_arn(
+                service="glue", resource="crawler", resource_name=crawler.ref)],
         )
 
     def grant_athena_query(
@@ -596,7 +607,8 @@ class ManagedAirflow(Construct):
         acknowledge(policy, "AwsSolutions::AwsSolutions-IAM5[Resource::*]",
                     "logs:DescribeLogGroups and cloudwatch:PutMetricData accept no resource "
                     "but '*'; PutMetricData is limited to the AmazonMWAA namespace.")
-        acknowledge(policy, f"AwsSolutions::AwsSolutions-IAM5[Resource::{nag_reference(self, celery_queues)}]",
+        queues = nag_reference(self, celery_queues)
+        acknowledge(policy, f"AwsSolutions::AwsSolutions-IAM5[Resource::{queues}]",
                     "MWAA creates the environment's Celery queues (airflow-celery-*) in an "
                     "account of its own, unknown until the environment exists; AWS's "
                     "execution-role policy names them this way.")
@@ -734,8 +746,6 @@ def _selection_kwargs(selection: ec2.SubnetSelection | None) -> dict[str, Any]:
 
 
 def _matches(pattern: str, value: str) -> bool:
-    import re
-
     return re.fullmatch(pattern, value) is not None
 
 
