@@ -3,7 +3,7 @@
 1. wait for the day's accepted order extract in the raw zone (S3 key sensor);
 2. in parallel: curate the raw orders (the platform's Glue job) and refresh the raw zone's
    catalog (its Glue crawler);
-3. run the Step Functions ETL workflow and wait for it;
+3. run the Step Functions ETL workflow and wait for its execution to succeed;
 4. load the warehouse (Redshift Serverless, through the Data API);
 5. check the load with an Athena query (a failed check fails the run);
 6. notify the operations topic.
@@ -26,6 +26,7 @@ from airflow.providers.amazon.aws.operators.step_function import (
     StepFunctionStartExecutionOperator,
 )
 from airflow.providers.amazon.aws.sensors.s3 import S3KeySensor
+from airflow.providers.amazon.aws.sensors.step_function import StepFunctionExecutionSensor
 
 
 def setting(name: str) -> str:
@@ -69,7 +70,12 @@ with DAG(
         state_machine_arn=setting("etl_state_machine"),
         name="airflow-{{ ds_nodash }}-{{ ti.try_number }}",
         state_machine_input={"ingest_date": "{{ ds }}"},
-        wait_for_completion=True,
+    )
+    wait_for_etl_workflow = StepFunctionExecutionSensor(
+        task_id="wait_for_etl_workflow",
+        execution_arn="{{ ti.xcom_pull(task_ids='run_etl_workflow') }}",
+        mode="reschedule",
+        poke_interval=60,
     )
     load_warehouse = RedshiftDataOperator(
         task_id="load_warehouse",
@@ -101,4 +107,4 @@ with DAG(
     )
 
     wait_for_orders >> [curate_orders, crawl_raw_zone] >> run_etl_workflow
-    run_etl_workflow >> load_warehouse >> check_quality >> notify
+    run_etl_workflow >> wait_for_etl_workflow >> load_warehouse >> check_quality >> notify
