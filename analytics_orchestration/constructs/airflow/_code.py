@@ -16,7 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import jsii
-from aws_cdk import Fn, Stack
+from aws_cdk import CfnResource, CustomResource, Fn, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -60,6 +60,17 @@ class DeployedFile:
         self.deployment = deployment
         self.key = Fn.join("", [prefix, Fn.select(0, deployment.object_keys)])
         self.version = Fn.select(0, deployment.object_version_ids)
+
+
+def custom_resource(deployment: s3_deployment.BucketDeployment) -> CfnResource:
+    """The deployment's ``Custom::CDKBucketDeployment`` resource (its id carries the memory
+    size: ``CustomResource-512MiB``)."""
+    for child in deployment.node.children:
+        if isinstance(child, CustomResource):
+            default = child.node.default_child
+            assert isinstance(default, CfnResource)
+            return default
+    raise LookupError(f"{deployment.node.path} has no custom resource")
 
 
 def deploy_folder(

@@ -20,9 +20,10 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from aws_cdk import ArnFormat, Duration, Names, Stack
+import jsii
+from aws_cdk import ArnFormat, CfnResource, Duration, IStableListProducer, Lazy, Names, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_events as events
@@ -56,9 +57,9 @@ from .._foundation.alarms import ALARM_PERIOD, alarm
 from .._foundation.compliance import nag_reference
 from .._foundation.event_targets import TargetRetryPolicy, target_dead_letter_queue
 from .._foundation.logs import DEFAULT_LOG_RETENTION
-from .._foundation.roles import depend_on_role_policies_only
+from .._foundation.roles import _RolePolicyLogicalIds
 from .._foundation.validation import Items, Number, Text, validated_props
-from ._code import DeployedFile, deploy_file, deploy_folder
+from ._code import DeployedFile, custom_resource, deploy_file, deploy_folder
 from ._requirements import constraint_problems
 from .options import (
     AirflowLogLevel,
@@ -676,10 +677,13 @@ class ManagedAirflow(Construct):
         # The groups exist before MWAA would create them (without retention or key), the DAGs
         # before the environment first parses its folder, the policy before MWAA assumes the
         # role (a role without its policy fails the creation after 30 minutes).
-        for group in self.log_groups.values():
-            environment.node.add_dependency(group)
-        environment.node.add_dependency(self.dags_deployment)
-        depend_on_role_policies_only(environment, self.execution_role)
+        # (One DependsOn list: the role's policies, resolved at synth so later grants count,
+        # then the log groups and the DAG deployment.)
+        first: list[CfnResource] = [
+            cast(CfnResource, group.node.default_child) for group in self.log_groups.values()]
+        first.append(custom_resource(self.dags_deployment))
+        environment.add_override("DependsOn", Lazy.list(
+            _DependsOn(_RolePolicyLogicalIds(self.execution_role), first)))
         return environment
 
     def _alarms(self, alarm_topic: sns.ITopic | None,
@@ -734,6 +738,19 @@ class ManagedAirflow(Construct):
         problems.raise_if_any()
         assert self.dag_trigger_function is not None
         return self.dag_trigger_function
+
+
+@jsii.implements(IStableListProducer)
+class _DependsOn:
+    """The logical ids of the role's policies, then of ``others`` (at synth)."""
+
+    def __init__(self, policies: _RolePolicyLogicalIds, others: Sequence[CfnResource]) -> None:
+        self._policies = policies
+        self._others = others
+
+    def produce(self) -> list[str]:
+        ids = list(self._policies.produce())
+        return ids + [Stack.of(other).resolve(other.logical_id) for other in self._others]
 
 
 def _selection_kwargs(selection: ec2.SubnetSelection | None) -> dict[str, Any]:
