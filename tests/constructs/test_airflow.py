@@ -147,7 +147,7 @@ def test_private_vpc_two_subnets_endpoints_and_self_referencing_group(built):
 
 
 def test_execution_role_is_least_privilege(built):
-    stack, airflow, template = built
+    stack, airflow, _template = built
     trust = stack.resolve(airflow.execution_role.assume_role_policy.to_json())
     services = set()
     for statement in trust["Statement"]:
@@ -163,11 +163,11 @@ def test_execution_role_is_least_privilege(built):
            and "Condition" in s]
     assert kms[0]["Condition"] == {"StringLike": {"kms:ViaService": [
         {"Fn::Join": ["", ["sqs.", {"Ref": "AWS::Region"}, ".amazonaws.com"]]}]}}
-    logs = [s for s in statements if "logs:PutLogEvents" in s["Action"]][0]
+    logs = next(s for s in statements if "logs:PutLogEvents" in s["Action"])
     assert len(logs["Resource"]) == 5
-    metrics = [s for s in statements if s["Action"] == "cloudwatch:PutMetricData"][0]
+    metrics = next(s for s in statements if s["Action"] == "cloudwatch:PutMetricData")
     assert metrics["Condition"] == {"StringEquals": {"cloudwatch:namespace": "AmazonMWAA"}}
-    celery = [s for s in statements if "sqs:ReceiveMessage" in s["Action"]][0]
+    celery = next(s for s in statements if "sqs:ReceiveMessage" in s["Action"])
     assert "airflow-celery-*" in str(celery["Resource"])
 
 
@@ -196,7 +196,7 @@ def test_trigger_function_runs_in_the_vpc_and_may_trigger_only_as_user(built):
     assert properties["Environment"]["Variables"]["ALLOWED_DAG_IDS"] == "pipeline"
     policy = stack.resolve(function.role.node.find_child("DefaultPolicy")
                            .node.default_child.policy_document)
-    invoke = [s for s in policy["Statement"] if s["Action"] == "airflow:InvokeRestApi"][0]
+    invoke = next(s for s in policy["Statement"] if s["Action"] == "airflow:InvokeRestApi")
     assert invoke["Resource"]["Fn::Join"][1][-1] == f":role/{airflow.environment_name}/User"
 
 
