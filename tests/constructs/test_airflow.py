@@ -256,7 +256,8 @@ def test_every_problem_is_reported_at_once(code, tmp_path):
                        max_workers=2, airflow_configuration_options={"Core.X": "1"})
     text = str(error.value)
     for expected in ("dags_folder", "has no --constraint line", "schedulers",
-                     "max_workers", "airflow_configuration_options"):
+                     "min_workers: got 5; must be at most max_workers (2)",
+                     "airflow_configuration_options"):
         assert expected in text
     with pytest.raises(ConfigurationError, match="environment_name: got '1bad'"):
         ManagedAirflow(new_stack(), "Airflow", dags_folder=code["dags_folder"],

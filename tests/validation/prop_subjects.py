@@ -34,6 +34,7 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 
 import analytics_orchestration as ao
+from stacks.airflow_stack import ASSETS as AIRFLOW_ASSETS
 from analytics_orchestration import building_blocks as blocks
 
 Props = dict[str, Any]
@@ -303,6 +304,17 @@ SUBJECTS: tuple[Subject, ...] = (
             lambda s: {"queue": queue(s), "state_machine": machine(s)}, construct=True,
             accepts=_accepts(filter_patterns="empty", maximum_batching_window="zero")),
     Subject("ServerlessAnalytics", ao.ServerlessAnalytics, lambda s: {}, construct=True),
+    Subject("ManagedAirflow", ao.ManagedAirflow,
+            lambda s: {"dags_folder": str(AIRFLOW_ASSETS / "dags"),
+                       "requirements_file": str(AIRFLOW_ASSETS / "requirements.txt")},
+            construct=True,
+            literal=frozenset({"dags_folder", "requirements_file", "plugins_file",
+                               "startup_script", "environment_name", "triggerable_dags"}),
+            # MWAA raises its worker and alarm limits on request; no options, no DAG to
+            # trigger and many options or DAG ids are valid.
+            accepts=_accepts(max_workers="huge", queued_tasks_threshold="huge",
+                             airflow_configuration_options="empty huge",
+                             triggerable_dags="empty")),
     Subject("SqsWorkerPool", ao.SqsWorkerPool, lambda s: {}, construct=True),
     Subject("StepFunctionsEtl", ao.StepFunctionsEtl,
             lambda s: {"transform": [work_step(s)]}, construct=True,

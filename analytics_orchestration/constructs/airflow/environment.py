@@ -110,7 +110,14 @@ _CELERY_ACTIONS = ("sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQ
 _LOG_ACTIONS = ("logs:CreateLogStream", "logs:PutLogEvents", "logs:GetLogEvents",
                 "logs:GetLogRecord", "logs:GetLogGroupFields", "logs:GetQueryResults")
 
+#: A path given as a string: not blank, and a literal (the files are read at synth).
+_PATH = Text(literal=True)
+
 _RULES = {
+    "dags_folder": _PATH,
+    "requirements_file": _PATH,
+    "plugins_file": _PATH,
+    "startup_script": _PATH,
     "environment_name": Text(max_length=80, pattern=r"[a-zA-Z][0-9a-zA-Z_-]*",
                              meaning="a letter, then letters, digits, '-' and '_'",
                              literal=True),
@@ -506,8 +513,8 @@ class ManagedAirflow(Construct):
                        f"{self.environment_class.value} runs {low} to {high} schedulers"
                        if low != high else f"{self.environment_class.value} runs exactly {low}")
         if not (is_unresolved(min_workers) or is_unresolved(max_workers)):
-            problems.check(max_workers >= min_workers, "max_workers", max_workers,
-                           f"must be at least min_workers ({min_workers})")
+            problems.check(max_workers >= min_workers, "min_workers", min_workers,
+                           f"must be at most max_workers ({max_workers})")
         most = self.environment_class.max_webservers
         for prop, value in (("min_webservers", min_webservers),
                             ("max_webservers", max_webservers)):
@@ -515,8 +522,8 @@ class ManagedAirflow(Construct):
                 problems.check(value <= most, prop, value,
                                f"{self.environment_class.value} runs at most {most}")
         if min_webservers is not None and max_webservers is not None:
-            problems.check(max_webservers >= min_webservers, "max_webservers", max_webservers,
-                           f"must be at least min_webservers ({min_webservers})")
+            problems.check(max_webservers >= min_webservers, "min_webservers", min_webservers,
+                           f"must be at most max_webservers ({max_webservers})")
 
     def _select_subnets(self, problems: ProblemCollector, vpc: ec2.IVpc | None,
                         selection: ec2.SubnetSelection | None) -> list[ec2.ISubnet] | None:
