@@ -34,8 +34,8 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 
 import analytics_orchestration as ao
-from stacks.airflow_stack import ASSETS as AIRFLOW_ASSETS
 from analytics_orchestration import building_blocks as blocks
+from stacks.airflow_stack import ASSETS as AIRFLOW_ASSETS
 
 Props = dict[str, Any]
 
