@@ -538,4 +538,7 @@ NOT_CALLABLE_WITH_PROPS = frozenset({
     "DESTROY_ON_REMOVAL_CONTEXT_KEY", "ETL_RUN_FAILED", "ETL_RUN_SUCCEEDED", "JOB_FAILED",
     "JOB_SUCCEEDED", "LIBRARY_EVENTS", "OBJECT_ACCEPTED", "OBJECT_NOTIFICATION_FIELDS",
     "OBJECT_REJECTED",
+    # ManagedAirflow's closed sets (enums).
+    "AirflowLogLevel", "AirflowVersion", "EnvironmentClass", "WebserverAccess",
+    "WorkerReplacement",
 })
