@@ -13,7 +13,15 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 # The CDK CLI runs `python3 app.py`: make that the virtualenv's interpreter.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: setup synth test lint deploy diff bench clean
+# The DAG test environment: the example environment's Airflow version on this machine's
+# Python, resolved with the constraints file vendored in tests_dags/ (Airflow's official one
+# is on raw.githubusercontent.com, which CI machines may not reach).
+DAGS_VENV := .venv-dags
+DAGS_STAMP := $(DAGS_VENV)/.installed
+DAGS_REQUIREMENTS := tests_dags/requirements.txt
+DAGS_CONSTRAINTS := tests_dags/constraints-2.10.3-py3.11.txt
+
+.PHONY: setup synth test test-dags dags-constraints lint deploy diff bench clean
 
 setup: $(VENV_STAMP) $(NODE_STAMP)
 
@@ -33,6 +41,26 @@ synth: setup
 test: $(VENV_STAMP)
 	$(VENV_PY) -m pytest
 
+$(DAGS_STAMP): $(DAGS_REQUIREMENTS) $(DAGS_CONSTRAINTS)
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "the DAG tests need Python 3.11, the Python of MWAA 2.10.3 (found " + sys.version.split()[0] + "); set PYTHON=python3.11")'
+	$(PYTHON) -m venv $(DAGS_VENV)
+	$(DAGS_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(DAGS_VENV)/bin/python -m pip install --quiet -r $(DAGS_REQUIREMENTS) -c $(DAGS_CONSTRAINTS)
+	@touch $@
+
+# Every DAG loaded by Airflow's DagBag (no database, no AWS): import errors, cycles, the tasks
+# and dependencies each DAG must have.
+test-dags: $(DAGS_STAMP)
+	AIRFLOW_HOME=$(CURDIR)/$(DAGS_VENV)/airflow-home AIRFLOW__CORE__LOAD_EXAMPLES=False \
+		$(DAGS_VENV)/bin/python -m pytest -p no:cacheprovider -p no:analytics_orchestration -q tests_dags
+
+# Regenerate the vendored constraints from a fresh resolution of tests_dags/requirements.txt.
+dags-constraints:
+	rm -rf $(DAGS_VENV)-resolve && $(PYTHON) -m venv $(DAGS_VENV)-resolve
+	$(DAGS_VENV)-resolve/bin/python -m pip install --quiet -r $(DAGS_REQUIREMENTS)
+	{ sed -n '1,4p' $(DAGS_CONSTRAINTS); $(DAGS_VENV)-resolve/bin/pip freeze --exclude-editable | grep -v -E '^(pip|setuptools|wheel)=='; } > $(DAGS_CONSTRAINTS).new
+	mv $(DAGS_CONSTRAINTS).new $(DAGS_CONSTRAINTS) && rm -rf $(DAGS_VENV)-resolve
+
 lint: $(VENV_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
@@ -47,4 +75,4 @@ bench: setup
 	$(VENV_PY) benchmarks/run.py
 
 clean:
-	rm -rf $(VENV) node_modules cdk.out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(DAGS_VENV) node_modules cdk.out .pytest_cache .mypy_cache .ruff_cache

@@ -21,6 +21,7 @@ from typing import Any
 from aws_cdk import App
 
 from analytics_orchestration.compliance import strict_profile
+from stacks.airflow_stack import AirflowStack
 from stacks.etl_batch_stack import BatchProcessingStack
 from stacks.etl_glue_stack import GlueEtlStack
 from stacks.etl_ml_stack import MlWorkflowStack
@@ -76,6 +77,8 @@ def build_app(**app_props: Any) -> App:
                     description="ML workflow: preprocess, train, evaluate, deploy on SageMaker")
     BatchProcessingStack(app, "AnalyticsBatchProcessing",
                          description="Batch processing of S3 objects with AWS Batch on Fargate")
+    AirflowStack(app, "AnalyticsAirflow",
+                 description="Managed Airflow (MWAA) orchestrating the sales pipeline")
     strict_profile(app)
     return app
 

@@ -14,6 +14,14 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from .airflow import (
+        AirflowLogLevel as AirflowLogLevel,
+        AirflowVersion as AirflowVersion,
+        EnvironmentClass as EnvironmentClass,
+        ManagedAirflow as ManagedAirflow,
+        WebserverAccess as WebserverAccess,
+        WorkerReplacement as WorkerReplacement,
+    )
     from .etl import (
         EndpointDeployment as EndpointDeployment,
         EtlRetryPolicy as EtlRetryPolicy,
@@ -79,6 +87,10 @@ if TYPE_CHECKING:
     )
 
 _EXPORTS: dict[str, tuple[str, ...]] = {
+    ".airflow": (
+        "AirflowLogLevel", "AirflowVersion", "EnvironmentClass", "ManagedAirflow",
+        "WebserverAccess", "WorkerReplacement",
+    ),
     ".etl": (
         "EndpointDeployment", "EtlRetryPolicy", "EtlStep", "EtlTrigger", "EvaluationGate",
         "ItemProcessor", "LargeInput", "MlWorkflow", "RunStatus", "SageMakerProcessing",

@@ -40,6 +40,7 @@ from tests.support import REPOSITORY_ROOT
 
 #: A real handler folder of the example stacks, for python_function.
 HANDLER_FOLDER = REPOSITORY_ROOT / "stacks" / "handlers" / "extract_indexer"
+from stacks.airflow_stack import ASSETS as AIRFLOW_ASSETS
 
 Props = dict[str, Any]
 
@@ -322,6 +323,17 @@ SUBJECTS: tuple[Subject, ...] = (
             lambda s: {"queue": queue(s), "state_machine": machine(s)}, construct=True,
             accepts=_accepts(filter_patterns="empty", maximum_batching_window="zero")),
     Subject("ServerlessAnalytics", ao.ServerlessAnalytics, lambda s: {}, construct=True),
+    Subject("ManagedAirflow", ao.ManagedAirflow,
+            lambda s: {"dags_folder": str(AIRFLOW_ASSETS / "dags"),
+                       "requirements_file": str(AIRFLOW_ASSETS / "requirements.txt")},
+            construct=True,
+            literal=frozenset({"dags_folder", "requirements_file", "plugins_file",
+                               "startup_script", "environment_name", "triggerable_dags"}),
+            # MWAA raises its worker and alarm limits on request; no options, no DAG to
+            # trigger and many options or DAG ids are valid.
+            accepts=_accepts(max_workers="huge", queued_tasks_threshold="huge",
+                             airflow_configuration_options="empty huge",
+                             triggerable_dags="empty")),
     Subject("SqsWorkerPool", ao.SqsWorkerPool, lambda s: {}, construct=True),
     Subject("StepFunctionsEtl", ao.StepFunctionsEtl,
             lambda s: {"transform": [work_step(s)]}, construct=True,
@@ -569,4 +581,7 @@ NOT_CALLABLE_WITH_PROPS = frozenset({
     "DESTROY_ON_REMOVAL_CONTEXT_KEY", "ETL_RUN_FAILED", "ETL_RUN_SUCCEEDED", "JOB_FAILED",
     "JOB_SUCCEEDED", "LIBRARY_EVENTS", "OBJECT_ACCEPTED", "OBJECT_NOTIFICATION_FIELDS",
     "OBJECT_REJECTED",
+    # ManagedAirflow's closed sets (enums).
+    "AirflowLogLevel", "AirflowVersion", "EnvironmentClass", "WebserverAccess",
+    "WorkerReplacement",
 })

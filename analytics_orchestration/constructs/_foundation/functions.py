@@ -13,6 +13,7 @@ from pathlib import Path
 
 import jsii
 from aws_cdk import CfnMapping, Duration, Fn, Stack
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -166,6 +167,9 @@ def python_function(
     reserved_concurrency: int | None = DEFAULT_RESERVED_CONCURRENCY,
     concurrency_cap: str | None = None,
     log_encryption_key: kms.IKey | None = None,
+    vpc: ec2.IVpc | None = None,
+    vpc_subnets: ec2.SubnetSelection | None = None,
+    security_groups: list[ec2.ISecurityGroup] | None = None,
 ) -> PythonFunction:
     """A least-privilege, traced Python function.
 
@@ -183,7 +187,9 @@ def python_function(
     - ``reserved_concurrency`` (default :data:`DEFAULT_RESERVED_CONCURRENCY`) caps how many
       run at once. A caller whose function is capped otherwise (an SQS event source's
       maximum concurrency) passes ``None`` and says what caps it in ``concurrency_cap``;
-    - outside any VPC (it calls AWS APIs only: :data:`OUTSIDE_VPC_REASON`).
+    - outside any VPC (it calls AWS APIs only: :data:`OUTSIDE_VPC_REASON`), unless ``vpc``
+      is given: for an API AWS answers only from inside a VPC (a private MWAA web server's
+      REST API); then in ``vpc_subnets`` with ``security_groups``.
     """
     if (handler_name is None) == (code is None):
         raise ValueError("python_function: give exactly one of handler_name and code")
@@ -239,6 +245,9 @@ def python_function(
         retry_attempts=DEFAULT_ASYNC_RETRY_ATTEMPTS if invoked_asynchronously else None,
         max_event_age=DEFAULT_ASYNC_MAX_EVENT_AGE if invoked_asynchronously else None,
         reserved_concurrent_executions=reserved_concurrency,
+        vpc=vpc,
+        vpc_subnets=vpc_subnets if vpc is not None else None,
+        security_groups=security_groups if vpc is not None else None,
     )
     if failure_queue is not None:
         acknowledge_no_dead_letter_queue(
@@ -249,8 +258,11 @@ def python_function(
     if concurrency_cap is not None:
         acknowledge(function, "NIST.800.53.R5::NIST.800.53.R5-LambdaConcurrency",
                     f"No reserved concurrency: {concurrency_cap}")
-    acknowledge(function, "NIST.800.53.R5::NIST.800.53.R5-LambdaInsideVPC", OUTSIDE_VPC_REASON)
-    acknowledge(function, "cdk-validator-cfnguard::lambda_inside_vpc_check", OUTSIDE_VPC_REASON)
+    if vpc is None:
+        acknowledge(function, "NIST.800.53.R5::NIST.800.53.R5-LambdaInsideVPC",
+                    OUTSIDE_VPC_REASON)
+        acknowledge(function, "cdk-validator-cfnguard::lambda_inside_vpc_check",
+                    OUTSIDE_VPC_REASON)
     fn_log_group.grant_write(role)
     cfn_function = function.node.default_child
     assert isinstance(cfn_function, lambda_.CfnFunction)

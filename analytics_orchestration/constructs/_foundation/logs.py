@@ -21,8 +21,13 @@ def log_group(
     *,
     retention: logs.RetentionDays = DEFAULT_LOG_RETENTION,
     encryption_key: kms.IKey | None = None,
+    log_group_name: str | None = None,
 ) -> logs.LogGroup:
     """A log group with finite retention, encrypted with ``encryption_key``.
+
+    ``log_group_name`` only for a service that writes to a group it names itself (MWAA's
+    ``airflow-<environment>-<Type>``): created here first, the group gets the retention and
+    key the service would not give it. Otherwise CDK names it.
 
     Without ``encryption_key`` the stack's shared key (:func:`.keys.stack_key`) is used:
     log groups hold execution data (state-machine inputs and outputs, function logs, flow
@@ -52,6 +57,7 @@ def log_group(
     return logs.LogGroup(
         scope,
         construct_id,
+        log_group_name=log_group_name,
         retention=retention,
         encryption_key=key,
         removal_policy=stateful_removal_policy(scope),
