@@ -66,6 +66,13 @@ if TYPE_CHECKING:
         ServerlessAnalytics as ServerlessAnalytics,
         SourceFormat as SourceFormat,
     )
+    from .streaming import (
+        ConsumerHandler as ConsumerHandler,
+        KinesisDataStream as KinesisDataStream,
+        StreamConsumer as StreamConsumer,
+        StreamSource as StreamSource,
+        StreamingTable as StreamingTable,
+    )
     from .worker_pool import (
         ContainerWorkers as ContainerWorkers,
         JobApiOptions as JobApiOptions,
@@ -94,6 +101,10 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "CurationJobOptions", "DataLakeOptions", "DataZone", "EmrArchitecture", "EmrOptions",
         "MskOptions", "OpenSearchOptions", "RedshiftOptions", "ServerlessAnalytics",
         "SourceFormat",
+    ),
+    ".streaming": (
+        "ConsumerHandler", "KinesisDataStream", "StreamConsumer", "StreamSource",
+        "StreamingTable",
     ),
     ".worker_pool": (
         "ContainerWorkers", "JobApiOptions", "LambdaWorkers", "SqsWorkerPool", "WorkerCompute",

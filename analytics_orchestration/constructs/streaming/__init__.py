@@ -1,8 +1,26 @@
 """Streaming analytics: Kinesis Data Streams, DynamoDB Streams and Firehose.
 
-Each module of this package is one streaming pattern built on the foundation builders;
-this ``__init__`` re-exports their public API. Add one ``from .module import Name`` line
-and the name to ``__all__`` per export.
+- :class:`KinesisDataStream`: an encrypted stream, on-demand unless provisioned, or yours;
+- :class:`StreamingTable`: a DynamoDB table with DynamoDB Streams on;
+- :class:`StreamConsumer` with :class:`StreamSource` and :class:`ConsumerHandler`: Lambda
+  consuming a Kinesis or DynamoDB stream (partial batch responses, bisect, bounded retries
+  and record age, an alarmed on-failure destination, filters, enhanced fan-out, tumbling
+  windows);
+- :class:`StreamToStateMachinePipe`: an EventBridge Pipe from a stream to an Express state
+  machine, run synchronously, failing batches to a dead-letter queue.
+
+Each module is one pattern; add one ``from .module import Name`` line and the name to
+``__all__`` per export.
 """
 
-__all__: list[str] = []
+from .consumer import ConsumerHandler, StreamConsumer, StreamSource
+from .stream import KinesisDataStream
+from .table import StreamingTable
+
+__all__ = [
+    "ConsumerHandler",
+    "KinesisDataStream",
+    "StreamConsumer",
+    "StreamSource",
+    "StreamingTable",
+]
