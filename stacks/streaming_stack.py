@@ -24,14 +24,19 @@ from typing import Any
 
 from aws_cdk import Duration, Stack
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from analytics_orchestration import (
     ConsumerHandler,
     KinesisDataStream,
+    NotificationFanOut,
     StreamConsumer,
     StreamingTable,
     StreamSource,
+    StreamToStateMachinePipe,
+    TopicSubscription,
 )
 from analytics_orchestration import building_blocks as blocks
 
@@ -63,8 +68,69 @@ class StreamingStack(Stack):
             encryption_key=self.key,
             alarm_topic=self.operations_topic,
         )
+        self._session_alerts()
         self._profile_changes()
         self._land_raw_events()
+
+    def _session_alerts(self) -> None:
+        # The queue's key lets SNS (this topic only) write: a key of its own, or the key
+        # policy and the topic (encrypted with the platform key) would refer to each other.
+        fraud_key = blocks.secure_key(self, "FraudTeamKey",
+                                      description="Encrypts the fraud team's alert queue")
+        self.fraud_queue = blocks.queue_with_dead_letter_queue(
+            self, "FraudTeamQueue", visibility_timeout=Duration.seconds(30),
+            encryption_key=fraud_key,
+        ).queue
+        self.alerts = NotificationFanOut(
+            self, "SessionAlerts", encryption_key=self.key, display_name="Session alerts",
+            subscriptions=[TopicSubscription.queue(self.fraud_queue)],
+            alarm_topic=self.operations_topic,
+        )
+        decode = sfn.Pass(self, "DecodeEvent", parameters={
+            "event.$": "States.StringToJson(States.Base64Decode($.data))",
+            "sequence_number.$": "$.sequenceNumber",
+        })
+        publish = tasks.SnsPublish(
+            self, "PublishAlert", topic=self.alerts.topic,
+            message=sfn.TaskInput.from_object({
+                "kind": "SuspiciousSession",
+                "session_id": sfn.JsonPath.string_at("$.event.session_id"),
+                "page": sfn.JsonPath.string_at("$.event.page"),
+                "bot_score": sfn.JsonPath.number_at("$.event.bot_score"),
+                "sequence_number": sfn.JsonPath.string_at("$.sequence_number"),
+            }),
+            result_path=sfn.JsonPath.DISCARD,
+        )
+        publish.add_retry(errors=["SNS.SdkClientException", "SNS.ThrottledException",
+                                  "SNS.InternalErrorException"],
+                          interval=Duration.seconds(1), max_attempts=3, backoff_rate=2,
+                          jitter_strategy=sfn.JitterType.FULL)
+        each_event = sfn.Map(self, "EachSuspiciousEvent", items_path="$",
+                             result_path=sfn.JsonPath.DISCARD)
+        each_event.item_processor(decode.next(publish))
+        self.alert_workflow, _ = blocks.observable_state_machine(
+            self, "AlertWorkflow",
+            definition_body=sfn.DefinitionBody.from_chainable(each_event),
+            state_machine_type=sfn.StateMachineType.EXPRESS,
+            timeout=Duration.minutes(1),
+            encryption_key=self.key,
+            comment="Publishes one alert per suspicious clickstream event of a batch",
+        )
+        # Publishing to an encrypted topic needs the topic's key (SnsPublish grants only
+        # sns:Publish).
+        self.key.grant(self.alert_workflow, "kms:GenerateDataKey", "kms:Decrypt")
+        self.session_alerts = StreamToStateMachinePipe(
+            self,
+            "SessionAlertsPipe",
+            source=StreamSource.kinesis(self.clickstream.stream),
+            state_machine=self.alert_workflow,
+            filter_patterns=[{"data": {"bot_score": [{"numeric": [">=", BOT_SCORE_THRESHOLD]}]}}],
+            batch_size=10,
+            retry_attempts=3,
+            encryption_key=self.key,
+            log_encryption_key=self.key,
+            alarm_topic=self.operations_topic,
+        )
 
     def _profile_changes(self) -> None:
         self.profiles = StreamingTable(self, "Profiles", partition_key="profile_id",

@@ -71,6 +71,7 @@ if TYPE_CHECKING:
         KinesisDataStream as KinesisDataStream,
         StreamConsumer as StreamConsumer,
         StreamSource as StreamSource,
+        StreamToStateMachinePipe as StreamToStateMachinePipe,
         StreamingTable as StreamingTable,
     )
     from .worker_pool import (
@@ -104,7 +105,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     ),
     ".streaming": (
         "ConsumerHandler", "KinesisDataStream", "StreamConsumer", "StreamSource",
-        "StreamingTable",
+        "StreamToStateMachinePipe", "StreamingTable",
     ),
     ".worker_pool": (
         "ContainerWorkers", "JobApiOptions", "LambdaWorkers", "SqsWorkerPool", "WorkerCompute",

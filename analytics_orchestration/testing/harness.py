@@ -51,6 +51,7 @@ from analytics_orchestration.testing.services.scheduler import Firing, Scheduler
 from analytics_orchestration.testing.services.sns import SnsService
 from analytics_orchestration.testing.services.sqs import QueueMessage, SqsService
 from analytics_orchestration.testing.services.stepfunctions import StepFunctionsService
+from analytics_orchestration.testing.services.stream_pipes import StreamPipes
 from analytics_orchestration.testing.services.stream_sources import StreamEventSources
 
 __all__ = ["Execution", "Firing", "HttpResponse", "OfflineAws", "QueueMessage",
@@ -155,12 +156,15 @@ class OfflineAws:
         """Emulated Glue, Athena, Batch, EMR Serverless and SageMaker jobs (fakes, failures)."""
         self._sfn = StepFunctionsService(kernel, self._iam, self.analytics, self.iam)
         self._pipes = PipesService(kernel, self._sqs, self._lambda, self.iam)
+        self._stream_pipes = StreamPipes(kernel, self._pipes, self._kinesis,
+                                         self._dynamodb_streams, self._sqs, self._lambda,
+                                         self.iam)
         self._apigateway = ApiGatewayService(kernel, self._sqs)
         self._services: tuple[Any, ...] = (
             self._iam, self._sqs, self._lambda, self._firehose, self._sns, self._events,
             self._s3, self._dynamodb, self._kinesis, self._dynamodb_streams,
             self._stream_sources, self._scheduler, self.analytics, self._sfn, self._pipes,
-            self._apigateway)
+            self._stream_pipes, self._apigateway)
         handlers: dict[str, Handler] = {}
         for service in self._services:
             handlers.update(service.resource_handlers())

@@ -135,5 +135,37 @@ def test_profile_changes_reach_the_personalisation_queue(aws):
     assert aws.list_objects("DiscardedProfileChanges") == []
 
 
-def _decoded(record: dict) -> dict:
-    return json.loads(base64.b64decode(record["kinesis"]["data"]))
+def test_suspicious_session_alerts_the_fraud_team_and_a_normal_one_does_not(aws):
+    aws.put_records(STREAM, [
+        ("s-normal", _view("s-normal", "/home", bot_score=0.2)),
+        ("s-bot", _view("s-bot", "/login", bot_score=0.97)),
+        ("s-normal", _view("s-normal", "/cart", bot_score=0.1)),
+    ])
+    [execution] = aws.wait_for_executions("AlertWorkflow")
+    assert execution.status == "SUCCEEDED"
+    # The pipe's filter let the suspicious event through, and only it, flattened.
+    [record] = execution.input
+    assert record["partitionKey"] == "s-bot"
+    assert json.loads(base64.b64decode(record["data"]))["session_id"] == "s-bot"
+    alerts = [json.loads(m.body) for m in aws.queue_messages("FraudTeamQueue")]
+    assert alerts == [{"kind": "SuspiciousSession", "session_id": "s-bot", "page": "/login",
+                       "bot_score": 0.97, "sequence_number": record["sequenceNumber"]}]
+    assert aws.queue_messages("SessionAlertsPipe/DeadLetterQueue") == []
+
+
+def test_a_batch_the_workflow_fails_on_reaches_the_pipes_dead_letter_queue(aws):
+    # A suspicious event without a session: the workflow's alert cannot be built.
+    aws.put_record(STREAM, {"page": "/home", "bot_score": 0.99}, partition_key="s-x")
+    aws.put_record(STREAM, _view("s-y", "/home", bot_score=0.95), partition_key="s-x")
+    [dead] = aws.queue_messages("SessionAlertsPipe/DeadLetterQueue")
+    metadata = dead.json()
+    assert metadata["context"]["condition"] == "RetryAttemptsExhausted"
+    assert metadata["context"]["partnerResourceArn"] == aws.arn("SessionAlertsPipe")
+    info = metadata["KinesisBatchInfo"]
+    assert (info["batchSize"], info["streamArn"]) == (1, aws.arn(STREAM))
+    failed = [e for e in aws.executions("AlertWorkflow") if e.status == "FAILED"]
+    assert len(failed) == 1 + 3  # the first try and retry_attempts=3
+    assert {json.loads(base64.b64decode(e.input[0]["data"]))["page"] for e in failed} == {
+        "/home"}
+    alerts = [json.loads(m.body)["session_id"] for m in aws.queue_messages("FraudTeamQueue")]
+    assert alerts == ["s-y"]

@@ -14,6 +14,7 @@ Each module is one pattern; add one ``from .module import Name`` line and the na
 """
 
 from .consumer import ConsumerHandler, StreamConsumer, StreamSource
+from .pipe import StreamToStateMachinePipe
 from .stream import KinesisDataStream
 from .table import StreamingTable
 
@@ -22,5 +23,6 @@ __all__ = [
     "KinesisDataStream",
     "StreamConsumer",
     "StreamSource",
+    "StreamToStateMachinePipe",
     "StreamingTable",
 ]
