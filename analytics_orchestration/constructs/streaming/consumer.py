@@ -265,7 +265,7 @@ _LIMITS = {
     "tumbling_window": Span(Duration.seconds(0), Duration.seconds(900), whole_seconds=True,
                             meaning="0 to 900 seconds"),
     "filters": Items(min_items=0, max_items=MAX_FILTERS),
-    "iterator_age_threshold": Span(Duration.seconds(1), Duration.days(7)),
+    "iterator_age_threshold": Span(Duration.seconds(1), Duration.days(7), unit="millis"),
 }
 
 
@@ -390,6 +390,13 @@ class StreamConsumer(Construct):
             filters=filters, tumbling_window=tumbling_window,
         )
         self.function.add_event_source(event_source)
+        if self._record_age_is_token():
+            assert self.max_record_age is not None
+            for child in self.function.node.children:
+                cfn = child.node.default_child
+                if isinstance(child, lambda_.EventSourceMapping) and isinstance(
+                        cfn, lambda_.CfnEventSourceMapping):
+                    cfn.maximum_record_age_in_seconds = self.max_record_age.to_seconds()
         #: The event source mapping's id (``EventSourceMappingUUID``).
         self.event_source_mapping_id: str = event_source.event_source_mapping_id
         #: Every alarm of the consumer.
@@ -482,11 +489,15 @@ class StreamConsumer(Construct):
 
     # ----------------------------------------------------------------- internals
 
+    def _record_age_is_token(self) -> bool:
+        return self.max_record_age is not None and self.max_record_age.is_unresolved()
+
     def _event_source(
         self, *, starting_position: lambda_.StartingPosition, batch_size: int,
         max_batching_window: Duration | None, bisect_batch_on_error: bool,
         filters: Sequence[Mapping[str, Any]], tumbling_window: Duration | None,
-    ) -> event_sources.StreamEventSource:
+    ) -> event_sources.KinesisEventSource | event_sources.KinesisConsumerEventSource | (
+            event_sources.DynamoEventSource):
         on_failure: lambda_.IEventSourceDlq = (
             _QueueOnFailure(self.failure_queue) if self.failure_queue is not None
             else _BucketOnFailure(self, self.failure_bucket))  # type: ignore[arg-type]
@@ -497,7 +508,8 @@ class StreamConsumer(Construct):
             "parallelization_factor": self.parallelization_factor,
             "bisect_batch_on_error": bisect_batch_on_error,
             "retry_attempts": self.retry_attempts,
-            "max_record_age": self.max_record_age,
+            # CDK's own range check cannot read a token: a token age is set on the L1.
+            "max_record_age": None if self._record_age_is_token() else self.max_record_age,
             "report_batch_item_failures": True,
             "on_failure": on_failure,
             "filters": [{"pattern": json.dumps(dict(p), sort_keys=True)} for p in filters]

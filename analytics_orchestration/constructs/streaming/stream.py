@@ -39,7 +39,7 @@ DEFAULT_ITERATOR_AGE_THRESHOLD = Duration.minutes(10)
     "shard_count": Number(1, MAX_SHARD_COUNT),
     "retention_period": Span(MIN_STREAM_RETENTION, MAX_STREAM_RETENTION, unit="hours",
                              meaning="24 to 8,760 hours (1 to 365 days)"),
-    "iterator_age_threshold": Span(Duration.seconds(1), Duration.days(7)),
+    "iterator_age_threshold": Span(Duration.seconds(1), Duration.days(7), unit="millis"),
 })
 class KinesisDataStream(Construct):
     """A Kinesis data stream encrypted with a customer-managed key, with its alarms.

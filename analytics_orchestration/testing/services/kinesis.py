@@ -15,6 +15,7 @@ retention expiry (records stay), server-side encryption (recorded, not applied).
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as dt
 import json
 from typing import Any
@@ -120,7 +121,7 @@ class KinesisService:
             for record in shard.records.values():
                 data = record.data if isinstance(record.data, str) else base64.b64encode(
                     record.data).decode()
-                lambda_record = {
+                lambda_record: dict[str, Any] = {
                     "kinesis": {
                         "kinesisSchemaVersion": "1.0",
                         "partitionKey": record.partition_key,
@@ -135,10 +136,9 @@ class KinesisService:
                     "awsRegion": self.kernel.region,
                 }
                 view = dict(lambda_record["kinesis"])
-                try:
+                # Lambda matches non-JSON data as the base64 string.
+                with contextlib.suppress(ValueError):
                     view["data"] = json.loads(base64.b64decode(data))
-                except ValueError:
-                    pass  # Lambda matches non-JSON data as the base64 string
                 records.append(StreamRecord(
                     shard_id=str(shard_id), sequence_number=str(record.sequence_number),
                     arrival=record.created_at_datetime.replace(tzinfo=dt.UTC)

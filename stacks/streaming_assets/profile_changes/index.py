@@ -48,6 +48,6 @@ def record_handler(record: DynamoDBRecord) -> None:
                                      MessageBody=json.dumps(change_message(record)))
 
 
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+def handler(event: dict[str, Any], context: Any) -> Any:
     return process_partial_response(event=event, record_handler=record_handler,
                                     processor=processor, context=context)
