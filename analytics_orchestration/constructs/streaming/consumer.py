@@ -390,13 +390,15 @@ class StreamConsumer(Construct):
             filters=filters, tumbling_window=tumbling_window,
         )
         self.function.add_event_source(event_source)
-        if self._record_age_is_token():
-            assert self.max_record_age is not None
+        if self.max_record_age is None or self._record_age_is_token():
+            # Written on the L1: Lambda's -1 (infinite) explicitly, so the template says
+            # what was chosen, and a token age, which CDK's range check cannot read.
+            age = -1 if self.max_record_age is None else self.max_record_age.to_seconds()
             for child in self.function.node.children:
                 cfn = child.node.default_child
                 if isinstance(child, lambda_.EventSourceMapping) and isinstance(
                         cfn, lambda_.CfnEventSourceMapping):
-                    cfn.maximum_record_age_in_seconds = self.max_record_age.to_seconds()
+                    cfn.maximum_record_age_in_seconds = age
         #: The event source mapping's id (``EventSourceMappingUUID``).
         self.event_source_mapping_id: str = event_source.event_source_mapping_id
         #: Every alarm of the consumer.
