@@ -16,6 +16,12 @@ module               what it emulates
 ``stepfunctions``    state machines and moto's interpreter patches (JSONata, virtual time,
                      integration casing, intrinsic functions)
 ``pipes``            ``AWS::Pipes::Pipe`` SQS -> (Lambda enrichment) -> Step Functions
+``stream_pipes``     pipes from Kinesis / DynamoDB streams, Express targets run synchronously
+``kinesis``          Kinesis data streams and enhanced fan-out consumers (moto), virtual time
+``dynamodb_streams`` the change records of tables with a stream, in Lambda's shape
+``stream_sources``   Lambda event source mappings from Kinesis and DynamoDB streams: batches,
+                     bisect, partial responses, retries, record age, tumbling windows,
+                     on-failure destinations (the engine: ``core.stream_polling``)
 ``firehose``         ``AWS::KinesisFirehose::DeliveryStream`` to S3
 ``scheduler``        scheduled rules and EventBridge Scheduler schedules on virtual time
                      (``OfflineAws.advance``), AWS's cron dialect, rate and at expressions
@@ -28,8 +34,8 @@ module               what it emulates
 ``iam_enforcement``  IAM enforced: the policy index, the acting principal, the boto3 hook
 ===================  ======================================================================
 
-Adding a service (Kinesis, DynamoDB Streams, Redshift Data API, MWAA...)
-------------------------------------------------------------------------
+Adding a service (Redshift Data API, MWAA...)
+---------------------------------------------
 1. Create ``services/<name>.py`` with one class taking the
    :class:`~analytics_orchestration.testing.core.kernel.Kernel` (and, as constructor
    arguments, the other service objects it calls: e.g. ``LambdaService`` to invoke a
