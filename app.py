@@ -29,6 +29,7 @@ from stacks.event_routing_stack import EventRoutingStack
 from stacks.ingestion_stack import IngestionStack
 from stacks.job_queue_stack import JobQueueStack
 from stacks.serverless_analytics_stack import ServerlessAnalyticsStack
+from stacks.streaming_stack import StreamingStack
 
 APP_DIR = Path(__file__).resolve().parent
 #: The environment variables through which the CDK CLI passes the context (aws-cdk-lib's
@@ -79,6 +80,9 @@ def build_app(**app_props: Any) -> App:
                          description="Batch processing of S3 objects with AWS Batch on Fargate")
     AirflowStack(app, "AnalyticsAirflow",
                  description="Managed Airflow (MWAA) orchestrating the sales pipeline")
+    StreamingStack(app, "AnalyticsStreaming",
+                   description="Clickstream analytics on Kinesis Data Streams and DynamoDB "
+                   "Streams with Lambda, EventBridge Pipes and Step Functions")
     strict_profile(app)
     return app
 

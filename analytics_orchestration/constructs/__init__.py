@@ -77,6 +77,13 @@ if TYPE_CHECKING:
     from .warehouse import (
         RedshiftSqlRunner as RedshiftSqlRunner,
         RedshiftTarget as RedshiftTarget,
+    from .streaming import (
+        ConsumerHandler as ConsumerHandler,
+        KinesisDataStream as KinesisDataStream,
+        StreamConsumer as StreamConsumer,
+        StreamSource as StreamSource,
+        StreamToStateMachinePipe as StreamToStateMachinePipe,
+        StreamingTable as StreamingTable,
     )
     from .worker_pool import (
         ContainerWorkers as ContainerWorkers,
@@ -112,6 +119,10 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "SourceFormat",
     ),
     ".warehouse": ("RedshiftSqlRunner", "RedshiftTarget"),
+    ".streaming": (
+        "ConsumerHandler", "KinesisDataStream", "StreamConsumer", "StreamSource",
+        "StreamToStateMachinePipe", "StreamingTable",
+    ),
     ".worker_pool": (
         "ContainerWorkers", "JobApiOptions", "LambdaWorkers", "SqsWorkerPool", "WorkerCompute",
     ),

@@ -68,15 +68,18 @@ upward import):
   ``loop`` (queued asynchronous work and pollers: what ``settle()`` runs), ``registry``
   (deployed resources and lookups), ``deploy`` (creation order, no-op types), ``template``
   (intrinsics, assets), ``patching`` (moto patches, virtual clock), ``patterns``
-  (EventBridge pattern language, shared by rules and filters);
+  (EventBridge pattern language, shared by rules and filters), ``streams`` and
+  ``stream_polling`` (how a stream consumer reads shards: batches, bisect, retries,
+  record age, tumbling windows);
 - ``services/``: ``s3``, ``sqs``, ``sns``, ``lambda_`` (+ ``lambda_runtime``), ``events``
   (EventBridge), ``scheduler`` (scheduled rules, EventBridge Scheduler), ``apigateway``
-  (+ ``apigateway_vtl``), ``stepfunctions``, ``pipes``, ``firehose``, ``dynamodb``, ``iam``
-  (roles, keys, parameters), ``analytics`` (Glue, Athena, Batch, EMR Serverless,
-  SageMaker), ``redshift_data`` (the Redshift Data API, Redshift Serverless),
-  ``custom_resources`` (provider-framework custom resources). Each holds that service's
-  resource handlers, its moto patches and its runtime
-  behaviour. Adding a service (Kinesis, DynamoDB Streams, MWAA...) is one
+  (+ ``apigateway_vtl``), ``stepfunctions``, ``pipes`` (+ ``stream_pipes``), ``firehose``,
+  ``dynamodb`` (+ ``dynamodb_streams``), ``kinesis``, ``stream_sources`` (stream event
+  source mappings), ``iam`` (roles, keys, parameters), ``analytics`` (Glue, Athena, Batch,
+  EMR Serverless, SageMaker), ``redshift_data`` (the Redshift Data API, Redshift
+  Serverless), ``custom_resources`` (provider-framework custom resources). Each holds that
+  service's resource handlers, its moto patches and its runtime behaviour. Adding a service
+  (MWAA...) is one
   more module there, constructed in :class:`OfflineAws`: the steps are in
   :mod:`analytics_orchestration.testing.services`.
 
@@ -135,6 +138,18 @@ What runs
   in AWS's shape to the default bus when the bucket has EventBridge notifications on, with
   the object key as it is (not URL-encoded, as captured from AWS; sources in
   ``services/s3.py``).
+- Streams (:mod:`~.services.kinesis`, :mod:`~.services.dynamodb_streams`,
+  :mod:`~.services.stream_sources`, :mod:`~.services.stream_pipes`): Kinesis streams in
+  moto (``put_record``/``put_records`` here or boto3; shards by partition-key hash;
+  arrival times on the virtual clock) and DynamoDB Streams (INSERT/MODIFY/REMOVE with the
+  view type's images; a write that changes nothing writes no record). Lambda event source
+  mappings and pipes read them per shard in order: batch size, filter criteria, starting
+  position, partial batch responses (the lowest failed record is the checkpoint),
+  bisect on error (no retry used), retry attempts, maximum record age (``advance``),
+  tumbling windows (state passed between invocations, a final ``isFinalInvokeForWindow``
+  invocation when the window ends), on-failure destinations (SQS, SNS, S3) and pipe
+  dead-letter queues with the batch metadata AWS sends; Express targets of a pipe run
+  synchronously. ``blocked_shards`` shows a shard stuck behind a record retried forever.
 - Event routing (:mod:`~.services.events`, :mod:`~.services.pipes`,
   :mod:`~.services.firehose`): an EventBridge target
   that refuses a delivery (deleted queue, state machine or topic; function not deployed)
@@ -191,7 +206,7 @@ Fidelity
 ========
 ``tests/fidelity/`` runs cases taken from AWS's own public material (the EventBridge rule
 engine's tests and README, github.com/aws/event-ruler; the EventBridge, SNS, Step
-Functions and API Gateway developer guides), each citing its source, through the
+Functions, API Gateway and Lambda developer guides), each citing its source, through the
 harness's public surface.
 A case is correct (the harness does what AWS does), refused (the harness raises an error
 naming the feature) or wrong; the suite fails on any wrong one. Score per service (before
@@ -205,6 +220,7 @@ the fidelity work of issue 11 the same cases scored 46/53, 21/60, 9/11, 44/56 an
 - API Gateway mapping templates: 8/8 correct, 0 refused (new with the API Gateway emulation)
 - EventBridge API destinations: 13/13 correct, 0 refused (new with the API destination
   emulation)
+- Lambda stream event sources: 12/12 correct, 0 refused (new with the stream emulation)
 
 IAM
 ===

@@ -47,10 +47,12 @@ from analytics_orchestration.testing.services.custom_resources import (
     CustomResourceService,
 )
 from analytics_orchestration.testing.services.dynamodb import DynamoDbService
+from analytics_orchestration.testing.services.dynamodb_streams import DynamoDbStreamsService
 from analytics_orchestration.testing.services.events import EventsService
 from analytics_orchestration.testing.services.firehose import FirehoseService
 from analytics_orchestration.testing.services.iam import IamService
 from analytics_orchestration.testing.services.iam_enforcement import Iam, IamFinding
+from analytics_orchestration.testing.services.kinesis import KinesisService
 from analytics_orchestration.testing.services.lambda_ import LambdaService
 from analytics_orchestration.testing.services.lambda_runtime import Invocation
 from analytics_orchestration.testing.services.pipes import PipesService
@@ -60,6 +62,8 @@ from analytics_orchestration.testing.services.scheduler import Firing, Scheduler
 from analytics_orchestration.testing.services.sns import SnsService
 from analytics_orchestration.testing.services.sqs import QueueMessage, SqsService
 from analytics_orchestration.testing.services.stepfunctions import StepFunctionsService
+from analytics_orchestration.testing.services.stream_pipes import StreamPipes
+from analytics_orchestration.testing.services.stream_sources import StreamEventSources
 
 __all__ = ["Execution", "Firing", "HttpAnswer", "HttpCall", "HttpResponse", "OfflineAws",
            "QueueMessage", "template_of_stack"]
@@ -156,11 +160,18 @@ class OfflineAws:
                                      self._api_destinations)
         self._s3 = S3Service(kernel, self._lambda, self._events, self.iam)
         self._dynamodb = DynamoDbService(kernel)
+        self._kinesis = KinesisService(kernel)
+        self._dynamodb_streams = DynamoDbStreamsService(kernel)
+        self._stream_sources = StreamEventSources(kernel, self._lambda, self._kinesis,
+                                                  self._dynamodb_streams, self._sqs, self.iam)
         self._scheduler = SchedulerService(kernel, self._events, self._sqs, self.iam)
         self.analytics = AnalyticsServices(kernel, self.iam, self._scheduler)
         """Emulated Glue, Athena, Batch, EMR Serverless and SageMaker jobs (fakes, failures)."""
         self._sfn = StepFunctionsService(kernel, self._iam, self.analytics, self.iam)
         self._pipes = PipesService(kernel, self._sqs, self._lambda, self.iam)
+        self._stream_pipes = StreamPipes(kernel, self._pipes, self._kinesis,
+                                         self._dynamodb_streams, self._sqs, self._lambda,
+                                         self.iam)
         self._apigateway = ApiGatewayService(kernel, self._sqs)
         self.redshift_data = RedshiftDataService(kernel, self.iam)
         """The emulated Redshift Data API: statements in order, injected results, failures."""
@@ -168,8 +179,9 @@ class OfflineAws:
         self._services: tuple[Any, ...] = (
             self._iam, self._sqs, self._lambda, self._firehose, self._sns,
             self._api_destinations, self._events,
-            self._s3, self._dynamodb, self._scheduler, self.analytics, self._sfn, self._pipes,
-            self._apigateway, self.redshift_data)
+            self._s3, self._dynamodb, self._kinesis, self._dynamodb_streams,
+            self._stream_sources, self._scheduler, self.analytics, self._sfn, self._pipes,
+            self._stream_pipes, self._apigateway, self.redshift_data)
         handlers: dict[str, Handler] = {}
         for service in self._services:
             handlers.update(service.resource_handlers())
@@ -397,6 +409,35 @@ class OfflineAws:
             QueueUrl=self._sqs.queue_url(queue), MessageBody=text, **kwargs)["MessageId"]
         self.settle()
         return message_id
+
+    def put_record(self, stream: str, data: bytes | str | Mapping[str, Any] | list[Any], *,
+                   partition_key: str) -> dict[str, Any]:
+        """Put one record on a Kinesis stream (dicts/lists JSON-encoded) and settle;
+        returns ``ShardId`` and ``SequenceNumber``. ``stream``: construct path, logical id,
+        name or ARN."""
+        body = data if isinstance(data, bytes | str) else json.dumps(data)
+        response = self._kinesis.put_record(stream, body, partition_key)
+        self.settle()
+        return response
+
+    def put_records(self, stream: str,
+                    records: Iterable[tuple[str, bytes | str | Mapping[str, Any]]]) -> None:
+        """Put ``(partition key, data)`` records on a stream in one ``PutRecords`` call
+        (dicts JSON-encoded), then settle."""
+        entries = [{"PartitionKey": key,
+                    "Data": data if isinstance(data, bytes) else (
+                        data.encode() if isinstance(data, str) else json.dumps(data).encode())}
+                   for key, data in records]
+        self.client("kinesis").put_records(StreamARN=self._kinesis.stream_arn(stream),
+                                           Records=entries)
+        self.settle()
+
+    def blocked_shards(self, function: str) -> list[str]:
+        """Shards whose stream event source mapping (of ``function``) keeps failing on its
+        head batch with nothing to stop it (infinite retries, no maximum record age): the
+        records behind it wait, as on AWS, until they expire."""
+        poller = self._stream_sources.mapping_for(function).poller
+        return poller.blocked_shards() if poller is not None else []
 
     def publish(self, topic: str, message: str | Mapping[str, Any], **kwargs: Any) -> str:
         """Publish to a topic (dicts JSON-encoded); returns the message id."""

@@ -11,7 +11,8 @@ from pathlib import Path
 import analytics_orchestration
 from analytics_orchestration import constructs
 
-PATTERN_MODULES = ("etl", "event_routing", "ingestion", "serverless_analytics", "worker_pool")
+PATTERN_MODULES = ("etl", "event_routing", "ingestion", "serverless_analytics", "streaming",
+                   "worker_pool")
 
 
 def _type_checking_names(init_file: Path) -> set[str]:

@@ -352,6 +352,32 @@ class Fidelity:
                     ok = ok and all(c.headers["Content-Length"] == str(len(c.body.encode()))
                                     for c in calls)
                 return bool(ok)
+    # -- Lambda stream event sources -------------------------------------------------
+    def lambda_stream_responses(self) -> dict[str, Outcome]:
+        """Each case: its own stream, function and mapping, deployed from a template."""
+        out: dict[str, Outcome] = {}
+        for case in load("lambda_stream_responses"):
+            def run(case: dict[str, Any] = case) -> bool:
+                name = self._name("stream").replace("-", "")
+                self.aws.deploy(template=_stream_case_template(case), stack_name=name)
+                ids = {r.logical_id: r for r in self.aws.resources if r.stack_name == name}
+                self.aws.put_records(str(ids["Stream"].arn),
+                                     [("k", {"n": i}) for i in range(3)])
+                events = [i.event for i in self.aws.invocations(ids["Function"].physical_id)]
+                sequences = [[r["kinesis"]["sequenceNumber"] for r in e["Records"]]
+                             for e in events]
+                if not sequences:
+                    return False
+                first, rest = sequences[0], sequences[1:]
+                expect = case["expect"]
+                if expect == "success":
+                    return len(first) == 3 and rest == []
+                if expect == "retry-all":
+                    return len(first) == 3 and rest[:1] == [first]
+                if "retry-from" in expect:
+                    return rest[:1] == [first[expect["retry-from"]:]]
+                sizes = [len(s) for s in rest[:len(expect["split"])]]
+                return len(first) == 3 and sizes == expect["split"]
             out[case["id"]] = _outcome(run)
         return out
 
@@ -393,6 +419,49 @@ def _match(expected: Any, value: Any, event: dict[str, Any]) -> bool:
     return bool(expected == value and type(expected) is type(value))
 
 
+_STREAM_HANDLER = """
+import json, os
+calls = []
+def handler(event, context):
+    calls.append(1)
+    if len(calls) > 1:
+        return {"state": {}} if "window" in event else {}
+    response = os.environ["RESPONSE"]
+    if response == '"raise"':
+        raise RuntimeError("the case's function error")
+    for index, record in enumerate(event["Records"]):
+        response = response.replace('"$rec%d"' % index,
+                                    json.dumps(record["kinesis"]["sequenceNumber"]))
+    return json.loads(response)
+"""
+
+
+def _stream_case_template(case: dict[str, Any]) -> dict[str, Any]:
+    """A stream, a function answering with the case's response, a mapping between them."""
+    mapping: dict[str, Any] = {
+        "EventSourceArn": {"Fn::GetAtt": ["Stream", "Arn"]},
+        "FunctionName": {"Ref": "Function"}, "StartingPosition": "TRIM_HORIZON",
+        "BatchSize": 10, "MaximumRetryAttempts": 1,
+        "BisectBatchOnFunctionError": bool(case.get("bisect")),
+        "FunctionResponseTypes": ["ReportBatchItemFailures"],
+    }
+    if case.get("tumbling_window"):
+        mapping["TumblingWindowInSeconds"] = case["tumbling_window"]
+    return {"Resources": {
+        "Stream": {"Type": "AWS::Kinesis::Stream", "Properties": {"ShardCount": 1}},
+        "Role": {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {
+            "Version": "2012-10-17", "Statement": [{
+                "Effect": "Allow", "Action": "sts:AssumeRole",
+                "Principal": {"Service": "lambda.amazonaws.com"}}]}}},
+        "Function": {"Type": "AWS::Lambda::Function", "Properties": {
+            "Runtime": "python3.12", "Handler": "index.handler",
+            "Role": {"Fn::GetAtt": ["Role", "Arn"]},
+            "Code": {"ZipFile": _STREAM_HANDLER},
+            "Environment": {"Variables": {"RESPONSE": json.dumps(case["response"])}}}},
+        "Mapping": {"Type": "AWS::Lambda::EventSourceMapping", "Properties": mapping},
+    }}
+
+
 def score(results: dict[str, dict[str, Outcome]]) -> Iterator[tuple[str, int, int, int]]:
     """(service, correct, refused, total) per service."""
     for service, outcomes in results.items():
@@ -408,6 +477,7 @@ SERVICES: dict[str, Callable[[Fidelity], dict[str, Outcome]]] = {
     "Step Functions": Fidelity.stepfunctions,
     "API Gateway mapping templates": Fidelity.apigateway_mapping_templates,
     "EventBridge API destinations": Fidelity.eventbridge_api_destinations,
+    "Lambda stream event sources": Fidelity.lambda_stream_responses,
 }
 """Each service's cases, in the order the docs list the scores."""
 
@@ -427,6 +497,7 @@ def case_ids() -> list[tuple[str, str]]:
             "apigateway_mapping_templates")],
         "EventBridge API destinations": [c["id"] for c in load(
             "eventbridge_api_destinations")],
+        "Lambda stream event sources": [c["id"] for c in load("lambda_stream_responses")],
     }
     return [(service, case_id) for service in SERVICES for case_id in ids[service]]
 

@@ -61,4 +61,5 @@ def test_cases_cite_their_source() -> None:
              *load("eventbridge_input_transformer"), *sns["matching"], *sns["validation"],
              *load("stepfunctions_intrinsics"), *load("apigateway_mapping_templates"),
              *load("eventbridge_api_destinations")]
+             *load("lambda_stream_responses")]
     assert every and all(str(case.get("source", "")).startswith("https://") for case in every)

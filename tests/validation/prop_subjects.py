@@ -21,10 +21,12 @@ from typing import Any
 
 from aws_cdk import Duration, Stack
 from aws_cdk import aws_batch as batch
+from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_emrserverless as emrserverless
 from aws_cdk import aws_events as events
 from aws_cdk import aws_glue as glue
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kinesis as kinesis
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_redshiftserverless as redshift
@@ -142,6 +144,22 @@ def api_destination(stack: Stack) -> events.IApiDestination:
             stack, "FuzzApiDestination", connection=connection,
             api_destination_arn="arn:aws:events:us-east-1:111111111111:api-destination/f/1")
     return _child(stack, "FuzzApiDestination", make)
+
+
+def stream(stack: Stack) -> kinesis.IStream:
+    return _child(stack, "FuzzStream", lambda: kinesis.Stream.from_stream_arn(
+        stack, "FuzzStream", "arn:aws:kinesis:us-east-1:111111111111:stream/fuzz"))
+
+
+def streaming_table(stack: Stack) -> dynamodb.ITable:
+    return _child(stack, "FuzzStreamTable", lambda: dynamodb.Table.from_table_attributes(
+        stack, "FuzzStreamTable",
+        table_arn="arn:aws:dynamodb:us-east-1:111111111111:table/fuzz",
+        table_stream_arn="arn:aws:dynamodb:us-east-1:111111111111:table/fuzz/stream/2026"))
+
+
+def consumer_code() -> lambda_.Code:
+    return lambda_.Code.from_inline("def handler(event, context):\n    return {}\n")
 
 
 def glue_job(stack: Stack) -> glue.IJob:
@@ -281,6 +299,17 @@ def in_pipe(stack: Stack, value: Any) -> Any:
                                       state_machine=machine(stack), enrichment=value)
 
 
+def in_consumer(prop: str) -> Callable[[Stack, Any], Any]:
+    def host(stack: Stack, value: Any) -> Any:
+        props: Props = {"source": ao.StreamSource.kinesis(stream(stack)),
+                        "handler": ao.ConsumerHandler.code(consumer_code())}
+        props[prop] = value
+        if prop == "handler" and value.counter is not None:
+            props["tumbling_window"] = Duration.minutes(1)
+        return ao.StreamConsumer(stack, _unique(stack, "Consumer"), **props)
+    return host
+
+
 def ml_props(stack: Stack) -> Props:
     return {
         "data_bucket": bucket(stack),
@@ -334,6 +363,22 @@ SUBJECTS: tuple[Subject, ...] = (
             accepts=_accepts(max_workers="huge", queued_tasks_threshold="huge",
                              airflow_configuration_options="empty huge",
                              triggerable_dags="empty")),
+    Subject("KinesisDataStream", ao.KinesisDataStream, lambda s: {}, construct=True,
+            units={"retention_period": "hours", "iterator_age_threshold": "millis"}),
+    Subject("StreamingTable", ao.StreamingTable, lambda s: {"partition_key": "id"},
+            construct=True),
+    Subject("StreamConsumer", ao.StreamConsumer,
+            lambda s: {"source": ao.StreamSource.kinesis(stream(s)),
+                       "handler": ao.ConsumerHandler.code(consumer_code())},
+            construct=True, units={"iterator_age_threshold": "millis"},
+            # 0 retries (discard at once) and windows of 0 (none) are valid for Lambda.
+            accepts=_accepts(retry_attempts="zero", max_batching_window="zero",
+                             tumbling_window="zero", filters="empty")),
+    Subject("StreamToStateMachinePipe", ao.StreamToStateMachinePipe,
+            lambda s: {"source": ao.StreamSource.kinesis(stream(s)),
+                       "state_machine": machine(s)}, construct=True,
+            accepts=_accepts(retry_attempts="zero", maximum_batching_window="zero",
+                             filter_patterns="empty")),
     Subject("SqsWorkerPool", ao.SqsWorkerPool, lambda s: {}, construct=True),
     Subject("StepFunctionsEtl", ao.StepFunctionsEtl,
             lambda s: {"transform": [work_step(s)]}, construct=True,
@@ -488,6 +533,15 @@ SUBJECTS: tuple[Subject, ...] = (
             accepts=_accepts(pipe_filter_patterns="empty")),
     Subject("PipeEnrichment.function", ao.PipeEnrichment.function, _lambda_target,
             host=in_pipe),
+    Subject("StreamSource.kinesis", ao.StreamSource.kinesis,
+            lambda s: {"stream": stream(s)}, host=in_consumer("source")),
+    Subject("StreamSource.dynamodb", ao.StreamSource.dynamodb,
+            lambda s: {"table": streaming_table(s)}, host=in_consumer("source")),
+    Subject("ConsumerHandler.code", ao.ConsumerHandler.code,
+            lambda s: {"code": consumer_code()}, host=in_consumer("handler"),
+            units={"timeout": "seconds"}),
+    Subject("ConsumerHandler.window_counter", ao.ConsumerHandler.window_counter,
+            lambda s: {"key_field": "page"}, host=in_consumer("handler")),
     Subject("catalog_pattern", ao.catalog_pattern,
             lambda s: {"library_events": ao.ETL_RUN_FAILED}),
     Subject("detail_input", ao.detail_input,

@@ -52,7 +52,8 @@ NOT_VALIDATED = {
 }
 #: Abstract bases users subclass or get from factories: their factories are subjects.
 ABSTRACT_BASES = {"WorkerCompute", "EtlStep", "EtlTrigger", "IngestionTarget", "ItemProcessor",
-                  "RouteTarget", "TopicSubscription", "PipeEnrichment", "StepContext"}
+                  "RouteTarget", "TopicSubscription", "PipeEnrichment", "StepContext",
+                  "StreamSource", "ConsumerHandler"}
 
 
 def _public() -> dict[str, Any]:

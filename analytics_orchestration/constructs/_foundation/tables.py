@@ -18,11 +18,14 @@ def secure_table(
     sort_key: str | None = None,
     encryption_key: kms.IKey | None = None,
     time_to_live_attribute: str | None = None,
+    stream: dynamodb.StreamViewType | None = None,
 ) -> dynamodb.Table:
     """An on-demand table with PITR, encrypted with ``encryption_key`` (else AWS-owned).
 
     Every table is in its stack's AWS Backup plan (:func:`.backups.backup_plan`): daily
     recovery points outside the table, in a vault under a customer-managed key.
+
+    ``stream`` turns on DynamoDB Streams with that view of each change (None: no stream).
 
     Deletion protection is on unless the development removal switch is on. The v1
     ``Table`` L2, because ``TableV2`` cannot render a customer-managed key in an
@@ -48,6 +51,7 @@ def secure_table(
             point_in_time_recovery_enabled=True
         ),
         time_to_live_attribute=time_to_live_attribute,
+        stream=stream,
         deletion_protection=not destroy_on_removal(scope),
         removal_policy=stateful_removal_policy(scope),
     )

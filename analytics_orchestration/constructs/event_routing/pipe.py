@@ -97,6 +97,11 @@ class PipeEnrichment:
         """
         return cls(None)
 
+    @property
+    def resolves_to_library_parser(self) -> bool:
+        """True for ``sqs_record_parser()`` (the library's handler, built on resolve)."""
+        return self._function is None
+
     def resolve(self, scope: Construct) -> lambda_.IFunction:
         """The function to call, creating the library's handler in ``scope`` if needed."""
         if self._function is not None:

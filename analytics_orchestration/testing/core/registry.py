@@ -51,7 +51,8 @@ class ResourceRegistry:
         """Find a deployed resource by construct path, logical id, physical id or ARN.
 
         Paths may omit the stack name and the trailing ``/Resource``: ``"Ingestion/Ledger"``
-        finds ``MyStack/Ingestion/Ledger/Resource``.
+        finds ``MyStack/Ingestion/Ledger/Resource``, and ``"Clickstream"`` finds
+        ``MyStack/Clickstream/Resource/Resource`` (a construct whose main child is an L2).
         """
         candidates = [r for r in self.resources
                       if resource_type is None or r.resource_type == resource_type]
@@ -61,7 +62,8 @@ class ResourceRegistry:
             if not r.path:
                 return False
             options = {ref, f"{ref}/Resource", f"{r.stack_name}/{ref}",
-                       f"{r.stack_name}/{ref}/Resource"}
+                       f"{r.stack_name}/{ref}/Resource", f"{ref}/Resource/Resource",
+                       f"{r.stack_name}/{ref}/Resource/Resource"}
             return r.path in options
 
         for test in (
@@ -69,7 +71,8 @@ class ResourceRegistry:
             path_matches,
             lambda r: r.physical_id == ref or r.arn == ref,
             lambda r: bool(r.path) and (r.path.endswith("/" + ref)
-                                        or r.path.endswith(f"/{ref}/Resource")),
+                                        or r.path.endswith(f"/{ref}/Resource")
+                                        or r.path.endswith(f"/{ref}/Resource/Resource")),
         ):
             found = [r for r in candidates if test(r)]
             if len(found) == 1:
