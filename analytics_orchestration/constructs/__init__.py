@@ -66,6 +66,12 @@ if TYPE_CHECKING:
         ServerlessAnalytics as ServerlessAnalytics,
         SourceFormat as SourceFormat,
     )
+    from .streaming import (
+        DataLakeDeliveryStream as DataLakeDeliveryStream,
+        LakeColumn as LakeColumn,
+        LakePartition as LakePartition,
+        LakeTransform as LakeTransform,
+    )
     from .worker_pool import (
         ContainerWorkers as ContainerWorkers,
         JobApiOptions as JobApiOptions,
@@ -95,6 +101,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "MskOptions", "OpenSearchOptions", "RedshiftOptions", "ServerlessAnalytics",
         "SourceFormat",
     ),
+    ".streaming": ("DataLakeDeliveryStream", "LakeColumn", "LakePartition", "LakeTransform"),
     ".worker_pool": (
         "ContainerWorkers", "JobApiOptions", "LambdaWorkers", "SqsWorkerPool", "WorkerCompute",
     ),
