@@ -27,6 +27,7 @@ from stacks.etl_ml_stack import MlWorkflowStack
 from stacks.event_routing_stack import EventRoutingStack
 from stacks.ingestion_stack import IngestionStack
 from stacks.job_queue_stack import JobQueueStack
+from stacks.lake_delivery_stack import LakeDeliveryStack
 from stacks.serverless_analytics_stack import ServerlessAnalyticsStack
 
 APP_DIR = Path(__file__).resolve().parent
@@ -76,6 +77,9 @@ def build_app(**app_props: Any) -> App:
                     description="ML workflow: preprocess, train, evaluate, deploy on SageMaker")
     BatchProcessingStack(app, "AnalyticsBatchProcessing",
                          description="Batch processing of S3 objects with AWS Batch on Fargate")
+    LakeDeliveryStack(app, "AnalyticsLakeDelivery",
+                      description="Clickstream delivered by Firehose into the data lake as "
+                      "partitioned Parquet")
     strict_profile(app)
     return app
 

@@ -50,6 +50,9 @@ from analytics_orchestration.constructs._foundation import (
     secure_key,
 )
 from analytics_orchestration.constructs._foundation.compliance import nag_reference
+from analytics_orchestration.constructs._foundation.functions import (
+    acknowledge_no_dead_letter_queue,
+)
 from analytics_orchestration.constructs._foundation.delivery_streams import (
     DEFAULT_BUFFERING_INTERVAL,
     DEFAULT_BUFFERING_SIZE,
@@ -436,6 +439,11 @@ class DataLakeDeliveryStream(Construct):
             environment=transform.environment(), timeout=TRANSFORM_TIMEOUT,
             log_encryption_key=self.encryption_key,
         )
+        acknowledge_no_dead_letter_queue(
+            built.function,
+            "Firehose invokes the transform synchronously and retries it; the records of an "
+            "invocation that keeps failing go to the stream's error prefix "
+            "(processing-failed), so no asynchronous event can be lost.")
         return built.function
 
     # ----------------------------------------------------------------- building
