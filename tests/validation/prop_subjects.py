@@ -261,6 +261,23 @@ def in_pipe(stack: Stack, value: Any) -> Any:
                                       state_machine=machine(stack), enrichment=value)
 
 
+def lake_database(stack: Stack) -> glue.IDatabase:
+    return _child(stack, "FuzzDatabase", lambda: glue.Database.from_database_arn(
+        stack, "FuzzDatabase", "arn:aws:glue:us-east-1:111111111111:database/fuzz"))
+
+
+def in_delivery(prop: str, *, many: bool = True) -> Callable[[Stack, Any], Any]:
+    def host(stack: Stack, value: Any) -> Any:
+        if prop == "columns":
+            return ao.DataLakeDeliveryStream(stack, _unique(stack, "Delivery"),
+                                             bucket=bucket(stack), columns=[value],
+                                             database=lake_database(stack))
+        return ao.DataLakeDeliveryStream(stack, _unique(stack, "Delivery"),
+                                         bucket=bucket(stack),
+                                         **{prop: [value] if many else value})
+    return host
+
+
 def ml_props(stack: Stack) -> Props:
     return {
         "data_bucket": bucket(stack),
@@ -303,6 +320,22 @@ SUBJECTS: tuple[Subject, ...] = (
             lambda s: {"queue": queue(s), "state_machine": machine(s)}, construct=True,
             accepts=_accepts(filter_patterns="empty", maximum_batching_window="zero")),
     Subject("ServerlessAnalytics", ao.ServerlessAnalytics, lambda s: {}, construct=True),
+    Subject("DataLakeDeliveryStream", ao.DataLakeDeliveryStream,
+            lambda s: {"bucket": bucket(s)}, construct=True,
+            exclusive={"data_lake": ("bucket",)},
+            # No partitions (Firehose's hourly folders) and no columns (JSON lines) are
+            # valid deliveries.
+            accepts=_accepts(partitions="empty", columns="empty")),
+    Subject("LakeColumn", ao.LakeColumn, lambda s: {"name": "page"},
+            host=in_delivery("columns", many=False),
+            accepts=_accepts(comment="empty")),
+    Subject("LakePartition.field", ao.LakePartition.field, lambda s: {"name": "event_type"},
+            host=in_delivery("partitions"), accepts=_accepts(values="empty")),
+    Subject("LakePartition.date", ao.LakePartition.date, lambda s: {"name": "event_date"},
+            host=in_delivery("partitions")),
+    Subject("LakeTransform", ao.LakeTransform, lambda s: {},
+            host=in_delivery("transform", many=False),
+            accepts=_accepts(required_fields="empty", drop_values="empty")),
     Subject("SqsWorkerPool", ao.SqsWorkerPool, lambda s: {}, construct=True),
     Subject("StepFunctionsEtl", ao.StepFunctionsEtl,
             lambda s: {"transform": [work_step(s)]}, construct=True,

@@ -69,7 +69,11 @@ from analytics_orchestration.constructs._foundation.delivery_streams import (
     schema_statements,
     transform_statements,
 )
-from analytics_orchestration.constructs._foundation.validation import Text, validated_props
+from analytics_orchestration.constructs._foundation.validation import (
+    Span,
+    Text,
+    validated_props,
+)
 from analytics_orchestration.constructs.serverless_analytics import DataZone, ServerlessAnalytics
 
 __all__ = ["DataLakeDeliveryStream", "LakeColumn", "LakePartition", "LakeTransform"]
@@ -226,8 +230,13 @@ class LakeTransform:
         }
 
 
-@validated_props(rules={"prefix": Text(max_length=512), "table_name": Text(
-    pattern=_IDENTIFIER, meaning="a lower-case identifier (a-z, 0-9, _)")})
+@validated_props(rules={
+    "prefix": Text(max_length=512),
+    "table_name": Text(pattern=_IDENTIFIER, meaning="a lower-case identifier (a-z, 0-9, _)"),
+    # Firehose keeps an undeliverable record for at most 24 hours: an older one is gone,
+    # so a higher threshold could never fire.
+    "data_freshness_threshold": Span(minimum=Duration.minutes(1), maximum=Duration.days(1)),
+})
 class DataLakeDeliveryStream(Construct):
     """Firehose delivering JSON records into the data lake, partitioned, as Parquet.
 
@@ -262,8 +271,8 @@ class DataLakeDeliveryStream(Construct):
     :param buffering_size: or when this much is buffered (1-128 MiB; 64 MiB or more with
         dynamic partitioning or conversion). Default: 128 MiB with partitioning or
         conversion, else 5 MiB.
-    :param data_freshness_threshold: alarm when the oldest undelivered record is older.
-        Default: None, 3 x the buffering interval, at least 15 minutes.
+    :param data_freshness_threshold: alarm when the oldest undelivered record is older
+        (1 minute to 1 day). Default: None, 3 x the buffering interval, at least 15 minutes.
     :param alarm_topic: where the alarms notify. Default: None, alarms without actions.
     """
 
@@ -525,10 +534,6 @@ class DataLakeDeliveryStream(Construct):
                 problems.check(bool(name.strip()), "transform", name, "field names must "
                                "not be blank")
         self._check_buffering(problems, buffering_interval, buffering_size)
-        if data_freshness_threshold is not None:
-            problems.check(data_freshness_threshold.to_seconds() >= 60,
-                           "data_freshness_threshold", data_freshness_threshold,
-                           "must be at least 1 minute")
         problems.raise_if_any()
 
     def _check_partitions(self, problems: ProblemCollector, table: glue.CfnTable | None) -> None:
