@@ -121,8 +121,12 @@ What runs
   optional Lambda enrichment called synchronously with the batch) to Step Functions, one
   execution per batch with the batch as a JSON array, failed batches redelivered and
   dead-lettered by the queue's redrive policy; ``AWS::KinesisFirehose::DeliveryStream``
-  with an S3 destination, fed by SNS ``firehose`` subscriptions (raw, filtered), each record
-  written to S3 at once, uncompressed; ``AWS::Events::EventBusPolicy`` and
+  with an S3 destination, fed by PutRecord(Batch) and SNS ``firehose`` subscriptions (raw,
+  filtered): buffering (delivered when full, when its interval passes on ``aws.advance``,
+  or on ``aws.flush_delivery_streams()``), the Lambda transform (Ok / Dropped /
+  ProcessingFailed, failures under the error prefix), dynamic partitioning (a JQ subset),
+  prefix expressions, GZIP, and Parquet through the Glue table's schema (``pyarrow``);
+  ``AWS::Events::EventBusPolicy`` and
   ``AWS::Logs::LogStream`` as no-ops.
 - Step Functions: moto's interpreter, with JSONata evaluated by jsonata-python (``$uuid()``
   and ``$hash()`` included), optimized/aws-sdk integrations given the API's parameter casing
@@ -180,6 +184,7 @@ the fidelity work of issue 11 the same cases scored 46/53, 21/60, 9/11, 44/56 an
 - SNS filter policies: 56/56 correct, 0 refused
 - Step Functions: 8/8 correct, 0 refused
 - API Gateway mapping templates: 8/8 correct, 0 refused (new with the API Gateway emulation)
+- Firehose dynamic partitioning: 4/4 correct, 0 refused (new with the Firehose emulation)
 
 IAM
 ===
@@ -229,7 +234,8 @@ What does not
 - EventBridge retries, throttling and ``RetryPolicy`` are not emulated (a refused delivery
   is dead-lettered at once); archives and replays do nothing; API destinations, pipe input
   templates and pipe sources/targets other than SQS -> Step Functions raise
-  :class:`UnsupportedIntegrationError`; Firehose neither buffers nor compresses.
+  :class:`UnsupportedIntegrationError`; so do Firehose streams reading a Kinesis stream,
+  ORC output and de-aggregation (:mod:`~.services.firehose`).
 - Only one harness may be active per process at a time (moto's mock is process-wide).
 """
 

@@ -286,6 +286,51 @@ class Fidelity:
             out[case["id"]] = _outcome(run)
         return out
 
+    def firehose_dynamic_partitioning(self) -> dict[str, Outcome]:
+        """A Direct PUT stream per case with the case's query and prefix: the record's
+        object must land under the evaluated prefix."""
+        aws = self.aws
+        data = json.loads((CASES / "firehose_dynamic_partitioning.json").read_text())
+        out: dict[str, Outcome] = {}
+        for case in data["cases"]:
+            def run(case: dict[str, Any] = case) -> bool:
+                name = self._name("firehose")
+                lake, stream, role = (f"{name.replace('-', '')}{part}"
+                                      for part in ("Lake", "Stream", "Role"))
+                template = {"Resources": {
+                    lake: {"Type": "AWS::S3::Bucket", "Properties": {}},
+                    role: {"Type": "AWS::IAM::Role", "Properties": {
+                        "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{
+                            "Effect": "Allow", "Action": "sts:AssumeRole",
+                            "Principal": {"Service": "firehose.amazonaws.com"}}]},
+                        "Policies": [{"PolicyName": "write", "PolicyDocument": {
+                            "Version": "2012-10-17", "Statement": [{
+                                "Effect": "Allow", "Action": "s3:PutObject",
+                                "Resource": {"Fn::Sub": f"${{{lake}.Arn}}/*"}}]}}]}},
+                    stream: {"Type": "AWS::KinesisFirehose::DeliveryStream", "Properties": {
+                        "DeliveryStreamType": "DirectPut",
+                        "ExtendedS3DestinationConfiguration": {
+                            "BucketARN": {"Fn::GetAtt": [lake, "Arn"]},
+                            "RoleARN": {"Fn::GetAtt": [role, "Arn"]},
+                            "Prefix": case["prefix"],
+                            "ErrorOutputPrefix": "errors/!{firehose:error-output-type}/",
+                            "BufferingHints": {"IntervalInSeconds": 60, "SizeInMBs": 64},
+                            "DynamicPartitioningConfiguration": {"Enabled": True},
+                            "ProcessingConfiguration": {"Enabled": True, "Processors": [{
+                                "Type": "MetadataExtraction", "Parameters": [
+                                    {"ParameterName": "MetadataExtractionQuery",
+                                     "ParameterValue": case["query"]},
+                                    {"ParameterName": "JsonParsingEngine",
+                                     "ParameterValue": "JQ-1.6"}]}]}}}},
+                }}
+                aws.deploy(template=template, stack_name=name)
+                aws.put_delivery_record(stream, data["record"])
+                aws.flush_delivery_streams(aws.physical_id(stream))
+                keys = aws.list_objects(aws.physical_id(lake))
+                return len(keys) == 1 and keys[0].startswith(case["key_prefix"])
+            out[case["id"]] = _outcome(run)
+        return out
+
     def run_all(self) -> dict[str, dict[str, Outcome]]:
         """Every service's cases; ``results`` keyed by service, then case id."""
         self.results = {service: run(self) for service, run in SERVICES.items()}
@@ -338,6 +383,7 @@ SERVICES: dict[str, Callable[[Fidelity], dict[str, Outcome]]] = {
     "SNS filter policies": lambda f: {**f.sns_matching(), **f.sns_validation()},
     "Step Functions": Fidelity.stepfunctions,
     "API Gateway mapping templates": Fidelity.apigateway_mapping_templates,
+    "Firehose dynamic partitioning": Fidelity.firehose_dynamic_partitioning,
 }
 """Each service's cases, in the order the docs list the scores."""
 
@@ -355,6 +401,8 @@ def case_ids() -> list[tuple[str, str]]:
         "Step Functions": [c["id"] for c in load("stepfunctions_intrinsics")],
         "API Gateway mapping templates": [c["id"] for c in load(
             "apigateway_mapping_templates")],
+        "Firehose dynamic partitioning": [c["id"] for c in load(
+            "firehose_dynamic_partitioning")],
     }
     return [(service, case_id) for service in SERVICES for case_id in ids[service]]
 

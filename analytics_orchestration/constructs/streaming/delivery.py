@@ -70,6 +70,7 @@ from analytics_orchestration.constructs._foundation.delivery_streams import (
     transform_statements,
 )
 from analytics_orchestration.constructs._foundation.validation import (
+    Items,
     Span,
     Text,
     validated_props,
@@ -100,7 +101,10 @@ _HIVE_TYPE = re.compile(
     r"(string|boolean|tinyint|smallint|int|bigint|float|double|date|timestamp|binary"
     r"|decimal\(\d+,\s*\d+\)|varchar\(\d+\)|char\(\d+\)|(array|map|struct)<.+>)")
 _DATE_PATTERN = r"\d{4}-\d{2}-\d{2}"
-_PARTITION_NAME = Text(pattern=_IDENTIFIER, meaning="a lower-case identifier (a-z, 0-9, _)")
+#: A partition name is written into the stream's prefix and the table: a literal.
+_PARTITION_NAME = Text(pattern=_IDENTIFIER, meaning="a lower-case identifier (a-z, 0-9, _)",
+                       literal=True)
+_FIELD_NAME = Text(meaning="a field name")
 
 
 @validated_props(rules={
@@ -197,7 +201,11 @@ class LakePartition:
         return found
 
 
-@validated_props()
+@validated_props(rules={
+    "required_fields": Items(min_items=0, each=_FIELD_NAME, unique=True),
+    "timestamp_field": _FIELD_NAME, "date_field": _FIELD_NAME,
+    "drop_values": Items(min_items=0, each=Items(min_items=1)),
+})
 @dataclass(frozen=True)
 class LakeTransform:
     """The bundled transform (``lambda_src/lake_record_normaliser``): validates and
@@ -528,11 +536,6 @@ class DataLakeDeliveryStream(Construct):
                        "a literal prefix ending in '/', not starting with '/' or 'errors/' "
                        "(the error prefix), without expressions (partitions add them)")
         self._check_partitions(problems, table)
-        if transform is not None:
-            for name in (*transform.required_fields, transform.timestamp_field,
-                         transform.date_field, *transform.drop_values):
-                problems.check(bool(name.strip()), "transform", name, "field names must "
-                               "not be blank")
         self._check_buffering(problems, buffering_interval, buffering_size)
         problems.raise_if_any()
 
