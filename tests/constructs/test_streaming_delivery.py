@@ -170,7 +170,7 @@ def test_a_given_table_converts_and_its_partition_keys_must_match():
     assert "DataFormatConversionConfiguration" in _stream(template)[
         "ExtendedS3DestinationConfiguration"]
     template.resource_count_is("AWS::Glue::Table", 1)
-    with pytest.raises(ConfigurationError, match="table: .*partition keys"):
+    with pytest.raises(ConfigurationError, match=r"table: .*partition keys"):
         DataLakeDeliveryStream(stack, "Mine2", bucket=s3.Bucket(stack, "B2"), table=table,
                                partitions=[LakePartition.field("customer")])
 

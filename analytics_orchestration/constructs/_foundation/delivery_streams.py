@@ -230,7 +230,7 @@ def schema_statements(scope: Construct, *, database_name: str,
 
 
 def metric_data_freshness(stream: firehose.IDeliveryStream,
-                          period: Duration = Duration.minutes(5)) -> cloudwatch.Metric:
+                          period: Duration = DEFAULT_BUFFERING_INTERVAL) -> cloudwatch.Metric:
     """``DeliveryToS3.DataFreshness``: the age (seconds) of the oldest record in Firehose
     not yet delivered to S3, Maximum per period."""
     return cloudwatch.Metric(

@@ -50,9 +50,6 @@ from analytics_orchestration.constructs._foundation import (
     secure_key,
 )
 from analytics_orchestration.constructs._foundation.compliance import nag_reference
-from analytics_orchestration.constructs._foundation.functions import (
-    acknowledge_no_dead_letter_queue,
-)
 from analytics_orchestration.constructs._foundation.delivery_streams import (
     DEFAULT_BUFFERING_INTERVAL,
     DEFAULT_BUFFERING_SIZE,
@@ -68,6 +65,9 @@ from analytics_orchestration.constructs._foundation.delivery_streams import (
     s3_delivery_stream,
     schema_statements,
     transform_statements,
+)
+from analytics_orchestration.constructs._foundation.functions import (
+    acknowledge_no_dead_letter_queue,
 )
 from analytics_orchestration.constructs._foundation.validation import (
     Items,
@@ -586,11 +586,12 @@ class DataLakeDeliveryStream(Construct):
             mebibytes = (None if size.is_unresolved()
                          else size.to_mebibytes(rounding=SizeRoundingBehavior.NONE))
             if mebibytes is not None:
-                low = (MIN_PARTITIONED_BUFFERING_SIZE if partitioned else MIN_BUFFERING_SIZE)
-                high = MAX_BUFFERING_SIZE.to_mebibytes()
-                problems.check(low.to_mebibytes() <= mebibytes <= high, "buffering_size",
+                smallest = (MIN_PARTITIONED_BUFFERING_SIZE if partitioned
+                            else MIN_BUFFERING_SIZE).to_mebibytes()
+                largest = MAX_BUFFERING_SIZE.to_mebibytes()
+                problems.check(smallest <= mebibytes <= largest, "buffering_size",
                                f"{mebibytes} MiB",
-                               f"must be {low.to_mebibytes()} to {high} MiB"
+                               f"must be {smallest} to {largest} MiB"
                                + (" with dynamic partitioning or format conversion (Firehose's "
                                   "minimum there)" if partitioned else ""))
 

@@ -48,11 +48,9 @@ def handler(event: KinesisFirehoseEvent, context: LambdaContext) -> dict[str, An
     for record in event.records:
         outcome = normalise(record.data_as_bytes, SETTINGS)
         counts[outcome.result] += 1
-        if outcome.result == OK:
-            data = base64.b64encode(outcome.data).decode()
-        else:
-            # The original bytes: what Firehose writes to the error prefix.
-            data = record.data
+        # A record that is not Ok keeps its original bytes: what Firehose writes to the
+        # error prefix.
+        data = base64.b64encode(outcome.data).decode() if outcome.result == OK else record.data
         if outcome.result == PROCESSING_FAILED:
             logger.warning("record failed", record_id=record.record_id, reason=outcome.reason)
         response.add_record(record.build_data_transformation_response(

@@ -47,7 +47,8 @@ What is emulated (moto's own Firehose writes each record at once, one object per
 
 Not emulated: a Kinesis stream as the source (:class:`UnsupportedIntegrationError` at
 deploy: the Kinesis module of the harness wires it), ORC output, record de-aggregation,
-destinations other than S3, retries of failed S3 writes. The stream's error-log
+destinations other than S3, retries of failed S3 writes (a write IAM refuses raises
+:class:`OfflineHarnessError` from the flush that attempted it). The stream's error-log
 ``AWS::Logs::LogStream`` deploys as a no-op (telemetry only, like its log group).
 """
 
@@ -419,33 +420,41 @@ class FirehoseService:
                     returned.setdefault(str(item.get("recordId")), item)
         kept: list[tuple[_Record, bytes, dict[str, Any]]] = []
         for record in records:
-            item = returned.get(record.record_id)
-            if error is None and item is None:
-                error_for = ("Lambda.MissingRecordId",
-                             f"record {record.record_id} is missing from the response")
-            elif error is None and item.get("result") not in ("Ok", "Dropped",
-                                                                "ProcessingFailed"):
-                error_for = ("Lambda.InvalidResult", f"result {item.get('result')!r}")
-            else:
-                error_for = error
-            if error_for is None and item is not None and item["result"] == "Dropped":
-                continue
-            if error_for is None and item is not None and item["result"] == "Ok":
-                try:
-                    data = base64.b64decode(str(item.get("data", "")), validate=True)
-                except ValueError:
-                    error_for = ("Lambda.InvalidData", "data is not base64")
-                else:
-                    keys = ((item.get("metadata") or {}).get("partitionKeys") or {})
-                    kept.append((record, data, dict(keys)))
-                    continue
-            code, message = error_for or ("Lambda.ProcessingFailedStatus",
-                                          "The record was marked ProcessingFailed by the "
-                                          "Lambda function.")
-            document = _failure(record, moment, code, message)
-            document["lambdaArn"] = stream.lambda_arn
-            failed.setdefault("processing-failed", []).append(document)
+            outcome = self._outcome(returned.get(record.record_id), record, error)
+            if isinstance(outcome, tuple) and len(outcome) == 2:
+                code, message = outcome
+                document = _failure(record, moment, code, message)
+                document["lambdaArn"] = stream.lambda_arn
+                failed.setdefault("processing-failed", []).append(document)
+            elif outcome is not None:
+                kept.append(outcome)
         return kept
+
+    @staticmethod
+    def _outcome(item: Mapping[str, Any] | None, record: _Record, error: tuple[str, str] | None
+                 ) -> tuple[_Record, bytes, dict[str, Any]] | tuple[str, str] | None:
+        """What one returned record means: delivered (record, data, Lambda partition
+        keys), failed (error code, message) or Dropped (None)."""
+        if error is not None:
+            return error
+        if item is None:
+            return ("Lambda.MissingRecordId",
+                    f"record {record.record_id} is missing from the response")
+        result = item.get("result")
+        if result == "Dropped":
+            return None
+        if result == "ProcessingFailed":
+            return ("Lambda.ProcessingFailedStatus",
+                    "The record was marked ProcessingFailed by the Lambda function.")
+        if result != "Ok":
+            return ("Lambda.InvalidResult", f"result {result!r} is not Ok, Dropped or "
+                    "ProcessingFailed")
+        try:
+            data = base64.b64decode(str(item.get("data", "")), validate=True)
+        except ValueError:
+            return ("Lambda.InvalidData", "data is not base64")
+        keys = (item.get("metadata") or {}).get("partitionKeys") or {}
+        return (record, data, dict(keys))
 
     def _encode(self, stream: _Stream, lines: list[bytes], moment: dt.datetime,
                 failed: dict[str, list[dict[str, Any]]],
@@ -487,12 +496,19 @@ class FirehoseService:
                               principal=principal, context={}) if principal else None
 
     def _write(self, stream: _Stream, key: str, body: bytes) -> None:
+        from botocore.exceptions import ClientError
+
         client = self.kernel.client("s3")
-        if self.iam is None:
-            client.put_object(Bucket=stream.bucket, Key=key, Body=body)
-            return
-        with self.iam.acting(self.iam.principal_for_role(stream.role_arn, "firehose")):
-            client.put_object(Bucket=stream.bucket, Key=key, Body=body)
+        principal = self.iam.principal_for_role(stream.role_arn, "firehose") if self.iam \
+            else None
+        try:
+            with Iam.acting(principal):
+                client.put_object(Bucket=stream.bucket, Key=key, Body=body)
+        except ClientError as error:
+            # AWS retries a refused write for up to 24 hours; a test learns of it at once.
+            raise OfflineHarnessError(
+                f"Firehose {stream.name} cannot write s3://{stream.bucket}/{key}: {error}"
+            ) from error
 
 
 def _millis(moment: dt.datetime) -> int:
