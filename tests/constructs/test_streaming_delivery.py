@@ -200,13 +200,23 @@ def test_every_problem_is_reported_together():
     with pytest.raises(ConfigurationError) as raised:
         DataLakeDeliveryStream(
             stack, "Bad", prefix="/events",
-            partitions=[LakePartition.field("page", path="a..b"),
-                        LakePartition.field("page")],
+            partitions=[LakePartition.field("page"), LakePartition.field("page")],
             columns=[LakeColumn("page", "varchar"), LakeColumn("x", "nonsense")])
     message = str(raised.value)
-    for prop in ("bucket:", "prefix:", "partitions:", "partitions[0]:", "columns:",
+    for prop in ("bucket:", "prefix:", "partitions:", "columns:",
                  "columns[x].type:", "database:"):
         assert prop in message, prop
+
+
+@pytest.mark.parametrize(("factory", "prop"), [
+    (lambda: LakePartition.field("page", path="a..b"), "path"),
+    (lambda: LakePartition.field("page", values=["a/b"]), "values"),
+    (lambda: LakePartition.date("day", start="yesterday"), "start"),
+    (lambda: LakePartition.date("Day"), "name"),
+])
+def test_a_bad_partition_is_an_error_naming_its_prop(factory, prop):
+    with pytest.raises(ConfigurationError, match=f"{prop}:"):
+        factory()
 
 
 def test_the_table_can_be_extended_by_a_subclass():

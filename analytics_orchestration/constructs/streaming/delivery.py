@@ -83,6 +83,8 @@ __all__ = ["DataLakeDeliveryStream", "LakeColumn", "LakePartition", "LakeTransfo
 TRANSFORM_HANDLER = "lake_record_normaliser"
 TRANSFORM_TIMEOUT = Duration.minutes(1)
 DEFAULT_PREFIX = "events/"
+#: Lambda's 4 KB of environment variables, less what Powertools' variables take.
+_MAX_TRANSFORM_ENVIRONMENT = 3584
 #: The first day partition projection offers for a date partition.
 DEFAULT_PROJECTION_START = "2020-01-01"
 #: Alarm when the oldest undelivered record is this many buffering intervals old (records
@@ -104,12 +106,13 @@ _DATE_PATTERN = r"\d{4}-\d{2}-\d{2}"
 #: A partition name is written into the stream's prefix and the table: a literal.
 _PARTITION_NAME = Text(pattern=_IDENTIFIER, meaning="a lower-case identifier (a-z, 0-9, _)",
                        literal=True)
-_FIELD_NAME = Text(meaning="a field name")
+#: Glue column names are at most 255 characters: so are the fields the transform names.
+_FIELD_NAME = Text(max_length=255, meaning="a field name")
 
 
 @validated_props(rules={
     "name": Text(pattern=_IDENTIFIER, meaning="a lower-case identifier (a-z, 0-9, _)"),
-    "comment": Text(max_length=255),
+    "comment": Text(non_empty=False, max_length=255),
 })
 @dataclass(frozen=True)
 class LakeColumn:
@@ -127,8 +130,19 @@ class LakeColumn:
     comment: str | None = None
 
 
-@validated_props(factories={"field": {"name": _PARTITION_NAME},
-                            "date": {"name": _PARTITION_NAME}})
+#: The JQ path of a partition is written into the stream's extraction query: a literal.
+_PARTITION_PATH = Text(pattern=_FIELD_PATH, meaning="a JSON field path such as 'a' or 'a.b'",
+                       literal=True)
+#: Partition values name prefix levels and the projection's comma-separated list.
+_PARTITION_VALUES = Items(min_items=0, unique=True, each=Text(
+    pattern=r"[^/,=\s]([^/,=]*[^/,=\s])?", meaning="without '/', ',', '=' or edge blanks"))
+
+
+@validated_props(factories={
+    "field": {"name": _PARTITION_NAME, "path": _PARTITION_PATH, "values": _PARTITION_VALUES},
+    "date": {"name": _PARTITION_NAME, "path": _PARTITION_PATH,
+             "start": Text(pattern=_DATE_PATTERN, meaning="a yyyy-MM-dd date")},
+})
 class LakePartition:
     """One partition of the lake: a level ``<name>=<value>/`` of the S3 prefix and a
     partition key of the table; build one with :meth:`field` or :meth:`date`."""
@@ -186,23 +200,10 @@ class LakePartition:
             return {f"{key}.type": "enum", f"{key}.values": ",".join(self.values)}
         return {f"{key}.type": "injected"}
 
-    def problems(self) -> list[str]:
-        found = []
-        if self.path is not None and not re.fullmatch(_FIELD_PATH, self.path):
-            found.append(f"path {self.path!r} must be a JSON field path such as 'a' or 'a.b'")
-        for value in self.values:
-            if not value or any(c in value for c in "/,=") or value != value.strip():
-                found.append(f"value {value!r} cannot be a partition value (no '/', ',', "
-                             "'=', blanks)")
-        if len(set(self.values)) != len(self.values):
-            found.append("values must not repeat")
-        if not re.fullmatch(_DATE_PATTERN, self.start):
-            found.append(f"start {self.start!r} must be a yyyy-MM-dd date")
-        return found
-
 
 @validated_props(rules={
-    "required_fields": Items(min_items=0, each=_FIELD_NAME, unique=True),
+    # The function's environment holds them: Lambda allows 4 KB of variables in all.
+    "required_fields": Items(min_items=0, max_items=100, each=_FIELD_NAME, unique=True),
     "timestamp_field": _FIELD_NAME, "date_field": _FIELD_NAME,
     "drop_values": Items(min_items=0, each=Items(min_items=1)),
 })
@@ -536,6 +537,11 @@ class DataLakeDeliveryStream(Construct):
                        "a literal prefix ending in '/', not starting with '/' or 'errors/' "
                        "(the error prefix), without expressions (partitions add them)")
         self._check_partitions(problems, table)
+        if transform is not None:
+            size = sum(len(k) + len(v) for k, v in transform.environment().items())
+            problems.check(size <= _MAX_TRANSFORM_ENVIRONMENT, "transform", f"{size} bytes",
+                           f"its settings must fit the function's environment "
+                           f"({_MAX_TRANSFORM_ENVIRONMENT} bytes with Powertools' variables)")
         self._check_buffering(problems, buffering_interval, buffering_size)
         problems.raise_if_any()
 
@@ -543,9 +549,6 @@ class DataLakeDeliveryStream(Construct):
         names = [p.name for p in self.partitions]
         problems.check(len(set(names)) == len(names), "partitions", names,
                        "partition names must be unique")
-        for index, partition in enumerate(self.partitions):
-            for problem in partition.problems():
-                problems.add(f"partitions[{index}]", partition.name, problem)
         queried = [p for p in self.partitions if p.query]
         problems.check(len(queried) <= 50, "partitions", len(queried),
                        "at most 50 partitions can read the record (JQ extraction keys)")
