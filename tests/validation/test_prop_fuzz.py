@@ -51,7 +51,8 @@ NOT_VALIDATED = {
 }
 #: Abstract bases users subclass or get from factories: their factories are subjects.
 ABSTRACT_BASES = {"WorkerCompute", "EtlStep", "EtlTrigger", "IngestionTarget", "ItemProcessor",
-                  "RouteTarget", "TopicSubscription", "PipeEnrichment", "StepContext"}
+                  "RouteTarget", "TopicSubscription", "PipeEnrichment", "StepContext",
+                  "LakePartition"}
 
 
 def _public() -> dict[str, Any]:

@@ -145,7 +145,8 @@ _PARTITION_VALUES = Items(min_items=0, unique=True, each=Text(
 })
 class LakePartition:
     """One partition of the lake: a level ``<name>=<value>/`` of the S3 prefix and a
-    partition key of the table; build one with :meth:`field` or :meth:`date`."""
+    partition key of the table. Build one with :meth:`field` or :meth:`date` (the
+    constructor is theirs: its props are validated there)."""
 
     def __init__(self, name: str, *, path: str | None, is_date: bool,
                  values: Sequence[str], start: str) -> None:
@@ -320,7 +321,6 @@ class DataLakeDeliveryStream(Construct):
             data_lake=data_lake, zone=zone, bucket=bucket, database=database, prefix=prefix,
             table=table, table_name=table_name, transform=transform,
             buffering_interval=buffering_interval, buffering_size=buffering_size,
-            data_freshness_threshold=data_freshness_threshold,
         )
         lake_bucket = bucket or (data_lake.buckets[zone] if data_lake else None)
         assert lake_bucket is not None
@@ -511,7 +511,6 @@ class DataLakeDeliveryStream(Construct):
         transform: LakeTransform | None,
         buffering_interval: Duration | None,
         buffering_size: Size | None,
-        data_freshness_threshold: Duration | None,
     ) -> None:
         problems = ProblemCollector(f"DataLakeDeliveryStream {self.node.path}")
         if (data_lake is None) == (bucket is None):
