@@ -324,8 +324,9 @@ SUBJECTS: tuple[Subject, ...] = (
             lambda s: {"bucket": bucket(s)}, construct=True,
             exclusive={"data_lake": ("bucket",)},
             # No partitions (Firehose's hourly folders) and no columns (JSON lines) are
-            # valid deliveries.
-            accepts=_accepts(partitions="empty", columns="empty")),
+            # valid deliveries; without dynamic partitioning Firehose offers zero buffering
+            # (an interval of 0 seconds).
+            accepts=_accepts(partitions="empty", columns="empty", buffering_interval="zero")),
     Subject("LakeColumn", ao.LakeColumn, lambda s: {"name": "page"},
             host=in_delivery("columns", many=False),
             accepts=_accepts(comment="empty")),
