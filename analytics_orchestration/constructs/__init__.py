@@ -74,16 +74,21 @@ if TYPE_CHECKING:
         ServerlessAnalytics as ServerlessAnalytics,
         SourceFormat as SourceFormat,
     )
-    from .warehouse import (
-        RedshiftSqlRunner as RedshiftSqlRunner,
-        RedshiftTarget as RedshiftTarget,
     from .streaming import (
         ConsumerHandler as ConsumerHandler,
+        DataLakeDeliveryStream as DataLakeDeliveryStream,
         KinesisDataStream as KinesisDataStream,
+        LakeColumn as LakeColumn,
+        LakePartition as LakePartition,
+        LakeTransform as LakeTransform,
         StreamConsumer as StreamConsumer,
         StreamSource as StreamSource,
         StreamToStateMachinePipe as StreamToStateMachinePipe,
         StreamingTable as StreamingTable,
+    )
+    from .warehouse import (
+        RedshiftSqlRunner as RedshiftSqlRunner,
+        RedshiftTarget as RedshiftTarget,
     )
     from .worker_pool import (
         ContainerWorkers as ContainerWorkers,
@@ -118,11 +123,12 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "MskOptions", "OpenSearchOptions", "RedshiftOptions", "ServerlessAnalytics",
         "SourceFormat",
     ),
-    ".warehouse": ("RedshiftSqlRunner", "RedshiftTarget"),
     ".streaming": (
-        "ConsumerHandler", "KinesisDataStream", "StreamConsumer", "StreamSource",
+        "ConsumerHandler", "DataLakeDeliveryStream", "KinesisDataStream", "LakeColumn",
+        "LakePartition", "LakeTransform", "StreamConsumer", "StreamSource",
         "StreamToStateMachinePipe", "StreamingTable",
     ),
+    ".warehouse": ("RedshiftSqlRunner", "RedshiftTarget"),
     ".worker_pool": (
         "ContainerWorkers", "JobApiOptions", "LambdaWorkers", "SqsWorkerPool", "WorkerCompute",
     ),

@@ -159,8 +159,12 @@ What runs
   optional Lambda enrichment called synchronously with the batch) to Step Functions, one
   execution per batch with the batch as a JSON array, failed batches redelivered and
   dead-lettered by the queue's redrive policy; ``AWS::KinesisFirehose::DeliveryStream``
-  with an S3 destination, fed by SNS ``firehose`` subscriptions (raw, filtered), each record
-  written to S3 at once, uncompressed; ``AWS::Events::EventBusPolicy`` and
+  with an S3 destination, fed by PutRecord(Batch) and SNS ``firehose`` subscriptions (raw,
+  filtered): buffering (delivered when full, when its interval passes on ``aws.advance``,
+  or on ``aws.flush_delivery_streams()``), the Lambda transform (Ok / Dropped /
+  ProcessingFailed, failures under the error prefix), dynamic partitioning (a JQ subset),
+  prefix expressions, GZIP, and Parquet through the Glue table's schema (``pyarrow``);
+  ``AWS::Events::EventBusPolicy`` and
   ``AWS::Logs::LogStream`` as no-ops.
 - Step Functions: moto's interpreter, with JSONata evaluated by jsonata-python (``$uuid()``
   and ``$hash()`` included), optimized/aws-sdk integrations given the API's parameter casing
@@ -221,6 +225,7 @@ the fidelity work of issue 11 the same cases scored 46/53, 21/60, 9/11, 44/56 an
 - EventBridge API destinations: 13/13 correct, 0 refused (new with the API destination
   emulation)
 - Lambda stream event sources: 12/12 correct, 0 refused (new with the stream emulation)
+- Firehose dynamic partitioning: 4/4 correct, 0 refused (new with the Firehose emulation)
 
 IAM
 ===
@@ -272,7 +277,8 @@ What does not
   as EventBridge documents (429 and 5xx, within the retry policy; no real back-off, no
   rate limit, no OAuth connections); archives and replays do nothing; pipe input
   templates and pipe sources/targets other than SQS -> Step Functions raise
-  :class:`UnsupportedIntegrationError`; Firehose neither buffers nor compresses.
+  :class:`UnsupportedIntegrationError`; so do Firehose streams reading a Kinesis stream,
+  ORC output and de-aggregation (:mod:`~.services.firehose`).
 - Only one harness may be active per process at a time (moto's mock is process-wide).
 """
 

@@ -153,7 +153,7 @@ class OfflineAws:
         self._iam = IamService(kernel)
         self._sqs = SqsService(kernel)
         self._lambda = LambdaService(kernel, self._sqs, self._iam, self.iam)
-        self._firehose = FirehoseService(kernel)
+        self._firehose = FirehoseService(kernel, self._lambda, self.iam)
         self._sns = SnsService(kernel, self._lambda, self._firehose, self.iam)
         self._api_destinations = ApiDestinationsService(kernel, self.iam)
         self._events = EventsService(kernel, self._sqs, self._lambda, self.iam,
@@ -606,7 +606,31 @@ class OfflineAws:
 
         self._kernel.require_active()
         delta = dt.timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
-        return self._scheduler.advance(delta, self._settle_with_executions)
+        fired = self._scheduler.advance(delta, self._settle_with_executions)
+        # Firehose buffers whose interval passed on the way are delivered (stamped with
+        # the moment each became due): :mod:`.services.firehose`.
+        self._firehose.flush_due()
+        self.settle()
+        return fired
+
+    def put_delivery_record(self, stream: str, data: bytes | str | Mapping[str, Any]) -> None:
+        """Put one record on a Firehose stream (construct path, name or ARN) as a producer
+        would; dicts are JSON-encoded. It waits in the stream's buffer until the buffer is
+        full, its interval passes (:meth:`advance`) or :meth:`flush_delivery_streams`."""
+        if isinstance(data, Mapping):
+            data = json.dumps(data)
+        if isinstance(data, str):
+            data = data.encode()
+        name = self.physical_id(stream) if not stream.startswith("arn:") else stream
+        self._firehose.put_record(name, data)
+        self.settle()
+
+    def flush_delivery_streams(self, stream: str | None = None) -> None:
+        """Deliver what Firehose buffers now (one stream, or every stream), without waiting
+        for the buffering interval: transform, partition, convert, write to S3."""
+        self._kernel.require_active()
+        self._firehose.flush(stream)
+        self.settle()
 
     def _settle_with_executions(self, timeout: float = 30.0) -> None:
         """Settle, then wait until no execution of a deployed state machine is running."""

@@ -9,6 +9,7 @@ failures and rejections are forwarded unchanged to the audit bus.
 
 from __future__ import annotations
 
+import gzip
 import json
 
 import pytest
@@ -113,6 +114,19 @@ def test_refused_delivery_lands_in_the_targets_dead_letter_queue(aws):
     assert aws.queue_messages("Router/ManifestsToWorkersTarget0DeadLetterQueue") == []
 
 
+def _archived(aws) -> list[dict]:
+    """The notifications in the archive once Firehose delivers its buffer: GZIP files of
+    one raw message per line (SNS appends the newline)."""
+    archive = aws.resource("Notifications/ArchiveBucket").physical_id
+    aws.flush_delivery_streams("Notifications/ArchiveStream")
+    found = []
+    for key in aws.list_objects(archive, "notifications/"):
+        assert key.endswith(".gz"), key
+        found += [json.loads(line) for line in
+                  gzip.decompress(aws.get_object(archive, key)).splitlines()]
+    return found
+
+
 def test_failed_etl_run_notifies_on_call_starts_remediation_and_is_archived(aws):
     event_id = _etl_failed(aws)
 
@@ -124,9 +138,7 @@ def test_failed_etl_run_notifies_on_call_starts_remediation_and_is_archived(aws)
     assert item["valid"] is True
     assert item["payload"] == notification
     assert item["message_id"]
-    archive = aws.resource("Notifications/ArchiveBucket").physical_id
-    [key] = aws.list_objects(archive, "notifications/")
-    assert json.loads(aws.get_object(archive, key)) == notification
+    assert _archived(aws) == [notification]
 
 
 def test_filtered_subscriptions_receive_only_what_their_policy_allows(aws):
@@ -142,10 +154,7 @@ def test_filtered_subscriptions_receive_only_what_their_policy_allows(aws):
     # Remediation: only failed ETL runs.
     assert aws.executions("RemediationWorkflow") == []
     # The archive keeps everything.
-    archive = aws.resource("Notifications/ArchiveBucket").physical_id
-    kinds = sorted(json.loads(aws.get_object(archive, key))["kind"]
-                   for key in aws.list_objects(archive, "notifications/"))
-    assert kinds == ["JobFailed", "ObjectRejected"]
+    assert sorted(n["kind"] for n in _archived(aws)) == ["JobFailed", "ObjectRejected"]
 
 
 def test_failures_and_rejections_are_forwarded_unchanged_to_the_audit_bus(aws):

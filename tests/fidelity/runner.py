@@ -378,6 +378,48 @@ class Fidelity:
                     return rest[:1] == [first[expect["retry-from"]:]]
                 sizes = [len(s) for s in rest[:len(expect["split"])]]
                 return len(first) == 3 and sizes == expect["split"]
+    def firehose_dynamic_partitioning(self) -> dict[str, Outcome]:
+        """A Direct PUT stream per case with the case's query and prefix: the record's
+        object must land under the evaluated prefix."""
+        aws = self.aws
+        data = json.loads((CASES / "firehose_dynamic_partitioning.json").read_text())
+        out: dict[str, Outcome] = {}
+        for case in data["cases"]:
+            def run(case: dict[str, Any] = case) -> bool:
+                name = self._name("firehose")
+                lake, stream, role = (f"{name.replace('-', '')}{part}"
+                                      for part in ("Lake", "Stream", "Role"))
+                template = {"Resources": {
+                    lake: {"Type": "AWS::S3::Bucket", "Properties": {}},
+                    role: {"Type": "AWS::IAM::Role", "Properties": {
+                        "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{
+                            "Effect": "Allow", "Action": "sts:AssumeRole",
+                            "Principal": {"Service": "firehose.amazonaws.com"}}]},
+                        "Policies": [{"PolicyName": "write", "PolicyDocument": {
+                            "Version": "2012-10-17", "Statement": [{
+                                "Effect": "Allow", "Action": "s3:PutObject",
+                                "Resource": {"Fn::Sub": f"${{{lake}.Arn}}/*"}}]}}]}},
+                    stream: {"Type": "AWS::KinesisFirehose::DeliveryStream", "Properties": {
+                        "DeliveryStreamType": "DirectPut",
+                        "ExtendedS3DestinationConfiguration": {
+                            "BucketARN": {"Fn::GetAtt": [lake, "Arn"]},
+                            "RoleARN": {"Fn::GetAtt": [role, "Arn"]},
+                            "Prefix": case["prefix"],
+                            "ErrorOutputPrefix": "errors/!{firehose:error-output-type}/",
+                            "BufferingHints": {"IntervalInSeconds": 60, "SizeInMBs": 64},
+                            "DynamicPartitioningConfiguration": {"Enabled": True},
+                            "ProcessingConfiguration": {"Enabled": True, "Processors": [{
+                                "Type": "MetadataExtraction", "Parameters": [
+                                    {"ParameterName": "MetadataExtractionQuery",
+                                     "ParameterValue": case["query"]},
+                                    {"ParameterName": "JsonParsingEngine",
+                                     "ParameterValue": "JQ-1.6"}]}]}}}},
+                }}
+                aws.deploy(template=template, stack_name=name)
+                aws.put_delivery_record(stream, data["record"])
+                aws.flush_delivery_streams(aws.physical_id(stream))
+                keys = aws.list_objects(aws.physical_id(lake))
+                return len(keys) == 1 and keys[0].startswith(case["key_prefix"])
             out[case["id"]] = _outcome(run)
         return out
 
@@ -478,6 +520,7 @@ SERVICES: dict[str, Callable[[Fidelity], dict[str, Outcome]]] = {
     "API Gateway mapping templates": Fidelity.apigateway_mapping_templates,
     "EventBridge API destinations": Fidelity.eventbridge_api_destinations,
     "Lambda stream event sources": Fidelity.lambda_stream_responses,
+    "Firehose dynamic partitioning": Fidelity.firehose_dynamic_partitioning,
 }
 """Each service's cases, in the order the docs list the scores."""
 
@@ -498,6 +541,8 @@ def case_ids() -> list[tuple[str, str]]:
         "EventBridge API destinations": [c["id"] for c in load(
             "eventbridge_api_destinations")],
         "Lambda stream event sources": [c["id"] for c in load("lambda_stream_responses")],
+        "Firehose dynamic partitioning": [c["id"] for c in load(
+            "firehose_dynamic_partitioning")],
     }
     return [(service, case_id) for service in SERVICES for case_id in ids[service]]
 

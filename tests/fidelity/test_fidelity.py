@@ -62,4 +62,5 @@ def test_cases_cite_their_source() -> None:
              *load("stepfunctions_intrinsics"), *load("apigateway_mapping_templates"),
              *load("eventbridge_api_destinations")]
              *load("lambda_stream_responses")]
+             *load("firehose_dynamic_partitioning")]
     assert every and all(str(case.get("source", "")).startswith("https://") for case in every)

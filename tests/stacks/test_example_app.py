@@ -175,6 +175,34 @@ def test_every_table_is_in_a_backup_plan_of_its_stack(cloud_assembly):
     assert all("EncryptionKeyArn" in v["Properties"] for v in vaults.values())
 
 
+def test_every_delivery_stream_keeps_errors_apart_and_meets_firehose_minimums(cloud_assembly):
+    """Every Firehose stream: failed records under an error prefix split by error type and
+    outside the data prefix (a table over the data never reads them); a Direct PUT buffer
+    encrypted with a CMK; with dynamic partitioning or format conversion, a buffer of at
+    least 64 MiB (Firehose refuses less) and, with partitioning, at least 60 seconds."""
+    problems = []
+    for name, stream in _resources(cloud_assembly,
+                                   "AWS::KinesisFirehose::DeliveryStream").items():
+        props = stream["Properties"]
+        destination = props["ExtendedS3DestinationConfiguration"]
+        data_prefix = destination["Prefix"].split("!{")[0]
+        errors = destination.get("ErrorOutputPrefix", "")
+        if "!{firehose:error-output-type}" not in errors or errors.startswith(data_prefix):
+            problems.append(f"{name}: error prefix {errors!r}")
+        if props.get("DeliveryStreamType", "DirectPut") == "DirectPut" and props.get(
+                "DeliveryStreamEncryptionConfigurationInput", {}).get(
+                "KeyType") != "CUSTOMER_MANAGED_CMK":
+            problems.append(f"{name}: buffer not encrypted with a CMK")
+        hints = destination["BufferingHints"]
+        partitioned = destination.get("DynamicPartitioningConfiguration", {}).get("Enabled")
+        converted = destination.get("DataFormatConversionConfiguration", {}).get("Enabled")
+        if (partitioned or converted) and hints["SizeInMBs"] < 64:
+            problems.append(f"{name}: buffer {hints['SizeInMBs']} MiB")
+        if partitioned and hints["IntervalInSeconds"] < 60:
+            problems.append(f"{name}: interval {hints['IntervalInSeconds']} s")
+    assert problems == []
+
+
 def test_every_key_refuses_grants_for_non_aws_resources(cloud_assembly):
     """The statement AWS Control Tower's CT.KMS.PR.3 requires, on every key."""
     expected = {"Effect": "Deny", "Action": "kms:CreateGrant", "Principal": {"AWS": "*"},

@@ -130,6 +130,8 @@ def test_sns_firehose_subscription_archives_filtered_raw_messages(aws: OfflineAw
     aws.publish("Topic", {"keep": "yes", "n": 1})
     aws.publish("Topic", {"keep": "no", "n": 2})
     bucket = aws.physical_id("Archive")
+    assert aws.list_objects(bucket, "archive/") == []  # buffered until the interval passes
+    aws.advance(minutes=5)  # the L2's default buffering interval
     [key] = aws.list_objects(bucket, "archive/")
     assert [json.loads(line) for line in aws.get_object(bucket, key).decode().splitlines()] == [
         {"keep": "yes", "n": 1}]

@@ -307,6 +307,20 @@ def in_consumer(prop: str) -> Callable[[Stack, Any], Any]:
         if prop == "handler" and value.counter is not None:
             props["tumbling_window"] = Duration.minutes(1)
         return ao.StreamConsumer(stack, _unique(stack, "Consumer"), **props)
+def lake_database(stack: Stack) -> glue.IDatabase:
+    return _child(stack, "FuzzDatabase", lambda: glue.Database.from_database_arn(
+        stack, "FuzzDatabase", "arn:aws:glue:us-east-1:111111111111:database/fuzz"))
+
+
+def in_delivery(prop: str, *, many: bool = True) -> Callable[[Stack, Any], Any]:
+    def host(stack: Stack, value: Any) -> Any:
+        if prop == "columns":
+            return ao.DataLakeDeliveryStream(stack, _unique(stack, "Delivery"),
+                                             bucket=bucket(stack), columns=[value],
+                                             database=lake_database(stack))
+        return ao.DataLakeDeliveryStream(stack, _unique(stack, "Delivery"),
+                                         bucket=bucket(stack),
+                                         **{prop: [value] if many else value})
     return host
 
 
@@ -379,6 +393,24 @@ SUBJECTS: tuple[Subject, ...] = (
                        "state_machine": machine(s)}, construct=True,
             accepts=_accepts(retry_attempts="zero", maximum_batching_window="zero",
                              filter_patterns="empty")),
+    Subject("DataLakeDeliveryStream", ao.DataLakeDeliveryStream,
+            lambda s: {"bucket": bucket(s)}, construct=True,
+            exclusive={"data_lake": ("bucket",)},
+            # No partitions (Firehose's hourly folders) and no columns (JSON lines) are
+            # valid deliveries; without dynamic partitioning Firehose offers zero buffering
+            # (an interval of 0 seconds).
+            accepts=_accepts(partitions="empty", columns="empty", buffering_interval="zero")),
+    Subject("LakeColumn", ao.LakeColumn, lambda s: {"name": "page"},
+            host=in_delivery("columns", many=False),
+            accepts=_accepts(comment="empty")),
+    Subject("LakePartition.field", ao.LakePartition.field, lambda s: {"name": "event_type"},
+            host=in_delivery("partitions"), accepts=_accepts(values="empty"),
+            literal=frozenset({"name", "path"})),
+    Subject("LakePartition.date", ao.LakePartition.date, lambda s: {"name": "event_date"},
+            host=in_delivery("partitions"), literal=frozenset({"name", "path"})),
+    Subject("LakeTransform", ao.LakeTransform, lambda s: {},
+            host=in_delivery("transform", many=False),
+            accepts=_accepts(required_fields="empty", drop_values="empty")),
     Subject("SqsWorkerPool", ao.SqsWorkerPool, lambda s: {}, construct=True),
     Subject("StepFunctionsEtl", ao.StepFunctionsEtl,
             lambda s: {"transform": [work_step(s)]}, construct=True,

@@ -53,7 +53,7 @@ NOT_VALIDATED = {
 #: Abstract bases users subclass or get from factories: their factories are subjects.
 ABSTRACT_BASES = {"WorkerCompute", "EtlStep", "EtlTrigger", "IngestionTarget", "ItemProcessor",
                   "RouteTarget", "TopicSubscription", "PipeEnrichment", "StepContext",
-                  "StreamSource", "ConsumerHandler"}
+                  "StreamSource", "ConsumerHandler", "LakePartition"}
 
 
 def _public() -> dict[str, Any]:

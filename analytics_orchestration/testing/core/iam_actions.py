@@ -310,6 +310,13 @@ def _glue(ctx: _Ctx, operation: str, params: dict[str, Any]) -> list[ActionReque
     if operation in ("StartCrawler", "GetCrawler"):
         crawler = ctx.arn("glue", f"crawler/{params.get('Name')}")
         return [ActionRequest(f"glue:{operation}", crawler)]
+    if operation in ("GetTable", "GetTableVersion", "GetTableVersions"):
+        # Glue authorizes a table request on the catalog, the database and the table:
+        # https://docs.aws.amazon.com/glue/latest/dg/glue-specifying-resource-arns.html
+        database, table = params.get("DatabaseName"), params.get("Name")
+        return [ActionRequest(f"glue:{operation}", arn) for arn in (
+            ctx.arn("glue", "catalog"), ctx.arn("glue", f"database/{database}"),
+            ctx.arn("glue", f"table/{database}/{table}"))]
     return None
 
 
