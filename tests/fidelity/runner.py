@@ -352,6 +352,9 @@ class Fidelity:
                     ok = ok and all(c.headers["Content-Length"] == str(len(c.body.encode()))
                                     for c in calls)
                 return bool(ok)
+            out[case["id"]] = _outcome(run)
+        return out
+
     # -- Lambda stream event sources -------------------------------------------------
     def lambda_stream_responses(self) -> dict[str, Outcome]:
         """Each case: its own stream, function and mapping, deployed from a template."""
@@ -378,6 +381,10 @@ class Fidelity:
                     return rest[:1] == [first[expect["retry-from"]:]]
                 sizes = [len(s) for s in rest[:len(expect["split"])]]
                 return len(first) == 3 and sizes == expect["split"]
+            out[case["id"]] = _outcome(run)
+        return out
+
+    # -- Firehose dynamic partitioning ------------------------------------------------
     def firehose_dynamic_partitioning(self) -> dict[str, Outcome]:
         """A Direct PUT stream per case with the case's query and prefix: the record's
         object must land under the evaluated prefix."""

@@ -60,7 +60,6 @@ def test_cases_cite_their_source() -> None:
     every = [*load("eventbridge_matching"), *load("eventbridge_validation"),
              *load("eventbridge_input_transformer"), *sns["matching"], *sns["validation"],
              *load("stepfunctions_intrinsics"), *load("apigateway_mapping_templates"),
-             *load("eventbridge_api_destinations")]
-             *load("lambda_stream_responses")]
+             *load("eventbridge_api_destinations"), *load("lambda_stream_responses"),
              *load("firehose_dynamic_partitioning")]
     assert every and all(str(case.get("source", "")).startswith("https://") for case in every)

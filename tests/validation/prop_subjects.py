@@ -38,11 +38,11 @@ from aws_cdk import aws_stepfunctions as sfn
 
 import analytics_orchestration as ao
 from analytics_orchestration import building_blocks as blocks
+from stacks.airflow_stack import ASSETS as AIRFLOW_ASSETS
 from tests.support import REPOSITORY_ROOT
 
 #: A real handler folder of the example stacks, for python_function.
 HANDLER_FOLDER = REPOSITORY_ROOT / "stacks" / "handlers" / "extract_indexer"
-from stacks.airflow_stack import ASSETS as AIRFLOW_ASSETS
 
 Props = dict[str, Any]
 
