@@ -27,7 +27,15 @@ STATEMENT_ACTIONS = ("redshift-data:DescribeStatement", "redshift-data:GetStatem
                      "redshift-data:CancelStatement")
 
 
-@validated_props({"workgroup_name": Text(max_length=64), "workgroup_arn": Text(max_length=2048),
+@validated_props({"workgroup_name": Text(pattern=r"[a-z0-9-]{3,64}",
+                                        meaning="3 to 64 lowercase letters, digits or hyphens "
+                                                "(a workgroup name)"),
+                  "workgroup_arn": Text(max_length=1024,
+                                        pattern=r"arn:[a-z-]+:redshift-serverless:[a-z0-9-]+:"
+                                                r"\d{12}:workgroup/[0-9a-f-]{36}",
+                                        meaning="a Redshift Serverless workgroup ARN "
+                                                "(arn:<partition>:redshift-serverless:<region>:"
+                                                "<account>:workgroup/<workgroup id>)"),
                   "database": _DATABASE},
                  factories={"of_workgroup": {"database": _DATABASE}})
 @dataclass(frozen=True)
