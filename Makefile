@@ -17,6 +17,8 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 # Python, resolved with the constraints file vendored in tests_dags/ (Airflow's official one
 # is on raw.githubusercontent.com, which CI machines may not reach).
 DAGS_VENV := .venv-dags
+# MWAA 2.10.3 runs Python 3.11: use python3.11 when the machine has it, whatever PYTHON is.
+DAGS_PYTHON ?= $(shell command -v python3.11 || echo $(PYTHON))
 DAGS_STAMP := $(DAGS_VENV)/.installed
 DAGS_REQUIREMENTS := tests_dags/requirements.txt
 DAGS_CONSTRAINTS := tests_dags/constraints-2.10.3-py3.11.txt
@@ -42,8 +44,8 @@ test: $(VENV_STAMP)
 	$(VENV_PY) -m pytest
 
 $(DAGS_STAMP): $(DAGS_REQUIREMENTS) $(DAGS_CONSTRAINTS)
-	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "the DAG tests need Python 3.11, the Python of MWAA 2.10.3 (found " + sys.version.split()[0] + "); set PYTHON=python3.11")'
-	$(PYTHON) -m venv $(DAGS_VENV)
+	@$(DAGS_PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "the DAG tests need Python 3.11, the Python of MWAA 2.10.3 (found " + sys.version.split()[0] + "); set DAGS_PYTHON=python3.11")'
+	$(DAGS_PYTHON) -m venv $(DAGS_VENV)
 	$(DAGS_VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(DAGS_VENV)/bin/python -m pip install --quiet -r $(DAGS_REQUIREMENTS) -c $(DAGS_CONSTRAINTS)
 	@touch $@
