@@ -307,6 +307,9 @@ def in_consumer(prop: str) -> Callable[[Stack, Any], Any]:
         if prop == "handler" and value.counter is not None:
             props["tumbling_window"] = Duration.minutes(1)
         return ao.StreamConsumer(stack, _unique(stack, "Consumer"), **props)
+    return host
+
+
 def lake_database(stack: Stack) -> glue.IDatabase:
     return _child(stack, "FuzzDatabase", lambda: glue.Database.from_database_arn(
         stack, "FuzzDatabase", "arn:aws:glue:us-east-1:111111111111:database/fuzz"))
