@@ -28,7 +28,6 @@ from stacks.etl_ml_stack import MlWorkflowStack
 from stacks.event_routing_stack import EventRoutingStack
 from stacks.ingestion_stack import IngestionStack
 from stacks.job_queue_stack import JobQueueStack
-from stacks.lake_delivery_stack import LakeDeliveryStack
 from stacks.serverless_analytics_stack import ServerlessAnalyticsStack
 from stacks.streaming_stack import StreamingStack
 
@@ -83,10 +82,8 @@ def build_app(**app_props: Any) -> App:
                  description="Managed Airflow (MWAA) orchestrating the sales pipeline")
     StreamingStack(app, "AnalyticsStreaming",
                    description="Clickstream analytics on Kinesis Data Streams and DynamoDB "
-                   "Streams with Lambda, EventBridge Pipes and Step Functions")
-    LakeDeliveryStack(app, "AnalyticsLakeDelivery",
-                      description="Clickstream delivered by Firehose into the data lake as "
-                      "partitioned Parquet")
+                   "Streams with Lambda, EventBridge Pipes, Step Functions and Firehose into "
+                   "the data lake")
     strict_profile(app)
     return app
 

@@ -2,7 +2,9 @@
 
 - The web and mobile front ends (producers, outside this example) put one JSON event per
   page view on the ``Clickstream`` stream, partitioned by session:
-  ``{"session_id", "page", "action", "bot_score", "ts"}``.
+  ``{"session_id", "page", "action", "bot_score", "ts"}``: ``action`` is the event type
+  (``view``, ``click``, ``purchase``; ``heartbeat`` for the keep-alive pings of an open
+  page), ``ts`` the event time (ISO 8601 with an offset, or epoch seconds/milliseconds).
 - ``PageCounts`` counts page views per page in one-minute tumbling windows and writes each
   window's counts to DynamoDB (the library's window counter); a malformed event is isolated
   by bisecting and its metadata lands in the failure queue, without holding up the shard.
@@ -13,7 +15,9 @@
 - ``ProfileChanges``: customer profiles live in a table with DynamoDB Streams; every
   change is told to the personalisation team's queue by the example's own consumer code;
   discarded batches go to S3 with their records.
-- The raw events are also landed in the data lake by Firehose (:meth:`_land_raw_events`).
+- ``RawEvents``: Firehose reads the same stream and lands the raw events in the data
+  lake's raw zone as Parquet, partitioned by event date (the UTC date of ``ts``) and event
+  type, with the Glue table ``clickstream`` Athena queries (:meth:`_land_raw_events`).
 - Every alarm notifies the operations topic.
 """
 
@@ -29,9 +33,16 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from analytics_orchestration import (
+    CatalogOptions,
     ConsumerHandler,
+    DataLakeDeliveryStream,
+    DataZone,
     KinesisDataStream,
+    LakeColumn,
+    LakePartition,
+    LakeTransform,
     NotificationFanOut,
+    ServerlessAnalytics,
     StreamConsumer,
     StreamingTable,
     StreamSource,
@@ -44,6 +55,11 @@ ASSETS = Path(__file__).resolve().parent / "streaming_assets"
 #: A session whose events carry a bot score at least this high is suspicious.
 BOT_SCORE_THRESHOLD = 0.9
 PAGE_COUNT_WINDOW = Duration.minutes(1)
+#: The event types (``action``) the lake's partition projection enumerates; heartbeats
+#: are dropped on the way to the lake.
+EVENT_TYPES = ("view", "click", "purchase")
+CLICKSTREAM_TABLE = "clickstream"
+CLICKSTREAM_PREFIX = "clickstream/"
 
 
 class StreamingStack(Stack):
@@ -164,7 +180,36 @@ class StreamingStack(Stack):
         """Firehose lands the raw clickstream in the data lake as Parquet, partitioned by
         event date and type, with a Glue table Athena queries.
 
-        TO BE ADDED BY THE LEAD when the Firehose construct (``streaming/delivery.py``,
-        issue 12's Firehose part) is merged: deliver ``self.clickstream.stream`` with it
-        here, encrypted with ``self.key``, its alarms on ``self.operations_topic``.
+        The bundled transform checks each event (a session, an action and a readable
+        ``ts``, else it lands under the error prefix), rewrites ``ts`` as ISO 8601 UTC and
+        adds its UTC date as ``event_date``; heartbeats are dropped. The table is declared
+        here, so the raw zone has no crawler; its partition projection follows the prefix,
+        so Athena sees a new day as soon as it lands.
         """
+        self.data_lake = ServerlessAnalytics(
+            self, "DataLake", encryption_key=self.key,
+            catalog=CatalogOptions(crawled_zones=(), crawler_schedule=None),
+        )
+        self.raw_events = DataLakeDeliveryStream(
+            self, "RawEvents",
+            source_stream=self.clickstream.stream,
+            data_lake=self.data_lake, zone=DataZone.RAW,
+            prefix=CLICKSTREAM_PREFIX,
+            table_name=CLICKSTREAM_TABLE,
+            partitions=[
+                LakePartition.date("event_date", path="event_date"),
+                LakePartition.field("event_type", path="action", values=EVENT_TYPES),
+            ],
+            columns=[
+                LakeColumn("session_id", comment="The front end's session"),
+                LakeColumn("page"),
+                LakeColumn("bot_score", "double", comment="0 (human) to 1 (bot)"),
+                LakeColumn("ts", "timestamp", comment="When it happened (UTC)"),
+            ],
+            transform=LakeTransform(
+                required_fields=("session_id", "action", "ts"),
+                timestamp_field="ts", date_field="event_date",
+                drop_values={"action": ["heartbeat"]},
+            ),
+            alarm_topic=self.operations_topic,
+        )

@@ -159,8 +159,10 @@ What runs
   optional Lambda enrichment called synchronously with the batch) to Step Functions, one
   execution per batch with the batch as a JSON array, failed batches redelivered and
   dead-lettered by the queue's redrive policy; ``AWS::KinesisFirehose::DeliveryStream``
-  with an S3 destination, fed by PutRecord(Batch) and SNS ``firehose`` subscriptions (raw,
-  filtered): buffering (delivered when full, when its interval passes on ``aws.advance``,
+  with an S3 destination, fed by PutRecord(Batch), SNS ``firehose`` subscriptions (raw,
+  filtered) or a Kinesis stream as its source (read per shard in order from ``LATEST`` at
+  creation, as the source role: the Kinesis read actions and the stream key's
+  ``kms:Decrypt``): buffering (delivered when full, when its interval passes on ``aws.advance``,
   or on ``aws.flush_delivery_streams()``), the Lambda transform (Ok / Dropped /
   ProcessingFailed, failures under the error prefix), dynamic partitioning (a JQ subset),
   prefix expressions, GZIP, and Parquet through the Glue table's schema (``pyarrow``);
@@ -277,8 +279,8 @@ What does not
   as EventBridge documents (429 and 5xx, within the retry policy; no real back-off, no
   rate limit, no OAuth connections); archives and replays do nothing; pipe input
   templates and pipe sources/targets other than SQS -> Step Functions raise
-  :class:`UnsupportedIntegrationError`; so do Firehose streams reading a Kinesis stream,
-  ORC output and de-aggregation (:mod:`~.services.firehose`).
+  :class:`UnsupportedIntegrationError`; so do Firehose ORC output and destinations other
+  than S3; KPL-aggregated records are not de-aggregated (:mod:`~.services.firehose`).
 - Only one harness may be active per process at a time (moto's mock is process-wide).
 """
 

@@ -153,14 +153,14 @@ class OfflineAws:
         self._iam = IamService(kernel)
         self._sqs = SqsService(kernel)
         self._lambda = LambdaService(kernel, self._sqs, self._iam, self.iam)
-        self._firehose = FirehoseService(kernel, self._lambda, self.iam)
+        self._kinesis = KinesisService(kernel)
+        self._firehose = FirehoseService(kernel, self._lambda, self.iam, self._kinesis)
         self._sns = SnsService(kernel, self._lambda, self._firehose, self.iam)
         self._api_destinations = ApiDestinationsService(kernel, self.iam)
         self._events = EventsService(kernel, self._sqs, self._lambda, self.iam,
                                      self._api_destinations)
         self._s3 = S3Service(kernel, self._lambda, self._events, self.iam)
         self._dynamodb = DynamoDbService(kernel)
-        self._kinesis = KinesisService(kernel)
         self._dynamodb_streams = DynamoDbStreamsService(kernel)
         self._stream_sources = StreamEventSources(kernel, self._lambda, self._kinesis,
                                                   self._dynamodb_streams, self._sqs, self.iam)

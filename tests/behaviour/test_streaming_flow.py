@@ -4,21 +4,49 @@ A poison event among good ones is bisected down to itself, the good ones are cou
 and the poison one's metadata reaches the failure queue; the page counts of each tumbling
 window equal a count made here from the events sent; a profile change reaches the
 personalisation team's queue; the pipe's Express workflow alerts on a suspicious session
-and not on a normal one.
+and not on a normal one; Firehose lands the events put on the stream in the raw zone as
+Parquet under ``clickstream/event_date=<day>/event_type=<type>/`` (the partitions the
+Glue table's projection reads) after its buffering interval, a malformed event under the
+error prefix and a heartbeat nowhere.
 """
 
 from __future__ import annotations
 
 import base64
 import collections
+import io
 import json
 
+import pyarrow.parquet as pq
 import pytest
+
+from stacks.streaming_stack import CLICKSTREAM_PREFIX
 
 STACK = "AnalyticsStreaming"
 STREAM = "Clickstream"
 PAGE_COUNTS = "PageCounts/Function"
 WINDOW_SECONDS = 60
+RAW_EVENTS = f"{STACK}/RawEvents/Stream"
+RAW_TRANSFORM = f"{STACK}/RawEvents/Transform"
+LAKE = f"{STACK}/DataLake/RawBucket"
+#: The harness does not create Glue databases (Firehose reads the table's schema from the
+#: deployed template).
+pytestmark = pytest.mark.offline_aws(ignore_resource_types={"AWS::Glue::Database"})
+
+#: Clickstream events as the front ends send them (``ts`` in the shapes they use).
+LAKE_EVENTS = [
+    {"session_id": "s-1", "page": "/home", "action": "click", "bot_score": 0.1,
+     "ts": "2026-11-30T23:59:58+00:00"},
+    {"session_id": "s-1", "page": "/shoes", "action": "view", "bot_score": 0.1,
+     "ts": "2026-12-01T00:30:00+01:00"},
+    {"session_id": "s-2", "page": "/checkout", "action": "purchase", "bot_score": 0.2,
+     "ts": 1796140800000},
+    {"session_id": "s-2", "page": "/shoes", "action": "click", "bot_score": 0.05,
+     "ts": "2026-12-01T08:00:00Z"},
+]
+HEARTBEAT = {"session_id": "s-heartbeat", "page": "/home", "action": "heartbeat",
+             "bot_score": 0.1, "ts": "2026-12-01T08:00:01Z"}
+MALFORMED = b'{"session_id": "s-cut", "action": "click"'  # not JSON: cut off
 
 
 @pytest.fixture
@@ -28,7 +56,8 @@ def aws(offline_aws, example_stack):
 
 
 def _view(session: str, page: str, *, bot_score: float = 0.1) -> dict:
-    return {"session_id": session, "page": page, "action": "view", "bot_score": bot_score}
+    return {"session_id": session, "page": page, "action": "view", "bot_score": bot_score,
+            "ts": "2026-12-01T10:00:00Z"}
 
 
 def _counts(aws) -> dict[tuple[str, str], int]:
@@ -169,3 +198,66 @@ def test_a_batch_the_workflow_fails_on_reaches_the_pipes_dead_letter_queue(aws):
         "/home"}
     alerts = [json.loads(m.body)["session_id"] for m in aws.queue_messages("FraudTeamQueue")]
     assert alerts == ["s-y"]
+
+
+def _parquet_rows(aws, bucket: str) -> dict[str, list[dict]]:
+    """Partition (``event_date=<d>/event_type=<t>``) -> the rows of its Parquet objects."""
+    found: dict[str, list[dict]] = {}
+    for key in aws.list_objects(bucket, CLICKSTREAM_PREFIX):
+        assert key.endswith(".parquet"), key
+        table = pq.read_table(io.BytesIO(aws.get_object(bucket, key)))
+        partition = key[len(CLICKSTREAM_PREFIX):].rsplit("/", 1)[0]
+        found.setdefault(partition, []).extend(table.to_pylist())
+    return found
+
+
+def test_events_on_the_stream_land_as_parquet_under_their_date_and_type(aws):
+    aws.put_records(STREAM, [(e["session_id"], e) for e in LAKE_EVENTS])
+    bucket = aws.physical_id(LAKE)
+    aws.advance(minutes=4)
+    assert aws.list_objects(bucket, CLICKSTREAM_PREFIX) == []  # still buffered
+    aws.advance(minutes=1)  # the 5-minute buffering interval has passed
+
+    rows = _parquet_rows(aws, bucket)
+    assert sorted(rows) == ["event_date=2026-11-30/event_type=click",
+                            "event_date=2026-11-30/event_type=view",
+                            "event_date=2026-12-01/event_type=click",
+                            "event_date=2026-12-01/event_type=purchase"]
+    # +01:00 at 00:30 is 23:30 UTC the day before: the partition is the UTC date.
+    [view] = rows["event_date=2026-11-30/event_type=view"]
+    assert (view["session_id"], view["page"]) == ("s-1", "/shoes")
+    assert view["ts"].isoformat() == "2026-11-30T23:30:00+00:00"
+    [purchase] = rows["event_date=2026-12-01/event_type=purchase"]
+    assert purchase == {"session_id": "s-2", "page": "/checkout", "bot_score": 0.2,
+                        "ts": purchase["ts"]}
+    assert purchase["ts"].isoformat() == "2026-12-01T16:00:00+00:00"  # epoch milliseconds
+    # The columns are the table's: partitions (and the action) are not in the files.
+    pages = sorted((r["session_id"], r["page"]) for part in rows.values() for r in part)
+    assert pages == sorted((e["session_id"], e["page"]) for e in LAKE_EVENTS)
+    assert aws.list_objects(bucket, "errors/") == []
+
+
+def test_a_malformed_event_lands_under_the_error_prefix_and_a_heartbeat_nowhere(aws):
+    # The page counter fails on the malformed event too (it is isolated and dead-lettered).
+    aws.expect_lambda_errors(PAGE_COUNTS, error_type="BatchProcessingError")
+    aws.put_records(STREAM, [("s-1", LAKE_EVENTS[0]), ("s-1", MALFORMED), ("s-1", HEARTBEAT)])
+    aws.flush_delivery_streams(RAW_EVENTS)
+    bucket = aws.physical_id(LAKE)
+
+    rows = _parquet_rows(aws, bucket)
+    assert {p: [r["page"] for r in part] for p, part in rows.items()} == {
+        "event_date=2026-11-30/event_type=click": ["/home"]}
+    [error_key] = aws.list_objects(bucket, "errors/")
+    assert error_key.startswith(f"errors/{CLICKSTREAM_PREFIX}processing-failed/")
+    [failure] = [json.loads(line) for line in aws.get_object(bucket, error_key).splitlines()]
+    assert base64.b64decode(failure["rawData"]) == MALFORMED
+    assert failure["lambdaArn"] == aws.arn(RAW_TRANSFORM)
+    # The heartbeat was Dropped: neither delivered nor an error.
+    everything = b"".join(aws.get_object(bucket, k) for k in aws.list_objects(bucket))
+    assert b"s-heartbeat" not in everything
+    assert base64.b64encode(json.dumps(HEARTBEAT).encode()) not in everything
+    # One shard, so one invocation of the transform, answering for each record in order.
+    [invocation] = aws.invocations(RAW_TRANSFORM)
+    assert [r["result"] for r in invocation.result["records"]] == [
+        "Ok", "ProcessingFailed", "Dropped"]
+    assert invocation.event["sourceKinesisStreamArn"] == aws.arn(STREAM)

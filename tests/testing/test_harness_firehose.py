@@ -2,7 +2,7 @@
 
 Templates are written by hand (no synth) so each behaviour is shown on its own; the
 documented behaviours each test pins are named in its docstring (the Firehose developer
-guide; the whole flow through a synthesized stack is ``tests/behaviour/test_lake_delivery_flow``).
+guide; the whole flow through a synthesized stack is ``tests/behaviour/test_streaming_flow``).
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ import pyarrow.parquet as pq
 import pytest
 
 from analytics_orchestration.testing import OfflineAws, OfflineHarnessError
-from analytics_orchestration.testing.exceptions import UnsupportedIntegrationError
 from analytics_orchestration.testing.services.firehose import (
     evaluate_prefix,
     evaluate_query,
@@ -213,13 +212,139 @@ def test_parquet_through_the_glue_schema_and_conversion_failures(aws):
     assert any(k.startswith("errors/format-conversion-failed/") for k in objects)
 
 
-def test_a_kinesis_source_is_refused_by_name(aws):
-    template = _template({"Prefix": "x/"})
-    template["Resources"]["Stream"]["Properties"]["KinesisStreamSourceConfiguration"] = {
-        "KinesisStreamARN": "arn:aws:kinesis:us-east-1:123456789012:stream/s",
-        "RoleARN": "arn:aws:iam::123456789012:role/r"}
-    with pytest.raises(UnsupportedIntegrationError, match="Kinesis stream source"):
-        aws.deploy(template=template, stack_name="FromKinesis")
+SOURCE_ROLE = "arn:aws:iam::123456789012:role/firehose-source"
+
+
+def _source_template(*, transform: bool = False) -> dict[str, Any]:
+    """The delivery stream of :func:`_template` reading the stream ``Clicks`` of the stack
+    ``Source`` (deployed first, so that records can be on it before the delivery exists)."""
+    template = _template({"Prefix": "raw/!{timestamp:yyyy}/",
+                          "BufferingHints": {"IntervalInSeconds": 60, "SizeInMBs": 5}},
+                         transform=transform)
+    properties = template["Resources"]["Stream"]["Properties"]
+    properties["DeliveryStreamType"] = "KinesisStreamAsSource"
+    properties["KinesisStreamSourceConfiguration"] = {
+        "KinesisStreamARN": "arn:aws:kinesis:us-east-1:123456789012:stream/clicks",
+        "RoleARN": SOURCE_ROLE}
+    return template
+
+
+def _deploy_source(aws: OfflineAws, *, shards: int = 2, key: bool = False) -> None:
+    stream: dict[str, Any] = {"Name": "clicks", "ShardCount": shards}
+    resources: dict[str, Any] = {}
+    if key:
+        resources["Key"] = {"Type": "AWS::KMS::Key", "Properties": {}}
+        stream["StreamEncryption"] = {"EncryptionType": "KMS",
+                                      "KeyId": {"Fn::GetAtt": ["Key", "Arn"]}}
+    resources["Clicks"] = {"Type": "AWS::Kinesis::Stream", "Properties": stream}
+    aws.deploy(template={"Resources": resources}, stack_name="Source")
+
+
+def _by_shard(aws: OfflineAws) -> dict[str, list[bytes]]:
+    """The data of each shard of ``clicks``, in sequence order (read with boto3)."""
+    kinesis = aws.client("kinesis")
+    found = {}
+    for shard in kinesis.list_shards(StreamName="clicks")["Shards"]:
+        iterator = kinesis.get_shard_iterator(StreamName="clicks", ShardId=shard["ShardId"],
+                                              ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+        found[shard["ShardId"]] = [r["Data"] for r in kinesis.get_records(
+            ShardIterator=iterator)["Records"]]
+    return found
+
+
+def test_a_kinesis_source_is_read_from_latest_per_shard_in_order(aws):
+    """A Kinesis stream as the source: Firehose starts at LATEST (a record already there is
+    not delivered), then reads each shard in sequence order into the same buffer, whose
+    interval starts at the first record read; producers cannot PutRecord to it."""
+    _deploy_source(aws)
+    aws.put_record("clicks", {"n": "before"}, partition_key="k-0")
+    aws.deploy(template=_source_template(), stack_name="Delivery")
+    bucket = aws.physical_id("Lake")
+    sent = [(f"k-{i % 5}", {"n": i}) for i in range(12)]
+    aws.put_records("clicks", sent)
+    aws.advance(seconds=59)
+    assert aws.list_objects(bucket) == []
+    aws.advance(seconds=1)
+    [(key, body)] = _objects(aws, bucket).items()
+    assert key.startswith(f"raw/{aws.now.year}/")
+    delivered = [json.loads(part) for part in body.replace(b"}{", b"}\n{").splitlines()]
+    assert sorted(d["n"] for d in delivered) == list(range(12))  # "before" is not there
+    # Shard by shard, each in the stream's own order.
+    order = [json.loads(data) for records in _by_shard(aws).values() for data in records]
+    assert delivered == [d for d in order if d["n"] != "before"]
+    import botocore.exceptions
+
+    with pytest.raises(botocore.exceptions.ClientError, match="InvalidArgumentException"):
+        aws.put_delivery_record("Stream", {"n": "direct"})
+
+
+def test_a_kinesis_source_feeds_the_transform_with_its_record_metadata(aws):
+    """The transform's event of a Kinesis-sourced stream: ``sourceKinesisStreamArn`` and
+    each record's ``kinesisRecordMetadata`` (aws-lambda-go ``KinesisFirehoseEvent``)."""
+    _deploy_source(aws, shards=1)
+    aws.deploy(template=_source_template(transform=True), stack_name="Delivery")
+    bucket = aws.physical_id("Lake")
+    first = aws.put_record("clicks", {"kind": "view"}, partition_key="s-1")
+    aws.put_record("clicks", {"drop": True}, partition_key="s-2")
+    aws.flush_delivery_streams("Stream")
+    [invocation] = aws.invocations("Transform")
+    assert invocation.event["sourceKinesisStreamArn"] == aws.arn("Clicks")
+    metadata = [r["kinesisRecordMetadata"] for r in invocation.event["records"]]
+    assert [(m["partitionKey"], m["shardId"]) for m in metadata] == [
+        ("s-1", first["ShardId"]), ("s-2", first["ShardId"])]
+    assert metadata[0]["sequenceNumber"] == first["SequenceNumber"]
+    [body] = _objects(aws, bucket).values()
+    assert json.loads(body) == {"kind": "VIEW"}
+
+
+def _source_role(read: bool, decrypt: bool) -> dict[str, Any]:
+    statements: list[dict[str, Any]] = [
+        {"Effect": "Allow", "Action": "s3:PutObject", "Resource": "*"}]
+    if read:
+        statements.append({"Effect": "Allow", "Resource": "*", "Action": [
+            "kinesis:DescribeStream", "kinesis:ListShards", "kinesis:GetShardIterator",
+            "kinesis:GetRecords"]})
+    if decrypt:
+        statements.append({"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*"})
+    return {"Type": "AWS::IAM::Role", "Properties": {
+        "RoleName": "firehose-source",
+        "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Action": "sts:AssumeRole",
+            "Principal": {"Service": "firehose.amazonaws.com"}}]},
+        "Policies": [{"PolicyName": "deliver", "PolicyDocument": {
+            "Version": "2012-10-17", "Statement": statements}}]}}
+
+
+@pytest.mark.parametrize(("read", "decrypt", "denied_action"), [
+    (True, True, None),
+    (True, False, "kms:Decrypt"),
+    (False, True, "kinesis:DescribeStream"),
+])
+def test_the_source_role_must_read_the_stream_and_decrypt_with_its_key(read, decrypt,
+                                                                       denied_action):
+    """Firehose reads the source as the source configuration's role: the Kinesis read
+    actions on the stream and ``kms:Decrypt`` with the key of an encrypted stream. Refused,
+    the records stay in the stream and nothing is delivered."""
+    with OfflineAws() as aws:
+        _deploy_source(aws, key=True)
+        template = _source_template()
+        template["Resources"]["SourceRole"] = _source_role(read, decrypt)
+        stream = template["Resources"]["Stream"]["Properties"]
+        stream["ExtendedS3DestinationConfiguration"]["RoleARN"] = SOURCE_ROLE
+        aws.deploy(template=template, stack_name="Delivery")
+        bucket = aws.physical_id("Lake")
+        aws.put_records("clicks", [("k-1", {"n": 1}), ("k-2", {"n": 2})])
+        aws.flush_delivery_streams()
+        denials = [f for f in aws.iam_denials("denied") if "Firehose" in f.via]
+        if denied_action is None:
+            assert denials == []
+            [body] = _objects(aws, bucket).values()
+            assert sorted(json.loads(p)["n"] for p in body.replace(b"}{", b"}\n{").split(
+                b"\n")) == [1, 2]
+        else:
+            assert aws.list_objects(bucket) == []
+            assert {f.action for f in denials} == {denied_action}
+            assert all(f.principal.endswith("firehose-source/firehose") for f in denials)
 
 
 def test_a_write_iam_refuses_is_an_error_of_the_flush():

@@ -14,6 +14,9 @@ customer-managed key must itself be allowed to use the key, asked with ``kms:Via
   (https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html).
 - S3 (SSE-KMS): PutObject needs ``kms:GenerateDataKey``, GetObject ``kms:Decrypt``
   (https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingKMSEncryption.html).
+- Kinesis Data Streams (server-side encryption with a customer-managed key): GetRecords
+  needs ``kms:Decrypt`` (https://docs.aws.amazon.com/streams/latest/dev/permissions-user-key-KMS.html).
+  Only the reading operations are in the table (what the harness's consumers ask).
 DynamoDB tables encrypted with a customer-managed key use grants that DynamoDB holds; the
 caller needs no KMS permission for item operations, so none is asked for.
 """
@@ -303,6 +306,20 @@ def _firehose(ctx: _Ctx, operation: str, params: dict[str, Any]) -> list[ActionR
     return [ActionRequest(f"firehose:{operation}", arn)]
 
 
+_KINESIS_READ = ("DescribeStream", "DescribeStreamSummary", "ListShards", "GetShardIterator",
+                 "GetRecords")
+
+
+def _kinesis(ctx: _Ctx, operation: str, params: dict[str, Any]) -> list[ActionRequest] | None:
+    if operation not in _KINESIS_READ:
+        return None
+    arn = str(params.get("StreamARN") or ctx.arn("kinesis", f"stream/{params.get('StreamName')}"))
+    found = [ActionRequest(f"kinesis:{operation}", arn)]
+    if operation == "GetRecords":
+        found += ctx.kms(arn, ("kms:Decrypt",), {"kms:EncryptionContext:aws:kinesis:arn": arn})
+    return found
+
+
 def _glue(ctx: _Ctx, operation: str, params: dict[str, Any]) -> list[ActionRequest] | None:
     if operation in ("StartJobRun", "GetJobRun", "GetJobRuns", "BatchStopJobRun"):
         job = ctx.arn("glue", f"job/{params.get('JobName')}")
@@ -418,5 +435,6 @@ _HANDLERS: dict[str, Any] = {
     "s3": _s3, "sqs": _sqs, "sns": _sns, "events": _events, "dynamodb": _dynamodb,
     "states": _states, "lambda": _lambda, "kms": _kms, "ssm": _ssm,
     "secretsmanager": _secretsmanager, "monitoring": _monitoring, "firehose": _firehose,
+    "kinesis": _kinesis,
     "glue": _glue, "athena": _athena, "redshift-data": _redshift_data,
 }

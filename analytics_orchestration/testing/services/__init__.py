@@ -24,7 +24,8 @@ module                what it emulates
 ``stream_sources``    Lambda event source mappings from Kinesis and DynamoDB streams: batches,
                       bisect, partial responses, retries, record age, tumbling windows,
                       on-failure destinations (the engine: ``core.stream_polling``)
-``firehose``          ``AWS::KinesisFirehose::DeliveryStream`` to S3
+``firehose``          ``AWS::KinesisFirehose::DeliveryStream`` to S3 (Direct PUT, SNS, a
+                      Kinesis stream source read with ``core.stream_polling``)
 ``scheduler``         scheduled rules and EventBridge Scheduler schedules on virtual time
                       (``OfflineAws.advance``), AWS's cron dialect, rate and at expressions
 ``apigateway``        REST APIs: routing, IAM authorization, request validation, AWS (SQS,

@@ -45,11 +45,27 @@ What is emulated (moto's own Firehose writes each record at once, one object per
 - S3 writes go through boto3 as the stream's role: IAM (and the bucket's key policy)
   decide, as on AWS.
 
-Not emulated: a Kinesis stream as the source (:class:`UnsupportedIntegrationError` at
-deploy: the Kinesis module of the harness wires it), ORC output, record de-aggregation,
-destinations other than S3, retries of failed S3 writes (a write IAM refuses raises
-:class:`OfflineHarnessError` from the flush that attempted it). The stream's error-log
-``AWS::Logs::LogStream`` deploys as a no-op (telemetry only, like its log group).
+- **A Kinesis data stream as the source** (``KinesisStreamSourceConfiguration``): the
+  work loop reads the stream's shards (:meth:`.kinesis.KinesisService.shards`) with the
+  shared engine of :mod:`..core.stream_polling`, each shard in sequence order, from the
+  position the stream had when the delivery stream was created (Firehose starts reading a
+  Kinesis source at ``LATEST``: records put before it existed are not delivered) and then
+  as records arrive. Each read is evaluated as the source configuration's role:
+  ``kinesis:DescribeStream``, ``ListShards``, ``GetShardIterator``, ``GetRecords`` on the
+  stream and ``kms:Decrypt`` with the stream's key when it is encrypted. A refused read
+  leaves the records in the stream (the shard is retried, then stays blocked, as Firehose
+  keeps retrying a source it cannot read) and is in ``aws.iam_denials()``. The records
+  read join the buffers, transform, partitioning and Parquet path of Direct PUT; the
+  transform's event then also carries ``sourceKinesisStreamArn`` and each record's
+  ``kinesisRecordMetadata`` (``shardId``, ``partitionKey``, ``approximateArrivalTimestamp``,
+  ``sequenceNumber``, ``subsequenceNumber``), the fields of aws-lambda-go's
+  ``KinesisFirehoseEvent`` (``events/firehose.go``). ``PutRecord``/``PutRecordBatch`` on
+  such a stream fail with ``InvalidArgumentException``, as on AWS.
+
+Not emulated: ORC output, record de-aggregation (KPL aggregated records are delivered as
+they are), destinations other than S3, retries of failed S3 writes (a write IAM refuses
+raises :class:`OfflineHarnessError` from the flush that attempted it). The stream's
+error-log ``AWS::Logs::LogStream`` deploys as a no-op (telemetry only, like its log group).
 """
 
 from __future__ import annotations
@@ -69,12 +85,20 @@ from analytics_orchestration.testing.core.deploy import Handler
 from analytics_orchestration.testing.core.kernel import Kernel
 from analytics_orchestration.testing.core.patching import Patcher
 from analytics_orchestration.testing.core.registry import generated_name
+from analytics_orchestration.testing.core.stream_polling import (
+    Outcome,
+    PollingSettings,
+    StreamPoller,
+    Window,
+)
+from analytics_orchestration.testing.core.streams import StreamRecord
 from analytics_orchestration.testing.core.template import StackTemplate
 from analytics_orchestration.testing.exceptions import (
     OfflineHarnessError,
     UnsupportedIntegrationError,
 )
 from analytics_orchestration.testing.services.iam_enforcement import Iam
+from analytics_orchestration.testing.services.kinesis import KinesisService
 from analytics_orchestration.testing.services.lambda_ import LambdaService
 
 __all__ = ["FirehoseService", "evaluate_prefix", "evaluate_query", "java_date_format"]
@@ -85,6 +109,11 @@ _EXPRESSION = re.compile(r"!\{([A-Za-z]+):([^{}]*)\}")
 _JAVA_DATE = {"yyyy": "%Y", "yy": "%y", "MM": "%m", "dd": "%d", "HH": "%H", "mm": "%M",
               "ss": "%S"}
 _JAVA_TOKEN = re.compile(r"yyyy|yy|MM|dd|HH|mm|ss|'[^']*'")
+#: What Firehose calls to read a Kinesis source, as the source configuration's role
+#: (``kms:Decrypt`` of an encrypted stream comes with ``GetRecords``).
+SOURCE_READ_OPERATIONS = ("DescribeStream", "ListShards", "GetShardIterator", "GetRecords")
+#: GetRecords returns at most 10,000 records per call.
+_SOURCE_BATCH = 10_000
 
 
 def java_date_format(pattern: str, moment: dt.datetime) -> str:
@@ -193,6 +222,8 @@ class _Record:
     data: bytes
     arrival: dt.datetime
     record_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    #: ``kinesisRecordMetadata`` of a record read from a Kinesis source (None: Direct PUT).
+    kinesis: dict[str, Any] | None = None
 
 
 @dataclass
@@ -213,17 +244,24 @@ class _Stream:
     dynamic_partitioning: bool
     schema: Mapping[str, Any] | None
     buffer: list[_Record] = field(default_factory=list)
+    #: The Kinesis stream read (None: Direct PUT), the role reading it and the reader.
+    source_arn: str | None = None
+    source_role_arn: str | None = None
+    reader: StreamPoller | None = None
 
 
 class FirehoseService:
     """Delivery streams of one harness."""
 
     def __init__(self, kernel: Kernel, lambda_: LambdaService | None = None,
-                 iam: Iam | None = None) -> None:
+                 iam: Iam | None = None, kinesis: KinesisService | None = None) -> None:
         self.kernel = kernel
         self.lambda_ = lambda_
         self.iam = iam
+        self.kinesis = kinesis
         self.streams: dict[str, _Stream] = {}
+        if kinesis is not None:
+            kernel.loop.add_poller(self.poll)
 
     def resource_handlers(self) -> dict[str, Handler]:
         return {
@@ -244,6 +282,12 @@ class FirehoseService:
                              records: list[dict[str, bytes]]) -> dict[str, Any]:
             if delivery_stream_name not in service.streams:
                 return original(backend, delivery_stream_name, records)
+            if service.streams[delivery_stream_name].source_arn is not None:
+                from moto.firehose.exceptions import InvalidArgumentException
+
+                raise InvalidArgumentException(
+                    "This operation is not permitted on KinesisStreamAsSource "
+                    f"DeliveryStream type: {delivery_stream_name}")
             responses = [{"RecordId": service.accept(delivery_stream_name, r["Data"])}
                          for r in records]
             return {"FailedPutCount": 0, "Encrypted": True, "RequestResponses": responses}
@@ -255,23 +299,86 @@ class FirehoseService:
                         props: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
         name = props.get("DeliveryStreamName") or generated_name(stack.stack_name, logical_id,
                                                                  64)
-        if "KinesisStreamSourceConfiguration" in props:
+        source = props.get("KinesisStreamSourceConfiguration")
+        if source and self.kinesis is None:
             raise UnsupportedIntegrationError(
-                "Firehose with a Kinesis stream source (the harness's Kinesis module wires "
-                "it)", logical_id)
+                "Firehose with a Kinesis stream source (a harness without Kinesis)", logical_id)
         destination = props.get("ExtendedS3DestinationConfiguration") or props.get(
             "S3DestinationConfiguration")
         if not destination:
             raise UnsupportedIntegrationError("Firehose destination other than S3", logical_id)
         config = {key: destination[key] for key in ("RoleARN", "BucketARN", "Prefix",
                                                     "ErrorOutputPrefix") if key in destination}
-        arn = self.kernel.client("firehose").create_delivery_stream(
-            DeliveryStreamName=name,
-            DeliveryStreamType=str(props.get("DeliveryStreamType", "DirectPut")),
-            ExtendedS3DestinationConfiguration=config,
-        )["DeliveryStreamARN"]
-        self.streams[name] = self._stream(name, arn, destination, logical_id)
+        request: dict[str, Any] = {
+            "DeliveryStreamName": name,
+            "DeliveryStreamType": str(props.get("DeliveryStreamType") or (
+                "KinesisStreamAsSource" if source else "DirectPut")),
+            "ExtendedS3DestinationConfiguration": config,
+        }
+        if source:
+            request["KinesisStreamSourceConfiguration"] = {
+                "KinesisStreamARN": str(source["KinesisStreamARN"]),
+                "RoleARN": str(source["RoleARN"])}
+        arn = self.kernel.client("firehose").create_delivery_stream(**request)[
+            "DeliveryStreamARN"]
+        stream = self._stream(name, arn, destination, logical_id)
+        if source:
+            assert self.kinesis is not None
+            self._read_from(stream, self.kinesis.stream_arn(str(source["KinesisStreamARN"])),
+                            str(source["RoleARN"]))
+        self.streams[name] = stream
         return name, {"Arn": arn}
+
+    # -- a Kinesis stream as the source ---------------------------------------------
+    def _read_from(self, stream: _Stream, source_arn: str, role_arn: str) -> None:
+        assert self.kinesis is not None
+        kinesis = self.kinesis
+        stream.source_arn, stream.source_role_arn = source_arn, role_arn
+        # LATEST at creation: the reader's checkpoints start after each shard's last record.
+        stream.reader = StreamPoller(
+            PollingSettings(batch_size=_SOURCE_BATCH, starting_position="LATEST"),
+            lambda: kinesis.shards(source_arn),
+            lambda shard, records, window: self._read(stream, shard, records, window),
+            lambda discard: None, self.kernel.clock,
+            blocked_after=self.kernel.max_deliveries_without_dlq)
+
+    def poll(self) -> bool:
+        """Read what arrived on the Kinesis sources (work loop poller); True if any."""
+        progressed = False
+        for stream in self.streams.values():
+            if stream.reader is not None:
+                progressed = stream.reader.poll() or progressed
+        return progressed
+
+    def source_denial(self, stream: _Stream) -> str | None:
+        """Why the source role may not read the source stream (None: it may)."""
+        if self.iam is None or stream.source_arn is None:
+            return None
+        principal = self.iam.principal_for_role(stream.source_role_arn, "firehose")
+        if principal is None:
+            return None
+        for operation in SOURCE_READ_OPERATIONS:
+            denied = self.iam.check("kinesis", operation, {"StreamARN": stream.source_arn},
+                                    via=f"Firehose {stream.name}", principal=principal,
+                                    context={})
+            if denied:
+                return denied
+        return None
+
+    def _read(self, stream: _Stream, shard_id: str, records: list[StreamRecord],
+              window: Window | None) -> tuple[Outcome, Any]:
+        """Records of one shard read into the buffer (a refused read reads nothing)."""
+        del window  # Firehose reads without tumbling windows
+        if self.source_denial(stream):
+            return Outcome("error"), None
+        for record in records:
+            kinesis = record.lambda_record["kinesis"]
+            self._buffer(stream, _Record(
+                data=base64.b64decode(kinesis["data"]), arrival=record.arrival,
+                kinesis={"shardId": shard_id, "partitionKey": kinesis["partitionKey"],
+                         "approximateArrivalTimestamp": _millis(record.arrival),
+                         "sequenceNumber": record.sequence_number, "subsequenceNumber": 0}))
+        return Outcome("success"), None
 
     def _stream(self, name: str, arn: str, destination: Mapping[str, Any],
                 logical_id: str) -> _Stream:
@@ -322,12 +429,14 @@ class FirehoseService:
 
     def accept(self, name: str, data: bytes) -> str:
         """Buffer a record; deliver the buffer when it is full. Returns the record id."""
-        stream = self.streams[name]
         record = _Record(data=bytes(data), arrival=self.kernel.clock.now())
+        self._buffer(self.streams[name], record)
+        return record.record_id
+
+    def _buffer(self, stream: _Stream, record: _Record) -> None:
         stream.buffer.append(record)
         if sum(len(r.data) for r in stream.buffer) >= stream.size_bytes:
             self._deliver(stream, self.kernel.clock.now())
-        return record.record_id
 
     def flush_due(self) -> None:
         """Deliver every buffer whose interval has passed on the harness clock."""
@@ -401,8 +510,12 @@ class FirehoseService:
             "region": self.kernel.region,
             "records": [{"recordId": r.record_id,
                          "approximateArrivalTimestamp": _millis(r.arrival),
-                         "data": base64.b64encode(r.data).decode()} for r in records],
+                         "data": base64.b64encode(r.data).decode(),
+                         **({"kinesisRecordMetadata": r.kinesis} if r.kinesis else {})}
+                        for r in records],
         }
+        if stream.source_arn is not None:
+            event["sourceKinesisStreamArn"] = stream.source_arn
         denied = self._denied("lambda", "Invoke", {"FunctionName": stream.lambda_arn}, stream)
         returned: dict[str, Any] = {}
         error: tuple[str, str] | None = None

@@ -185,6 +185,10 @@ class Iam:
             self._encrypted(str(attrs.get("Arn")), props.get("KmsMasterKeyId"))
         elif resource_type == "AWS::SNS::Topic":
             self._encrypted(str(ref), props.get("KmsMasterKeyId"))
+        elif resource_type == "AWS::Kinesis::Stream":
+            encryption = props.get("StreamEncryption") or {}
+            if encryption.get("EncryptionType") == "KMS":
+                self._encrypted(str(attrs.get("Arn")), encryption.get("KeyId"))
         elif resource_type == "AWS::S3::Bucket":
             for rule in (props.get("BucketEncryption") or {}).get(
                     "ServerSideEncryptionConfiguration") or []:
