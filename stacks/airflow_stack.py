@@ -198,8 +198,9 @@ class AirflowStack(Stack):
             # Creating an external schema and a role needs a superuser.
             database_roles=["sys:superuser"],
         )
-        # CREATE EXTERNAL SCHEMA checks that the role can read the catalog: its policy first.
-        self.warehouse_schema.node.add_dependency(role)
+        # CREATE EXTERNAL SCHEMA checks that the role can read the catalog: its policy first
+        # (the role itself is already referenced, by its ARN in the SQL).
+        self.warehouse_schema.resource.node.add_dependency(role.node.find_child("DefaultPolicy"))
         return target
 
     def _acknowledge_grants(self) -> None:
