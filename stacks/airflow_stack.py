@@ -13,6 +13,13 @@ Each accepted object (the library's ``ObjectAccepted`` event) also triggers a
 ``sales_pipeline`` run at once, through the environment's DAG trigger function as an
 EventBridge target. The environment's settings reach the DAGs as the Airflow configuration
 section ``pipeline``.
+
+The warehouse side of ``load_warehouse`` is created at deploy time by a
+``RedshiftSqlRunner`` (and dropped with the stack): an external schema over the curated
+Glue database (Redshift Spectrum, through the namespace's role), the ``daily_orders`` table,
+and a ``pipeline_loader`` database role holding exactly what the DAG's SQL needs. The MWAA
+execution role signs in with IAM credentials (database user ``IAMR:<role>``) and gets that
+role, and only it, through its ``RedshiftDbRoles`` tag.
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import Duration, Fn, Stack
+from aws_cdk import Duration, Fn, Stack, Tags
 from aws_cdk import aws_events as events
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
@@ -33,16 +40,66 @@ from analytics_orchestration import (
     EnvironmentClass,
     ManagedAirflow,
     RedshiftOptions,
+    RedshiftSqlRunner,
+    RedshiftTarget,
     ServerlessAnalytics,
 )
 from analytics_orchestration import building_blocks as blocks
 from analytics_orchestration.constructs._foundation.compliance import acknowledge, nag_reference
+from analytics_orchestration.constructs.warehouse import (
+    qualified_name,
+    quote_identifier,
+    quote_literal,
+)
+from analytics_orchestration.constructs.warehouse.runner import DATABASE_ROLES_TAG
 
 ASSETS = Path(__file__).parent / "airflow_assets"
 #: The DAG the ObjectAccepted events trigger.
 PIPELINE_DAG = "sales_pipeline"
 #: Redshift Serverless needs subnets in three Availability Zones.
 AVAILABILITY_ZONES = 3
+#: The curation job: raw ``orders/`` into the curated table ``orders``, partitioned by
+#: ``ingest_date`` (its default partition column).
+CURATION = CurationJobOptions(source_prefix="orders/", table_name="orders")
+#: The warehouse: the Spectrum schema over the curated Glue database, the daily table the
+#: DAG loads, and the database role the DAG's SQL runs with.
+CURATED_SCHEMA = "curated"
+WAREHOUSE_SCHEMA = "public"
+WAREHOUSE_TABLE = "daily_orders"
+LOADER_ROLE = "pipeline_loader"
+
+
+def warehouse_sql(*, database: str, catalog_database: str,
+                  spectrum_role_arn: str) -> tuple[list[str], list[str]]:
+    """The runner's create and drop statements.
+
+    ``catalog_database`` is the curated zone's Glue database and ``spectrum_role_arn`` the
+    namespace's role that reads it and the curated bucket. The loader role gets exactly
+    what ``sales_pipeline``'s ``load_warehouse`` runs: a Spectrum query needs USAGE on the
+    external schema and TEMP on the database (Redshift grants no SELECT on the tables of a
+    Glue external schema: the namespace's IAM role decides what it reads), and the
+    DELETE + INSERT of one day need SELECT, INSERT and DELETE on ``daily_orders``.
+    """
+    schema = quote_identifier(CURATED_SCHEMA)
+    table = qualified_name(WAREHOUSE_SCHEMA, WAREHOUSE_TABLE)
+    role = quote_identifier(LOADER_ROLE)
+    create = [
+        f"CREATE EXTERNAL SCHEMA IF NOT EXISTS {schema} FROM DATA CATALOG DATABASE "
+        f"{quote_literal(catalog_database)} IAM_ROLE {quote_literal(spectrum_role_arn)}",
+        f"CREATE TABLE IF NOT EXISTS {table} ({quote_identifier('order_date')} DATE NOT NULL, "
+        f"{quote_identifier('orders')} BIGINT NOT NULL, "
+        f"PRIMARY KEY ({quote_identifier('order_date')}))",
+        f"CREATE ROLE {role}",
+        f"GRANT USAGE ON SCHEMA {schema} TO ROLE {role}",
+        f"GRANT TEMP ON DATABASE {quote_identifier(database)} TO ROLE {role}",
+        f"GRANT SELECT, INSERT, DELETE ON {table} TO ROLE {role}",
+    ]
+    drop = [
+        f"DROP ROLE IF EXISTS {role} FORCE",
+        f"DROP TABLE IF EXISTS {table}",
+        f"DROP SCHEMA IF EXISTS {schema}",
+    ]
+    return create, drop
 
 
 class AirflowStack(Stack):
@@ -55,7 +112,7 @@ class AirflowStack(Stack):
         logs_bucket = blocks.access_log_bucket(self, "AccessLogs")
         self.platform = ServerlessAnalytics(
             self, "Platform", encryption_key=key, server_access_logs_bucket=logs_bucket,
-            curation_job=CurationJobOptions(source_prefix="orders/", table_name="orders"),
+            curation_job=CURATION,
             redshift=RedshiftOptions(base_capacity=8, max_capacity=8),
         )
         platform = self.platform
@@ -70,6 +127,7 @@ class AirflowStack(Stack):
         curation_job = platform.curation_job
         raw_crawler = platform.crawlers[DataZone.RAW]
         assert curation_job is not None and platform.redshift_workgroup is not None
+        warehouse = self._warehouse()
         self.airflow = ManagedAirflow(
             self, "Airflow",
             dags_folder=ASSETS / "dags",
@@ -86,7 +144,11 @@ class AirflowStack(Stack):
                 "pipeline.raw_crawler": raw_crawler.ref,
                 "pipeline.etl_state_machine": workflow.state_machine_arn,
                 "pipeline.warehouse_workgroup": platform.redshift_workgroup.workgroup_name,
-                "pipeline.warehouse_database": "analytics",
+                "pipeline.warehouse_database": warehouse.database,
+                # Quoted names: the DAG's SQL writes them as they are.
+                "pipeline.warehouse_table": qualified_name(WAREHOUSE_SCHEMA, WAREHOUSE_TABLE),
+                "pipeline.curated_orders": qualified_name(CURATED_SCHEMA, CURATION.table_name),
+                "pipeline.partition_column": quote_identifier(CURATION.partition_column),
                 "pipeline.curated_database": platform.databases[DataZone.CURATED].database_name,
                 "pipeline.athena_workgroup": platform.athena_workgroup_name,
                 "pipeline.athena_results": f"s3://{platform.analytics_bucket.bucket_name}/"
@@ -99,6 +161,8 @@ class AirflowStack(Stack):
         airflow.grant_start_crawler(raw_crawler)
         airflow.grant_start_execution(workflow)
         airflow.grant_redshift_data(platform.redshift_workgroup)
+        # The DAGs' database user gets the loader role, and only it.
+        Tags.of(airflow.execution_role).add(DATABASE_ROLES_TAG, LOADER_ROLE)
         platform.grant_query(airflow.execution_role)
         airflow.grant_publish(operations)
         rule = events.Rule(
@@ -113,6 +177,31 @@ class AirflowStack(Stack):
     def availability_zones(self) -> list[str]:
         """The first three zones of the deployment Region, resolved at deploy time."""
         return [Fn.select(index, Fn.get_azs()) for index in range(AVAILABILITY_ZONES)]
+
+    def _warehouse(self) -> RedshiftTarget:
+        """The warehouse database and, at deploy time, what ``load_warehouse`` reads,
+        writes and runs as."""
+        platform = self.platform
+        workgroup, role = platform.redshift_workgroup, platform.redshift_role
+        assert workgroup is not None and role is not None
+        assert platform.redshift_options is not None
+        target = RedshiftTarget.of_workgroup(
+            workgroup, database=platform.redshift_options.database_name)
+        create_sql, drop_sql = warehouse_sql(
+            database=target.database,
+            catalog_database=platform.databases[DataZone.CURATED].database_name,
+            spectrum_role_arn=role.role_arn,
+        )
+        self.warehouse_schema = RedshiftSqlRunner(
+            self, "WarehouseSchema", target=target, create_sql=create_sql,
+            drop_sql=drop_sql, encryption_key=platform.encryption_key,
+            # Creating an external schema and a role needs a superuser.
+            database_roles=["sys:superuser"],
+        )
+        # CREATE EXTERNAL SCHEMA checks that the role can read the catalog: its policy first
+        # (the role itself is already referenced, by its ARN in the SQL).
+        self.warehouse_schema.resource.node.add_dependency(role.node.find_child("DefaultPolicy"))
+        return target
 
     def _acknowledge_grants(self) -> None:
         """What the DAGs' grants need beyond one named resource."""

@@ -79,3 +79,21 @@ def test_table_quality_checks_the_key_column_of_every_table(dag_bag):
     assert len(queries) == 2
     assert any("count_if(order_id IS NULL)" in q and "FROM orders" in q for q in queries)
     assert any("count_if(customer_id IS NULL)" in q and "FROM customers" in q for q in queries)
+
+
+def test_the_warehouse_load_renders_the_configured_names(dag_bag, monkeypatch):
+    """Airflow renders ``load_warehouse``'s SQL with the ``pipeline`` section's quoted
+    names (as the stack sets them), one DELETE and one INSERT for the run's day."""
+    from airflow.configuration import conf
+
+    for option, value in {"warehouse_table": '"public"."daily_orders"',
+                          "curated_orders": '"curated"."orders"',
+                          "partition_column": '"ingest_date"'}.items():
+        monkeypatch.setenv(f"AIRFLOW__PIPELINE__{option.upper()}", value)
+    task = dag_bag.dags["sales_pipeline"].get_task("load_warehouse")
+    assert task.render_template(task.sql, {"conf": conf, "ds": "2026-01-02"}) == [
+        """DELETE FROM "public"."daily_orders" WHERE order_date = '2026-01-02'""",
+        """INSERT INTO "public"."daily_orders" (order_date, orders) SELECT """
+        """CAST('2026-01-02' AS DATE), COUNT(*) FROM "curated"."orders" """
+        """WHERE "ingest_date" = '2026-01-02'""",
+    ]

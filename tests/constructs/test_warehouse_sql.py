@@ -19,6 +19,7 @@ from analytics_orchestration.constructs.warehouse import (
     quote_identifier,
     quote_literal,
 )
+from stacks.airflow_stack import warehouse_sql
 from stacks.etl_glue_stack import MERGE_SQL, WAREHOUSE_DDL, WAREHOUSE_DROP
 
 #: Statement kinds sqlglot 30 does not model (it falls back to ``exp.Command``).
@@ -40,6 +41,26 @@ def test_the_glue_examples_warehouse_sql_parses(sql):
     else:
         # Round trip: what sqlglot writes back for Redshift parses to the same tree.
         assert _parse(tree.sql(dialect="redshift")) == tree
+
+
+#: The Airflow example's runner SQL, with the values its tokens take at deploy time.
+AIRFLOW_CREATE, AIRFLOW_DROP = warehouse_sql(
+    database="analytics", catalog_database="analyticsairflow_platform_catalog_curated",
+    spectrum_role_arn="arn:aws:iam::123456789012:role/AnalyticsAirflow-PlatformRole")
+
+
+@pytest.mark.parametrize("sql", [*AIRFLOW_CREATE, *AIRFLOW_DROP])
+def test_the_airflow_examples_warehouse_sql_parses(sql):
+    test_the_glue_examples_warehouse_sql_parses(sql)
+
+
+def test_the_airflow_examples_table_is_created_with_quoted_names():
+    create = _parse(AIRFLOW_CREATE[1])
+    assert isinstance(create, exp.Create) and create.args.get("kind") == "TABLE"
+    schema = create.this
+    assert (schema.this.db, schema.this.name) == ("public", "daily_orders")
+    assert all(i.quoted for i in create.find_all(exp.Identifier))
+    assert [c.name for c in schema.find_all(exp.ColumnDef)] == ["order_date", "orders"]
 
 
 def test_the_merge_names_the_warehouse_table_with_quoted_identifiers():

@@ -4,7 +4,8 @@
 2. in parallel: curate the raw orders (the platform's Glue job) and refresh the raw zone's
    catalog (its Glue crawler);
 3. run the Step Functions ETL workflow and wait for its execution to succeed;
-4. load the warehouse (Redshift Serverless, through the Data API);
+4. load the warehouse (Redshift Serverless, through the Data API): the day's order count
+   from the curated zone (Redshift Spectrum) into ``daily_orders``;
 5. check the load with an Athena query (a failed check fails the run);
 6. notify the operations topic.
 
@@ -32,6 +33,18 @@ from airflow.providers.amazon.aws.sensors.step_function import StepFunctionExecu
 def setting(name: str) -> str:
     """A template reading ``pipeline.<name>`` of the environment's Airflow configuration."""
     return "{{ conf.get('pipeline', '" + name + "') }}"
+
+
+#: The day's order count into the warehouse, replacing an earlier load of that day: one
+#: batch, so one transaction. The table, the curated table (Redshift Spectrum, the
+#: external schema over the curated Glue database) and its partition column come quoted
+#: from the configuration; the stack creates them and the database role that may run this.
+LOAD_SQL = [
+    "DELETE FROM " + setting("warehouse_table") + " WHERE order_date = '{{ ds }}'",
+    "INSERT INTO " + setting("warehouse_table") + " (order_date, orders) "
+    "SELECT CAST('{{ ds }}' AS DATE), COUNT(*) FROM " + setting("curated_orders")
+    + " WHERE " + setting("partition_column") + " = '{{ ds }}'",
+]
 
 
 with DAG(
@@ -81,12 +94,7 @@ with DAG(
         task_id="load_warehouse",
         workgroup_name=setting("warehouse_workgroup"),
         database=setting("warehouse_database"),
-        sql=[
-            "CREATE TABLE IF NOT EXISTS daily_orders (order_date date, orders bigint)",
-            "DELETE FROM daily_orders WHERE order_date = '{{ ds }}'",
-            "INSERT INTO daily_orders SELECT '{{ ds }}'::date, count(*) FROM spectrum_orders "
-            "WHERE ingest_date = '{{ ds }}'",
-        ],
+        sql=LOAD_SQL,
         wait_for_completion=True,
     )
     check_quality = AthenaOperator(
