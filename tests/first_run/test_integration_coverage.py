@@ -30,6 +30,11 @@ from tests.support import REPOSITORY_ROOT
 #: Not in an example stack yet, each on purpose with its reason (issue 10 section 5 closed
 #: the last nine: every factory is composed now). A new entry needs a scenario soon.
 KNOWN_GAPS: set[str] = set()
+#: Example stacks the offline harness cannot deploy, each with its reason; their factories
+#: must also be run by another stack's behavioural test (checked below).
+NOT_DEPLOYABLE_OFFLINE = {
+    "stacks/airflow_stack.py": "AWS::MWAA::Environment is not emulated by the harness",
+}
 #: The Task resource each integration kind synthesizes to (``arn:<partition>:states:::...``).
 #: The library's Lambda steps return the function's payload only, for which Step Functions
 #: takes the function's own ARN as the Resource (:func:`_invokes_a_function_directly`).
@@ -100,7 +105,13 @@ def test_every_stack_composing_a_factory_is_run_by_a_behavioural_test():
     assert composing  # the example stacks compose factories
     not_run = {module: ids.get(module) for module in composing
                if ids.get(module) is None or f'"{ids[module]}' not in behaviour}
-    assert not_run == {}
+    assert not_run.keys() - NOT_DEPLOYABLE_OFFLINE.keys() == set()
+    calls = _factory_calls_per_stack_module()
+    deployed = set().union(*(calls[module] for module in composing - not_run.keys()))
+    for module in NOT_DEPLOYABLE_OFFLINE:
+        assert module in not_run, f"{module} is deployed now: remove it from the exemptions"
+        assert calls[module] & factories <= deployed, (
+            f"{module}: factories no deployed stack runs")
 
 
 def _invokes_a_function_directly(template: dict[str, Any]) -> bool:
