@@ -90,3 +90,20 @@ def test_partition_is_the_utc_date_of_the_run():
                                            tzinfo=dt.timezone(dt.timedelta(hours=-5)))
     assert script.partition_value(late_evening_in_new_york) == "2026-03-02"
     assert script.partition_value(dt.datetime(2026, 3, 1, 0, 0, tzinfo=dt.UTC)) == "2026-03-01"
+
+
+def test_a_requested_partition_date_wins_over_the_run_date():
+    """A daily Airflow run for day D starts on D+1: it asks for D's partition."""
+    next_day = dt.datetime(2026, 3, 2, 0, 5, tzinfo=dt.UTC)
+    argv = ["script.py", "--JOB_NAME", "curate", "--partition_date", "2026-03-01"]
+    assert script.requested_partition(argv) == "2026-03-01"
+    assert script.partition_value(next_day, script.requested_partition(argv)) == "2026-03-01"
+    assert script.requested_partition(["script.py", "--partition_date=2026-03-01"]) == (
+        "2026-03-01")
+    assert script.requested_partition(["script.py", "--JOB_NAME", "curate"]) is None
+
+
+@pytest.mark.parametrize("bad", ["2026-3-1", "01/03/2026", "2026-02-30", "", "today"])
+def test_a_malformed_partition_date_is_refused(bad):
+    with pytest.raises(script.CurationError, match="--partition_date"):
+        script.partition_value(dt.datetime(2026, 3, 2, tzinfo=dt.UTC), bad)

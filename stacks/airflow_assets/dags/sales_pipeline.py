@@ -69,7 +69,8 @@ with DAG(
     curate_orders = GlueJobOperator(
         task_id="curate_orders",
         job_name=setting("curation_job"),
-        script_args={"--ingest_date": "{{ ds }}"},
+        # The run's logical date is the partition it curates (the run starts a day later).
+        script_args={"--partition_date": "{{ ds }}"},
         wait_for_completion=True,
         deferrable=False,
     )

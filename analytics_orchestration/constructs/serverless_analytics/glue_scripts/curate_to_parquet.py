@@ -10,6 +10,12 @@ Runs in AWS Glue 5.0 (Spark 3.5, Python 3.11) as the script of the curation job 
 ``--target_table``      the table created or updated there
 ``--partition_column``  the date partition column (the run's UTC date)
 
+Optional (set by the caller of a run, e.g. an Airflow DAG for its logical date):
+
+``--partition_date``    ``YYYY-MM-DD``: the partition the run writes, instead of the run's
+                        UTC date, so a scheduled run for day D that starts on day D+1 (as
+                        Airflow's daily runs do) still lands in D's partition
+
 Job bookmarks are on, so a run reads only objects earlier runs have not read. Each run:
 
 1. reads the new objects (``transformation_ctx`` ties them to the bookmark);
@@ -109,9 +115,30 @@ def validate_arguments(args: Mapping[str, str]) -> None:
         raise CurationError("; ".join(problems))
 
 
-def partition_value(run_time: dt.datetime) -> str:
-    """The partition of a run: its UTC date, ``YYYY-MM-DD``."""
-    return run_time.astimezone(dt.UTC).date().isoformat()
+def partition_value(run_time: dt.datetime, requested: str | None = None) -> str:
+    """The partition of a run: ``requested`` (``--partition_date``) when given, else the
+    run's UTC date, ``YYYY-MM-DD``."""
+    if requested is None:
+        return run_time.astimezone(dt.UTC).date().isoformat()
+    try:
+        date = dt.date.fromisoformat(requested)
+    except ValueError:
+        date = None
+    if date is None or date.isoformat() != requested:
+        raise CurationError(f"--partition_date must be a YYYY-MM-DD date, got {requested!r}")
+    return requested
+
+
+def requested_partition(argv: Sequence[str]) -> str | None:
+    """The optional ``--partition_date`` argument (``getResolvedOptions`` only resolves
+    the arguments it is told of, and fails on a missing one)."""
+    argv = list(argv)
+    for index, arg in enumerate(argv):
+        if arg == "--partition_date" and index + 1 < len(argv):
+            return argv[index + 1]
+        if arg.startswith("--partition_date="):
+            return arg.split("=", 1)[1]
+    return None
 
 
 def main(argv: Sequence[str]) -> None:  # pragma: no cover - needs the Glue runtime
@@ -124,6 +151,7 @@ def main(argv: Sequence[str]) -> None:  # pragma: no cover - needs the Glue runt
 
     args = getResolvedOptions(list(argv), list(ARGUMENTS))
     validate_arguments(args)
+    partition_date = partition_value(dt.datetime.now(dt.UTC), requested_partition(argv))
     glue_context = GlueContext(SparkContext.getOrCreate())
     job = Job(glue_context)
     job.init(args["JOB_NAME"], args)
@@ -145,7 +173,7 @@ def main(argv: Sequence[str]) -> None:  # pragma: no cover - needs the Glue runt
     # The file name is only known before the first transformation.
     frame = frame.toDF(*columns).withColumn(SOURCE_FILE_COLUMN, F.input_file_name())
     frame = frame.dropna(how="all", subset=columns).dropDuplicates(subset=columns)
-    frame = frame.withColumn(partition, F.lit(partition_value(dt.datetime.now(dt.UTC))))
+    frame = frame.withColumn(partition, F.lit(partition_date))
 
     sink = glue_context.getSink(
         connection_type="s3",
