@@ -31,6 +31,7 @@ from stacks.job_queue_stack import JobQueueStack
 from stacks.lake_delivery_stack import LakeDeliveryStack
 from stacks.serverless_analytics_stack import ServerlessAnalyticsStack
 from stacks.streaming_stack import StreamingStack
+from stacks.zero_etl_stack import ZeroEtlStack
 
 APP_DIR = Path(__file__).resolve().parent
 #: The environment variables through which the CDK CLI passes the context (aws-cdk-lib's
@@ -87,6 +88,9 @@ def build_app(**app_props: Any) -> App:
     LakeDeliveryStack(app, "AnalyticsLakeDelivery",
                       description="Clickstream delivered by Firehose into the data lake as "
                       "partitioned Parquet")
+    ZeroEtlStack(app, "AnalyticsZeroEtl",
+                 description="Zero-ETL into Redshift Serverless: S3 auto-copy, Kinesis "
+                 "streaming ingestion, DynamoDB replication and a MERGE workflow")
     strict_profile(app)
     return app
 
