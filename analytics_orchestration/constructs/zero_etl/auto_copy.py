@@ -24,7 +24,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping, Sequence
 
-from aws_cdk import ArnFormat, Names, Stack
+from aws_cdk import ArnFormat, Names, Stack, Tokenization
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_redshift as redshift_cluster
@@ -119,7 +119,7 @@ class S3AutoCopy(Construct):
         bucket.grant_read(self.role, f"{key_prefix}*")
         attach_role(namespace, self.role)
         self._acknowledge_read(bucket, key_prefix)
-        bucket.add_to_resource_policy(iam.PolicyStatement(
+        added = bucket.add_to_resource_policy(iam.PolicyStatement(
             sid=f"RedshiftAutoCopy{Names.unique_id(self)[-40:]}",
             principals=[iam.ServicePrincipal("redshift.amazonaws.com")],
             actions=["s3:GetBucketNotification", "s3:PutBucketNotification",
@@ -132,6 +132,12 @@ class S3AutoCopy(Construct):
                     arn_format=ArnFormat.COLON_RESOURCE_NAME)},
             },
         ))
+        if not added.statement_added:
+            problems.add("bucket", bucket.node.path, "must be a bucket of this app: its "
+                         "policy must let Redshift manage its notifications (for a bucket "
+                         "you imported, add that statement to its policy where it is "
+                         "defined)")
+            problems.raise_if_any()
         authorize_inbound_integration(namespace, bucket.bucket_arn)
         self.integration = redshift_cluster.CfnIntegration(
             self, "Integration", source_arn=bucket.bucket_arn,
@@ -163,7 +169,8 @@ class S3AutoCopy(Construct):
     def copy_job_sql(self, *, bucket: s3.IBucket, key_prefix: str, column_names: list[str],
                      file_format: CopyFormat, ignore_header_rows: int, job_name: str) -> str:
         """``COPY ... JOB CREATE <job_name> AUTO ON`` (job names are never quoted)."""
-        header = f" IGNOREHEADER {ignore_header_rows}" if ignore_header_rows else ""
+        header = ("" if ignore_header_rows == 0 else
+                  f" IGNOREHEADER {Tokenization.stringify_number(ignore_header_rows)}")
         location = quote_literal(f"s3://{bucket.bucket_name}/{key_prefix}")
         return (f"COPY {self.table_name} {column_list(column_names)} FROM {location} "
                 f"IAM_ROLE {quote_literal(self.role.role_arn)} FORMAT AS {file_format.value}"

@@ -42,7 +42,9 @@ METADATA_COLUMNS = ("approximate_arrival_timestamp", "partition_key", "shard_id"
 
 @validated_props({"external_schema": Identifier(), "view": Identifier(),
                   "view_schema": Identifier(),
-                  "grant_select_to": Items(min_items=0, unique=True, each=Identifier()),
+                  # Two statements each, within the runner's 100 (with the schema and view).
+                  "grant_select_to": Items(min_items=0, max_items=49, unique=True,
+                                           each=Identifier()),
                   "database_roles": Items(min_items=0, unique=True,
                                           each=Text(max_length=127))})
 class KinesisStreamingIngestion(Construct):
