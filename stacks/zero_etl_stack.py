@@ -136,8 +136,8 @@ class ZeroEtlStack(Stack):
                                              alarm_topic=operations)
         self.streaming = KinesisStreamingIngestion(
             self, "ClickstreamView", stream=self.clickstream.stream, namespace=namespace,
-            workgroup=workgroup, target=self.target, external_schema=KINESIS_SCHEMA, view=CLICKSTREAM_VIEW,
-            view_schema=CLICKSTREAM_SCHEMA, grant_select_to=[ANALYST_ROLE],
+            workgroup=workgroup, target=self.target, external_schema=KINESIS_SCHEMA,
+            view=CLICKSTREAM_VIEW, view_schema=CLICKSTREAM_SCHEMA, grant_select_to=[ANALYST_ROLE],
             encryption_key=key)
         self.orders = StreamingTable(self, "Orders", partition_key="order_id",
                                      encryption_key=key)

@@ -105,7 +105,11 @@ def require_case_sensitive_identifiers(workgroup: redshift.CfnWorkgroup) -> None
     Raises ValueError when the workgroup sets it to anything else (the integration would
     fail, or fold the source's names to lower case).
     """
-    parameters = list(workgroup.config_parameters or [])
+    current = workgroup.config_parameters
+    if current is not None and not isinstance(current, list):
+        raise ValueError("the workgroup's ConfigParameters is a token: set "
+                         f"{CASE_SENSITIVE}=true in it yourself")
+    parameters = list(current or [])
     for parameter in parameters:
         key = getattr(parameter, "parameter_key", None)
         value = getattr(parameter, "parameter_value", None)

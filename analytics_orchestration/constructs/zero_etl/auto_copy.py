@@ -42,7 +42,8 @@ __all__ = ["CopyFormat", "S3AutoCopy"]
 
 #: A column type as Redshift writes it: ``VARCHAR(64)``, ``DECIMAL(18, 2)``, ``TIMESTAMPTZ``,
 #: ``DOUBLE PRECISION`` (words, then an optional size), optionally ``NOT NULL``.
-COLUMN_TYPE = r"[A-Za-z][A-Za-z0-9]*( [A-Za-z][A-Za-z0-9]*)?( ?\(\d{1,5}( ?, ?\d{1,3})?\))?( NOT NULL)?"
+COLUMN_TYPE = (r"[A-Za-z][A-Za-z0-9]*( [A-Za-z][A-Za-z0-9]*)?"
+               r"( ?\(\d{1,5}( ?, ?\d{1,3})?\))?( NOT NULL)?")
 _TYPE = Text(max_length=64, pattern=COLUMN_TYPE,
              meaning="a Redshift column type such as VARCHAR(64), DECIMAL(18, 2) or DATE "
                      "(optionally NOT NULL)")
