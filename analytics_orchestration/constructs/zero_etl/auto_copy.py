@@ -188,10 +188,10 @@ class S3AutoCopy(Construct):
 
 
 def _read_findings(bucket: s3.IBucket, key_prefix: str) -> list[str]:
-    """The IAM5 findings of ``grant_read``: s3:GetObject*/List* and the objects' ARN."""
+    """The IAM5 findings of ``grant_read``: s3:GetObject*/GetBucket*/List* and the
+    objects' ARN (its KMS grant is Decrypt and DescribeKey only: no wildcard)."""
     stack = Stack.of(bucket)
-    findings = ["Action::s3:GetObject*", "Action::s3:GetBucket*", "Action::s3:List*",
-                "Action::kms:GenerateDataKey*", "Action::kms:ReEncrypt*"]
+    findings = ["Action::s3:GetObject*", "Action::s3:GetBucket*", "Action::s3:List*"]
     cfn = bucket.node.default_child
     if cfn is not None and not is_unresolved(key_prefix):
         logical = stack.resolve(stack.get_logical_id(cfn))  # type: ignore[arg-type]
