@@ -30,6 +30,7 @@ from stacks.ingestion_stack import IngestionStack
 from stacks.job_queue_stack import JobQueueStack
 from stacks.serverless_analytics_stack import ServerlessAnalyticsStack
 from stacks.streaming_stack import StreamingStack
+from stacks.zero_etl_stack import ZeroEtlStack
 
 APP_DIR = Path(__file__).resolve().parent
 #: The environment variables through which the CDK CLI passes the context (aws-cdk-lib's
@@ -84,6 +85,9 @@ def build_app(**app_props: Any) -> App:
                    description="Clickstream analytics on Kinesis Data Streams and DynamoDB "
                    "Streams with Lambda, EventBridge Pipes, Step Functions and Firehose into "
                    "the data lake")
+    ZeroEtlStack(app, "AnalyticsZeroEtl",
+                 description="Zero-ETL into Redshift Serverless: S3 auto-copy, Kinesis "
+                 "streaming ingestion, DynamoDB replication and a MERGE workflow")
     strict_profile(app)
     return app
 

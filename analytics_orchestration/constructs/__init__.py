@@ -97,6 +97,12 @@ if TYPE_CHECKING:
         SqsWorkerPool as SqsWorkerPool,
         WorkerCompute as WorkerCompute,
     )
+    from .zero_etl import (
+        CopyFormat as CopyFormat,
+        DynamoDbToRedshift as DynamoDbToRedshift,
+        KinesisStreamingIngestion as KinesisStreamingIngestion,
+        S3AutoCopy as S3AutoCopy,
+    )
 
 _EXPORTS: dict[str, tuple[str, ...]] = {
     ".airflow": (
@@ -132,6 +138,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     ".worker_pool": (
         "ContainerWorkers", "JobApiOptions", "LambdaWorkers", "SqsWorkerPool", "WorkerCompute",
     ),
+    ".zero_etl": ("CopyFormat", "DynamoDbToRedshift", "KinesisStreamingIngestion", "S3AutoCopy"),
 }
 _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
 

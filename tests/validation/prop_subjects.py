@@ -196,6 +196,23 @@ def workgroup(stack: Stack) -> redshift.CfnWorkgroup:
         stack, "FuzzWorkgroup", workgroup_name="fuzz", namespace_name="fuzz"))
 
 
+def namespace(stack: Stack) -> redshift.CfnNamespace:
+    return _child(stack, "FuzzNamespace", lambda: redshift.CfnNamespace(
+        stack, "FuzzNamespace", namespace_name="fuzz"))
+
+
+def owned_bucket(stack: Stack) -> s3.IBucket:
+    """A bucket of the app (zero-ETL extends its policy)."""
+    return _child(stack, "FuzzOwnedBucket", lambda: s3.Bucket(stack, "FuzzOwnedBucket"))
+
+
+def owned_table(stack: Stack) -> dynamodb.Table:
+    """A table of the app (zero-ETL sets its PITR and resource policy)."""
+    return _child(stack, "FuzzOwnedTable", lambda: dynamodb.Table(
+        stack, "FuzzOwnedTable",
+        partition_key=dynamodb.Attribute(name="id", type=dynamodb.AttributeType.STRING)))
+
+
 def redshift_target(stack: Stack) -> ao.RedshiftTarget:
     return ao.RedshiftTarget.of_workgroup(workgroup(stack), database="dev")
 
@@ -487,6 +504,27 @@ SUBJECTS: tuple[Subject, ...] = (
             construct=True, literal=frozenset({"query_interval", "total_timeout"}),
             # No drop SQL (the default) leaves the objects; no roles: the user's own rights.
             accepts=_accepts(drop_sql="empty", database_roles="empty")),
+    Subject("S3AutoCopy", ao.S3AutoCopy,
+            lambda s: {"bucket": owned_bucket(s), "namespace": namespace(s),
+                       "target": redshift_target(s), "table": "orders",
+                       "columns": {"id": "VARCHAR(64)"}, "job_name": "orders_copy"},
+            construct=True,
+            # The whole bucket ("") is a valid prefix; no header rows (0) is the default;
+            # no database roles: the runner's own rights.
+            accepts=_accepts(key_prefix="empty", ignore_header_rows="zero",
+                             database_roles="empty")),
+    Subject("KinesisStreamingIngestion", ao.KinesisStreamingIngestion,
+            lambda s: {"stream": stream(s), "namespace": namespace(s),
+                       "workgroup": workgroup(s), "target": redshift_target(s),
+                       "external_schema": "kinesis", "view": "events"},
+            construct=True,
+            # No readers granted and no runner roles are valid choices.
+            accepts=_accepts(grant_select_to="empty", database_roles="empty")),
+    Subject("DynamoDbToRedshift", ao.DynamoDbToRedshift,
+            lambda s: {"table": owned_table(s), "namespace": namespace(s),
+                       "workgroup": workgroup(s), "target": redshift_target(s),
+                       "database": "replica"},
+            construct=True, accepts=_accepts(database_roles="empty")),
     Subject("RedshiftTarget", ao.RedshiftTarget,
             lambda s: {"workgroup_name": "sales", "database": "dev",
                        "workgroup_arn": "arn:aws:redshift-serverless:us-east-1:111111111111:"
@@ -665,7 +703,8 @@ SUBJECTS: tuple[Subject, ...] = (
 
 #: Public names that take no props (enums, constants, errors, abstract bases).
 NOT_CALLABLE_WITH_PROPS = frozenset({
-    "AnalyticsOrchestrationError", "ConfigurationError", "CollectionType", "DataZone",
+    "AnalyticsOrchestrationError", "ConfigurationError", "CollectionType", "CopyFormat",
+    "DataZone",
     "EmrArchitecture", "PipeLogLevel", "RunStatus", "SourceFormat", "StepKind",
     "DESTROY_ON_REMOVAL_CONTEXT_KEY", "ETL_RUN_FAILED", "ETL_RUN_SUCCEEDED", "JOB_FAILED",
     "JOB_SUCCEEDED", "LIBRARY_EVENTS", "OBJECT_ACCEPTED", "OBJECT_NOTIFICATION_FIELDS",

@@ -36,8 +36,9 @@ module                what it emulates
 ``iam``               roles, KMS keys, SSM parameters (created in moto)
 ``iam_enforcement``   IAM enforced: the policy index, the acting principal, the boto3 hook
 ``redshift_data``     the Redshift Data API (statements in order, statuses on virtual time,
-                      injected results, failures and aborts by SQL pattern) and Redshift
-                      Serverless namespaces and workgroups
+                      injected results, failures and aborts by SQL pattern), Redshift
+                      Serverless namespaces and workgroups, zero-ETL integrations (recorded,
+                      not replicating)
 ``custom_resources``  provider-framework custom resources: Create, Update and Delete through
                       the user's ``on_event`` / ``is_complete`` handlers, waiter retries
 ====================  ======================================================================

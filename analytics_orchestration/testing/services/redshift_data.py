@@ -19,6 +19,11 @@ Functions' ``aws-sdk:redshiftdata`` tasks reach one emulator that:
 - honours ``ClientToken`` (the same token returns the same statement), and records each
   statement's owner (the caller's ``aws:userid``) for the IAM condition key
   ``redshift-data:statement-owner-iam-userid``.
+
+Zero-ETL integrations (``AWS::Redshift::Integration`` from S3 or DynamoDB,
+``AWS::RDS::Integration`` from Aurora) deploy as records (:attr:`RedshiftDataService.integrations`)
+with their ARN: the harness does **not** emulate replication or auto-copy (no data reaches
+a database); what a test can check is the resources, their order and the SQL run on them.
 """
 
 from __future__ import annotations
@@ -103,6 +108,8 @@ class RedshiftDataService:
         """Virtual seconds from submission until a statement ends."""
         self.workgroups: dict[str, str] = {}
         """Workgroup name -> ARN (deployed or added)."""
+        self.integrations: dict[str, dict[str, Any]] = {}
+        """Integration ARN -> its template properties (as deployed; nothing replicated)."""
         self._outcomes: list[_Outcome] = []
         self._results: list[tuple[re.Pattern[str], dict[str, Any]]] = []
         self._throttles: list[list[Any]] = []
@@ -112,7 +119,31 @@ class RedshiftDataService:
     # -- deploy -----------------------------------------------------------------------
     def resource_handlers(self) -> dict[str, Handler]:
         return {"AWS::RedshiftServerless::Namespace": self._namespace,
-                "AWS::RedshiftServerless::Workgroup": self._workgroup}
+                "AWS::RedshiftServerless::Workgroup": self._workgroup,
+                "AWS::Redshift::Integration": self._redshift_integration,
+                "AWS::RDS::Integration": self._rds_integration}
+
+    def _integration(self, service: str, logical_id: str, props: dict[str, Any]) -> str:
+        for required in ("SourceArn", "TargetArn"):
+            if not props.get(required):
+                raise ValueError(f"{logical_id}: an integration needs {required}")
+        name = str(props.get("IntegrationName") or logical_id)
+        integration_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"integration/{service}/{name}"))
+        arn = self.kernel.arn(service, f"integration:{integration_id}")
+        self.integrations[arn] = dict(props)
+        return arn
+
+    def _redshift_integration(self, stack: StackTemplate, logical_id: str,
+                              props: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+        """A record and an ARN only: no replication, no auto-copy (see the module doc)."""
+        arn = self._integration("redshift", logical_id, props)
+        return arn, {"IntegrationArn": arn, "CreateTime": self._epoch(0.0)}
+
+    def _rds_integration(self, stack: StackTemplate, logical_id: str,
+                         props: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+        """A record and an ARN only: no replication (see the module doc)."""
+        arn = self._integration("rds", logical_id, props)
+        return arn, {"IntegrationArn": arn, "CreateTime": self._epoch(0.0)}
 
     def _namespace(self, stack: StackTemplate, logical_id: str,
                    props: dict[str, Any]) -> tuple[Any, dict[str, Any]]:

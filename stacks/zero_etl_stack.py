@@ -1,0 +1,165 @@
+"""Scenario: a retailer's warehouse fed without ETL jobs.
+
+- Partners drop daily order files (CSV with a header row) under ``partners/orders/`` of a
+  landing bucket; Redshift's auto-copy (an S3 event integration and a COPY job) loads each
+  new file into ``partner.orders_landing``.
+- The web shop's clickstream (a Kinesis stream of JSON events) is ingested in near real
+  time into the materialized view ``clickstream.events`` (payload as SUPER), readable by the
+  ``analyst`` database role.
+- The order database on DynamoDB is replicated by a zero-ETL integration into the
+  read-only Redshift database ``orders_replica``.
+- Every morning a workflow ``MERGE``s the landed partner orders into
+  ``warehouse.partner_orders`` and clears the landing table, in one transaction.
+
+The warehouse's schemas, the target table and the database roles are created at deploy
+time by a ``RedshiftSqlRunner``; each zero-ETL construct runs its own SQL after it.
+
+Redshift Serverless needs subnets in three Availability Zones: the stack offers the first
+three zones of its Region (``Fn::GetAZs``), as the other warehouse stacks do.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import Duration, Fn, Stack, Tags
+from aws_cdk import aws_scheduler as scheduler
+from constructs import Construct
+
+from analytics_orchestration import (
+    CopyFormat,
+    DynamoDbToRedshift,
+    EtlStep,
+    EtlTrigger,
+    KinesisDataStream,
+    KinesisStreamingIngestion,
+    RedshiftOptions,
+    RedshiftSqlRunner,
+    RedshiftTarget,
+    S3AutoCopy,
+    ServerlessAnalytics,
+    StepFunctionsEtl,
+    StreamingTable,
+)
+from analytics_orchestration import building_blocks as blocks
+from analytics_orchestration.constructs.warehouse.sql import qualified_name, quote_identifier
+
+#: Redshift Serverless needs subnets in this many Availability Zones.
+AVAILABILITY_ZONES = 3
+WAREHOUSE_DATABASE = "retail"
+PARTNER_PREFIX = "partners/orders/"
+PARTNER_SCHEMA, LANDING_TABLE = "partner", "orders_landing"
+WAREHOUSE_SCHEMA, TARGET_TABLE = "warehouse", "partner_orders"
+CLICKSTREAM_SCHEMA, CLICKSTREAM_VIEW = "clickstream", "events"
+KINESIS_SCHEMA = "kinesis"
+REPLICA_DATABASE = "orders_replica"
+COPY_JOB = "partner_orders_auto_copy"
+ANALYST_ROLE, MERGER_ROLE = "analyst", "partner_merger"
+#: The partner files' columns, in file order.
+PARTNER_COLUMNS = {"order_id": "VARCHAR(64) NOT NULL", "partner_id": "VARCHAR(32) NOT NULL",
+                   "order_date": "DATE", "amount": "DECIMAL(18, 2)"}
+_KEY = ("order_id", "partner_id")
+
+_LANDING = qualified_name(PARTNER_SCHEMA, LANDING_TABLE)
+_TARGET = qualified_name(WAREHOUSE_SCHEMA, TARGET_TABLE)
+
+
+def _q(name: str) -> str:
+    return quote_identifier(name)
+
+
+#: Deploy time, before the zero-ETL constructs: schemas, the merge target, database roles.
+WAREHOUSE_DDL = [
+    *(f"CREATE SCHEMA IF NOT EXISTS {_q(s)}" for s in (PARTNER_SCHEMA, WAREHOUSE_SCHEMA,
+                                                       CLICKSTREAM_SCHEMA)),
+    f"CREATE TABLE IF NOT EXISTS {_TARGET} ("
+    + ", ".join(f"{_q(c)} {t}" for c, t in PARTNER_COLUMNS.items())
+    + f", PRIMARY KEY ({', '.join(_q(c) for c in _KEY)}))",
+    f"CREATE ROLE {_q(ANALYST_ROLE)}",
+    f"CREATE ROLE {_q(MERGER_ROLE)}",
+    f"GRANT USAGE ON SCHEMA {_q(PARTNER_SCHEMA)} TO ROLE {_q(MERGER_ROLE)}",
+    f"GRANT USAGE ON SCHEMA {_q(WAREHOUSE_SCHEMA)} TO ROLE {_q(MERGER_ROLE)}",
+    f"GRANT SELECT, DELETE ON ALL TABLES IN SCHEMA {_q(PARTNER_SCHEMA)} TO ROLE "
+    f"{_q(MERGER_ROLE)}",
+    f"GRANT SELECT, INSERT, UPDATE ON {_TARGET} TO ROLE {_q(MERGER_ROLE)}",
+]
+WAREHOUSE_DROP = [
+    f"DROP ROLE IF EXISTS {_q(MERGER_ROLE)} FORCE",
+    f"DROP ROLE IF EXISTS {_q(ANALYST_ROLE)} FORCE",
+    f"DROP TABLE IF EXISTS {_TARGET}",
+    *(f"DROP SCHEMA IF EXISTS {_q(s)}" for s in (CLICKSTREAM_SCHEMA, WAREHOUSE_SCHEMA,
+                                                 PARTNER_SCHEMA)),
+]
+#: Run time, one transaction: upsert the landed orders, then clear the landing table.
+MERGE_SQL = [
+    f"MERGE INTO {_TARGET} USING {_LANDING} AS s ON "
+    + " AND ".join(f"{_TARGET}.{_q(c)} = s.{_q(c)}" for c in _KEY)
+    + " WHEN MATCHED THEN UPDATE SET "
+    + ", ".join(f"{_q(c)} = s.{_q(c)}" for c in PARTNER_COLUMNS if c not in _KEY)
+    + f" WHEN NOT MATCHED THEN INSERT ({', '.join(_q(c) for c in PARTNER_COLUMNS)}) "
+    + f"VALUES ({', '.join(f's.{_q(c)}' for c in PARTNER_COLUMNS)})",
+    f"DELETE FROM {_LANDING}",
+]
+
+
+class ZeroEtlStack(Stack):
+    """Partner files, the clickstream and the order table into Redshift, no ETL job."""
+
+    def __init__(self, scope: Construct, construct_id: str, **kwargs: Any) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        key = blocks.secure_key(self, "DataKey",
+                                description="Encrypts the retail warehouse and its sources")
+        operations = blocks.alarm_topic(self, "OperationsTopic", encryption_key=key)
+        logs_bucket = blocks.access_log_bucket(self, "AccessLogs")
+        self.landing = blocks.secure_bucket(self, "PartnerLanding", encryption_key=key,
+                                            server_access_logs_bucket=logs_bucket,
+                                            server_access_logs_prefix="landing/")
+        self.warehouse = ServerlessAnalytics(
+            self, "Warehouse", encryption_key=key, enable_data_lake=False,
+            enable_catalog=False, enable_athena=False,
+            redshift=RedshiftOptions(base_capacity=8, max_capacity=32,
+                                     database_name=WAREHOUSE_DATABASE),
+        )
+        namespace, workgroup = self.warehouse.redshift_namespace, self.warehouse.redshift_workgroup
+        assert namespace is not None and workgroup is not None
+        self.target = RedshiftTarget.of_workgroup(workgroup, database=WAREHOUSE_DATABASE)
+        schema = RedshiftSqlRunner(
+            self, "WarehouseSchema", target=self.target, create_sql=WAREHOUSE_DDL,
+            drop_sql=WAREHOUSE_DROP, encryption_key=key, database_roles=["sys:superuser"])
+        self.auto_copy = S3AutoCopy(
+            self, "PartnerOrders", bucket=self.landing, namespace=namespace,
+            target=self.target, schema=PARTNER_SCHEMA, table=LANDING_TABLE,
+            columns=PARTNER_COLUMNS, job_name=COPY_JOB, key_prefix=PARTNER_PREFIX,
+            file_format=CopyFormat.CSV, ignore_header_rows=1, encryption_key=key,
+            database_roles=["sys:superuser"])
+        self.clickstream = KinesisDataStream(self, "Clickstream", encryption_key=key,
+                                             alarm_topic=operations)
+        self.streaming = KinesisStreamingIngestion(
+            self, "ClickstreamView", stream=self.clickstream.stream, namespace=namespace,
+            workgroup=workgroup, target=self.target, external_schema=KINESIS_SCHEMA,
+            view=CLICKSTREAM_VIEW, view_schema=CLICKSTREAM_SCHEMA, grant_select_to=[ANALYST_ROLE],
+            encryption_key=key)
+        self.orders = StreamingTable(self, "Orders", partition_key="order_id",
+                                     encryption_key=key)
+        self.replica = DynamoDbToRedshift(
+            self, "OrdersReplica", table=self.orders.table, namespace=namespace,
+            workgroup=workgroup, target=self.target, database=REPLICA_DATABASE,
+            encryption_key=key)
+        for dependent in (self.auto_copy.runner, self.streaming.runner, self.replica.runner):
+            dependent.resource.node.add_dependency(schema.resource)
+        self.etl = StepFunctionsEtl(
+            self, "PartnerMerge", workflow_name="partner-merge",
+            load=[EtlStep.redshift_sql("MergePartnerOrders", MERGE_SQL, target=self.target)],
+            timeout=Duration.hours(1),
+            triggers=[EtlTrigger.schedule(scheduler.ScheduleExpression.cron(
+                minute="30", hour="6"))],
+            encryption_key=key, notification_topic=operations, notify_on_success=False,
+            alarm_topic=operations,
+        )
+        # The workflow's database user gets the merger role, and only it.
+        Tags.of(self.etl.state_machine.role).add("RedshiftDbRoles", MERGER_ROLE)
+
+    @property
+    def availability_zones(self) -> list[str]:
+        """The first three zones of the deployment Region, resolved at deploy time."""
+        return [Fn.select(index, Fn.get_azs()) for index in range(AVAILABILITY_ZONES)]
