@@ -103,6 +103,13 @@ if TYPE_CHECKING:
         KinesisStreamingIngestion as KinesisStreamingIngestion,
         S3AutoCopy as S3AutoCopy,
     )
+    from .zero_etl import (
+        DirectQueryDomainOptions as DirectQueryDomainOptions,
+        PipelineCodec as PipelineCodec,
+        PipelineCompression as PipelineCompression,
+        S3DirectQuery as S3DirectQuery,
+        S3IngestionPipeline as S3IngestionPipeline,
+    )
 
 _EXPORTS: dict[str, tuple[str, ...]] = {
     ".airflow": (
@@ -138,7 +145,9 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     ".worker_pool": (
         "ContainerWorkers", "JobApiOptions", "LambdaWorkers", "SqsWorkerPool", "WorkerCompute",
     ),
-    ".zero_etl": ("CopyFormat", "DynamoDbToRedshift", "KinesisStreamingIngestion", "S3AutoCopy"),
+    ".zero_etl": ("CopyFormat", "DynamoDbToRedshift", "KinesisStreamingIngestion", "S3AutoCopy",
+                  "DirectQueryDomainOptions", "PipelineCodec", "PipelineCompression",
+                  "S3DirectQuery", "S3IngestionPipeline"),
 }
 _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
 

@@ -24,7 +24,7 @@ from .feature_flags import require_feature_flags
 from .functions import PythonFunction, python_function
 from .keys import grant_create_grant_for_aws_resources, secure_key
 from .logs import log_group
-from .networks import private_vpc
+from .networks import literal_cidr, private_vpc
 from .queues import (
     QueueWithDeadLetterQueue,
     dead_letter_queue_for_service,
@@ -57,6 +57,7 @@ __all__ = [
     "function_throttles_alarm",
     "grant_create_grant_for_aws_resources",
     "is_unresolved",
+    "literal_cidr",
     "log_group",
     "minimum_visibility_timeout",
     "observable_state_machine",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import CfnResource, Stack
+from aws_cdk import CfnResource, Stack, Token
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_kms as kms
 from constructs import Construct
@@ -103,3 +103,16 @@ def _endpoint_id(service: ec2.InterfaceVpcEndpointAwsService) -> str:
     """A construct id from the endpoint's short name (``ecr.dkr`` -> ``EcrDkrEndpoint``)."""
     short = service.short_name
     return "".join(part.capitalize() for part in short.replace("-", ".").split(".")) + "Endpoint"
+
+
+def literal_cidr(vpc: ec2.IVpc) -> str:
+    """``vpc``'s CIDR as written where it was built, else its (deploy-time) ``CidrBlock``.
+
+    An ingress rule from the literal CIDR can be checked by the rule packs (a ``GetAtt``
+    cannot: cdk-nag then reports the rule as open); the value is the same once deployed.
+    """
+    cfn_vpc = vpc.node.default_child
+    if isinstance(cfn_vpc, ec2.CfnVPC) and isinstance(cfn_vpc.cidr_block, str) and not (
+            Token.is_unresolved(cfn_vpc.cidr_block)):
+        return cfn_vpc.cidr_block
+    return vpc.vpc_cidr_block

@@ -38,6 +38,7 @@ from constructs import Construct
 
 from .._foundation import (
     ProblemCollector,
+    literal_cidr,
     private_vpc,
     require_feature_flags,
     secure_key,
@@ -499,7 +500,7 @@ class ServerlessAnalytics(Construct):
             # The literal CIDR (not the VPC's GetAtt) lets cdk-nag check ingress rules.
             selection = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
             return created, selection, DEFAULT_CIDR
-        return vpc, vpc_subnets or ec2.SubnetSelection(), vpc.vpc_cidr_block
+        return vpc, vpc_subnets or ec2.SubnetSelection(), literal_cidr(vpc)
 
     def _build_service_parts(
         self, vpc: ec2.IVpc | None, vpc_subnets: ec2.SubnetSelection | None, *,

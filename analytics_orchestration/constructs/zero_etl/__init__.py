@@ -3,15 +3,22 @@
 - :class:`S3AutoCopy`: files landing in S3 loaded by a COPY job (an S3 event integration);
 - :class:`KinesisStreamingIngestion`: a Kinesis stream as an auto-refreshed materialized
   view (payload as SUPER);
-- :class:`DynamoDbToRedshift`: a DynamoDB table replicated by a zero-ETL integration.
+- :class:`DynamoDbToRedshift`: a DynamoDB table replicated by a zero-ETL integration;
+- :class:`S3DirectQuery`: S3 data queried from OpenSearch in place (a direct-query data
+  source over the Glue catalog), and :class:`S3IngestionPipeline`, the alternative that
+  indexes new objects into an OpenSearch Serverless collection (OpenSearch Ingestion).
 
-Each builds the CloudFormation side (integration, resource policies, roles attached to the
+The Redshift ones build the CloudFormation side (integration, resource policies, roles attached to the
 namespace) and runs the SQL only the Data API can run through
 :class:`~analytics_orchestration.constructs.warehouse.RedshiftSqlRunner`.
 """
 
 from .auto_copy import CopyFormat, S3AutoCopy
 from .dynamodb import DynamoDbToRedshift
+from .ingestion_pipeline import PipelineCodec, PipelineCompression, S3IngestionPipeline
+from .opensearch import DirectQueryDomainOptions, S3DirectQuery
 from .streaming_ingestion import KinesisStreamingIngestion
 
-__all__ = ["CopyFormat", "DynamoDbToRedshift", "KinesisStreamingIngestion", "S3AutoCopy"]
+__all__ = ["CopyFormat", "DirectQueryDomainOptions", "DynamoDbToRedshift",
+           "KinesisStreamingIngestion", "PipelineCodec", "PipelineCompression", "S3AutoCopy",
+           "S3DirectQuery", "S3IngestionPipeline"]
