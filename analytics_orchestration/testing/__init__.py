@@ -187,7 +187,7 @@ What runs
   ``States.TaskFailed`` for a failed job, existence checks against the deployed template.
   Jobs finish when started (a crawl reports RUNNING for one poll). Glue jobs, crawlers,
   tables and security configurations, Athena work groups, Batch, EMR Serverless, Scheduler,
-  ECR and EC2 network resources deploy as records (``AWS::Glue::Database``: ignore it).
+  ECR, EC2 network resources and Glue databases deploy as records.
   ``$$.Execution.StartTime`` is ISO 8601 and a Fail state may re-raise ``States.*`` errors.
 - API Gateway REST APIs (:mod:`~.services.apigateway`): routing (``{param}``, ``{proxy+}``),
   ``AWS_IAM`` authorization of the ``caller`` against its role's identity policies in the

@@ -56,6 +56,7 @@ from analytics_orchestration.testing.services.kinesis import KinesisService
 from analytics_orchestration.testing.services.lambda_ import LambdaService
 from analytics_orchestration.testing.services.lambda_runtime import Invocation
 from analytics_orchestration.testing.services.pipes import PipesService
+from analytics_orchestration.testing.services.opensearch import OpenSearchService
 from analytics_orchestration.testing.services.redshift_data import RedshiftDataService
 from analytics_orchestration.testing.services.s3 import S3Service
 from analytics_orchestration.testing.services.scheduler import Firing, SchedulerService
@@ -175,13 +176,16 @@ class OfflineAws:
         self._apigateway = ApiGatewayService(kernel, self._sqs)
         self.redshift_data = RedshiftDataService(kernel, self.iam)
         """The emulated Redshift Data API: statements in order, injected results, failures."""
+        self.opensearch = OpenSearchService(kernel, self.iam)
+        """OpenSearch domains, direct-query data sources, collections and Ingestion
+        pipelines (recorded and checked; ``run_pipeline`` runs an S3-source pipeline once)."""
         self._custom_resources = CustomResourceService(kernel, self._lambda)
         self._services: tuple[Any, ...] = (
             self._iam, self._sqs, self._lambda, self._firehose, self._sns,
             self._api_destinations, self._events,
             self._s3, self._dynamodb, self._kinesis, self._dynamodb_streams,
             self._stream_sources, self._scheduler, self.analytics, self._sfn, self._pipes,
-            self._stream_pipes, self._apigateway, self.redshift_data)
+            self._stream_pipes, self._apigateway, self.redshift_data, self.opensearch)
         handlers: dict[str, Handler] = {}
         for service in self._services:
             handlers.update(service.resource_handlers())

@@ -156,9 +156,8 @@ def test_two_assets_with_the_same_module_name_stay_apart(
 def test_unsupported_resource_type_is_named(offline_aws: OfflineAws) -> None:
     app = cdk.App()
     stack = cdk.Stack(app, "Odd")
-    cdk.CfnResource(stack, "Db", type="AWS::Glue::Database",
-                    properties={"CatalogId": "123456789012", "DatabaseInput": {}})
-    with pytest.raises(UnsupportedResourceError, match="AWS::Glue::Database") as caught:
+    cdk.CfnResource(stack, "Db", type="AWS::Glue::Registry", properties={"Name": "odd"})
+    with pytest.raises(UnsupportedResourceError, match="AWS::Glue::Registry") as caught:
         offline_aws.deploy(stack)
     assert caught.value.logical_id == "Db"
 
@@ -166,11 +165,10 @@ def test_unsupported_resource_type_is_named(offline_aws: OfflineAws) -> None:
 def test_ignored_resource_type_deploys_as_no_op() -> None:
     app = cdk.App()
     stack = cdk.Stack(app, "Odd")
-    cdk.CfnResource(stack, "Db", type="AWS::Glue::Database",
-                    properties={"CatalogId": "123456789012", "DatabaseInput": {}})
-    with OfflineAws(ignore_resource_types={"AWS::Glue::Database"}) as aws:
+    cdk.CfnResource(stack, "Db", type="AWS::Glue::Registry", properties={"Name": "odd"})
+    with OfflineAws(ignore_resource_types={"AWS::Glue::Registry"}) as aws:
         aws.deploy(stack)
-        assert aws.resource("Db").resource_type == "AWS::Glue::Database"
+        assert aws.resource("Db").resource_type == "AWS::Glue::Registry"
 
 
 def test_deploys_a_template_with_its_asset_directory(make_asset) -> None:

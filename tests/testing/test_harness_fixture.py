@@ -11,13 +11,13 @@ import pytest
 
 from analytics_orchestration.testing import OfflineAws, UnsupportedResourceError
 
-ODD_TYPE = "AWS::Glue::Database"
-#: A Glue database the harness cannot create, and a queue whose name reads its attribute.
+ODD_TYPE = "AWS::Glue::Registry"
+#: A Glue schema registry the harness cannot create, and a queue whose name reads its
+#: attribute.
 TEMPLATE: dict[str, Any] = {"Resources": {
-    "Db": {"Type": ODD_TYPE, "Properties": {"CatalogId": "123456789012",
-                                            "DatabaseInput": {"Name": "analytics"}}},
+    "Db": {"Type": ODD_TYPE, "Properties": {"Name": "analytics"}},
     "Queue": {"Type": "AWS::SQS::Queue", "Properties": {
-        "QueueName": {"Fn::Join": ["-", [{"Fn::GetAtt": ["Db", "DatabaseInputName"]}, "q"]]}}},
+        "QueueName": {"Fn::Join": ["-", [{"Fn::GetAtt": ["Db", "RegistryName"]}, "q"]]}}},
 }}
 ADVICE = re.compile(r"Pass (ignore_resource_types=\{[^}]*\}) to OfflineAws\(\.\.\.\) or to "
                     r"@pytest\.mark\.offline_aws\(\.\.\.\)")
@@ -34,7 +34,7 @@ def test_the_error_gives_advice_that_is_valid_python(offline_aws: OfflineAws) ->
 
 # The advice, pasted verbatim into the marker (the test above checks it is what the error
 # says): the type deploys as a no-op and a reference to any of its attributes resolves.
-@pytest.mark.offline_aws(ignore_resource_types={'AWS::Glue::Database'})
+@pytest.mark.offline_aws(ignore_resource_types={'AWS::Glue::Registry'})
 def test_following_the_advice_in_the_marker_deploys(offline_aws: OfflineAws) -> None:
     offline_aws.deploy(template=TEMPLATE)
     assert offline_aws.resource("Db").resource_type == ODD_TYPE
@@ -42,7 +42,7 @@ def test_following_the_advice_in_the_marker_deploys(offline_aws: OfflineAws) -> 
 
 
 def test_following_the_advice_in_the_constructor_deploys() -> None:
-    with OfflineAws(ignore_resource_types={'AWS::Glue::Database'}) as aws:
+    with OfflineAws(ignore_resource_types={'AWS::Glue::Registry'}) as aws:
         aws.deploy(template=TEMPLATE)
         assert aws.resource("Db").resource_type == ODD_TYPE
 

@@ -26,8 +26,8 @@ AWS does not use. This module replaces them with one deterministic emulator,
 - deploys ``AWS::Glue::Job`` / ``Crawler`` / ``SecurityConfiguration`` / ``Table``,
   ``AWS::Athena::WorkGroup``, ``AWS::Batch::*``,
   ``AWS::EMRServerless::Application``, ``AWS::ECR::Repository`` and the
-  ``AWS::EC2::*`` network resources (recorded, not created: they shape no behaviour offline;
-  ``AWS::Glue::Database`` is not among them yet: pass it in ``ignore_resource_types``),
+  ``AWS::EC2::*`` network resources and ``AWS::Glue::Database`` (recorded, not created:
+  they shape no behaviour offline),
   and starts a schedule's target on demand (:meth:`AnalyticsServices.run_schedule`; the
   schedules themselves live in :mod:`.scheduler` and fire on ``aws.advance(...)``).
 
@@ -875,6 +875,7 @@ def resource_handlers(services: AnalyticsServices) -> dict[str, Handler]:
         "AWS::Glue::SecurityConfiguration": named("glue-security", "Name", "glue",
                                                   "securityConfiguration"),
         "AWS::Glue::Table": no_op,
+        "AWS::Glue::Database": named("glue-database", "DatabaseInput.Name", "glue", "database"),
         "AWS::Athena::WorkGroup": named("athena-workgroup", "Name", "athena", "workgroup", 128),
         "AWS::Batch::ComputeEnvironment": batch_resource("", "ComputeEnvironmentName",
                                                          "compute-environment",
