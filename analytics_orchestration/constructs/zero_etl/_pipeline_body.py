@@ -4,7 +4,8 @@ Built as a mapping from props, written as YAML with PyYAML (:func:`dump`), and c
 (:func:`shape_problems`) against the shape of AWS's S3 blueprint ("Using an OpenSearch
 Ingestion pipeline with Amazon S3" and "Ingesting data into Amazon OpenSearch Serverless
 collections", Amazon OpenSearch Service Developer Guide): ``version: "2"``, one
-sub-pipeline with an ``s3`` source (``notification_type: sqs``, a codec, the queue's URL,
+sub-pipeline with an ``s3`` source (``notification_type: sqs``, here with
+``notification_source: eventbridge``, a codec, the queue's URL,
 the role and Region), processors, and one ``opensearch`` sink with ``serverless: true``.
 
 Values that are CloudFormation tokens (the queue URL, the role ARN, the collection
@@ -83,6 +84,8 @@ def pipeline_configuration(
                 # Messages are deleted only once their objects' events reached the sink.
                 "acknowledgments": True,
                 "notification_type": "sqs",
+                # The queue holds EventBridge's Object Created events, not S3's own.
+                "notification_source": "eventbridge",
                 "compression": compression.value,
                 "codec": {codec_name: {}},
                 "sqs": {"queue_url": queue_url, "maximum_messages": 10,

@@ -4,14 +4,13 @@ collection by an OpenSearch Ingestion pipeline (``AWS::OSIS::Pipeline``).
 The alternative to :class:`~.opensearch.S3DirectQuery` when the data should be indexed
 (full-text search, dashboards over recent data) rather than read in place. Here:
 
-- the bucket sends ``s3:ObjectCreated:*`` events under ``key_prefix`` to an SQS queue
-  (encrypted with the customer-managed key, with a dead-letter queue) through its own
-  ``NotificationConfiguration`` (no custom resource); the queue policy and the key policy
-  let ``s3.amazonaws.com`` deliver for this account's buckets only (the bucket's own ARN
-  would be a cycle: S3 checks the queue policy when the bucket is configured, so the
-  policy exists first);
-- the pipeline (Data Prepper configuration generated from props, :mod:`._pipeline_body`)
-  reads the queue, the objects, and writes each event to ``index`` of the collection;
+- the bucket's Object Created events (EventBridge notifications, turned on through the
+  bucket's own ``NotificationConfiguration``: the library's way for S3 events) under
+  ``key_prefix`` are routed by a rule to an SQS queue (encrypted with the customer-managed
+  key, with a dead-letter queue), the target with its own dead-letter queue and retry
+  policy; the queue and key policies let ``events.amazonaws.com`` send for that rule only;
+- the pipeline (Data Prepper configuration generated from props, :mod:`._pipeline_body`,
+  ``notification_source: eventbridge``) reads the queue, the objects, and writes each event to ``index`` of the collection;
   1 to 384 Ingestion OCUs, logs to an encrypted ``/aws/vendedlogs/`` log group, its
   buffer encrypted with the key, its endpoint in your VPC when you give one;
 - the pipeline role is trusted by ``osis-pipelines.amazonaws.com`` for this pipeline
@@ -29,8 +28,10 @@ the pipeline carries a cfn-lint exception for the resource-type check (E3006) al
 
 from __future__ import annotations
 
-from aws_cdk import ArnFormat, Duration, Stack
+from aws_cdk import Annotations, ArnFormat, Duration, Stack
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
@@ -40,7 +41,15 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from .._foundation import acknowledge, is_unresolved, log_group, queue_with_dead_letter_queue
+from .._foundation import (
+    TargetRetryPolicy,
+    acknowledge,
+    enable_event_bridge_notifications,
+    is_unresolved,
+    log_group,
+    queue_with_dead_letter_queue,
+    target_dead_letter_queue,
+)
 from .._foundation.compliance import nag_reference
 from .._foundation.keys import stack_key
 from .._foundation.networks import literal_cidr
@@ -73,25 +82,6 @@ NETWORK_POLICY_ACTIONS = ("aoss:GetSecurityPolicy", "aoss:CreateSecurityPolicy",
                           "aoss:UpdateSecurityPolicy")
 #: Policy names: at most 32 characters.
 _POLICY_NAME_LENGTH = 32
-_NOTIFICATIONS_CHILD = "IngestionPipelineNotifications"
-
-
-class _QueueNotifications(Construct):
-    """The bucket's queue configurations, shared by every pipeline reading it."""
-
-    def __init__(self, bucket: s3.CfnBucket) -> None:
-        super().__init__(bucket, _NOTIFICATIONS_CHILD)
-        self.bucket = bucket
-        self.configurations: list[dict[str, object]] = []
-
-    def add(self, queue_arn: str, key_prefix: str) -> None:
-        configuration: dict[str, object] = {"Event": "s3:ObjectCreated:*", "Queue": queue_arn}
-        if key_prefix:
-            configuration["Filter"] = {"S3Key": {"Rules": [
-                {"Name": "prefix", "Value": key_prefix}]}}
-        self.configurations.append(configuration)
-        self.bucket.add_property_override("NotificationConfiguration.QueueConfigurations",
-                                          list(self.configurations))
 
 
 @validated_props({
@@ -111,8 +101,9 @@ class _QueueNotifications(Construct):
 class S3IngestionPipeline(Construct):
     """New objects under ``key_prefix`` of ``bucket`` indexed into ``collection``.
 
-    :param bucket: where the objects land (a bucket of this app: its notification
-        configuration is extended).
+    :param bucket: where the objects land. Its EventBridge notifications are turned on
+        when it is a bucket of this app (an imported bucket must have them on: a warning
+        says so).
     :param collection: the OpenSearch Serverless collection (``ServerlessAnalytics``'s
         ``opensearch_collection``).
     :param index: the index each event goes to; a date pattern makes one index per day
@@ -163,12 +154,7 @@ class S3IngestionPipeline(Construct):
                        "an S3 key prefix does not start with '/'")
         problems.check(vpc_subnets is None or vpc is not None, "vpc_subnets", "given",
                        "only with vpc")
-        cfn_bucket = bucket.node.default_child
-        problems.check(isinstance(cfn_bucket, s3.CfnBucket), "bucket", bucket.node.path,
-                       "must be a bucket of this app: its notification configuration sends "
-                       "the pipeline its events")
         problems.raise_if_any()
-        assert isinstance(cfn_bucket, s3.CfnBucket)
         stack = Stack.of(self)
         self.key: kms.IKey = encryption_key or stack_key(self)
         self.pipeline_name = pipeline_name or lowercase_name(self, max_length=28)
@@ -183,7 +169,7 @@ class S3IngestionPipeline(Construct):
         self.security_group: ec2.SecurityGroup | None = None
         self.queue: sqs.Queue = queues.queue
         self.dead_letter_queue: sqs.Queue = queues.dead_letter_queue
-        self._let_s3_notify(cfn_bucket, key_prefix)
+        self.object_created_rule = self._route_object_events(bucket, key_prefix)
         self.role = self._create_role()
         self._grant(bucket, key_prefix)
         self.network_policy_name = _policy_name(self.pipeline_name, "net")
@@ -245,26 +231,31 @@ class S3IngestionPipeline(Construct):
         )
 
     # -- wiring ----------------------------------------------------------------------
-    def _let_s3_notify(self, cfn_bucket: s3.CfnBucket, key_prefix: str) -> None:
-        stack = Stack.of(self)
-        any_bucket = f"arn:{stack.partition}:s3:::*"
-        conditions = {"StringEquals": {"aws:SourceAccount": stack.account},
-                      "ArnLike": {"aws:SourceArn": any_bucket}}
-        s3_service = iam.ServicePrincipal("s3.amazonaws.com")
-        self.queue.add_to_resource_policy(iam.PolicyStatement(
-            sid="S3SendsObjectEvents", principals=[s3_service], actions=["sqs:SendMessage"],
-            resources=[self.queue.queue_arn], conditions=conditions))
-        self.key.add_to_resource_policy(iam.PolicyStatement(
-            sid=f"S3NotifiesEncryptedQueue{self.node.addr[-8:]}", principals=[s3_service],
-            actions=["kms:GenerateDataKey", "kms:Decrypt"], resources=["*"],
-            conditions=conditions))
-        holder = cfn_bucket.node.try_find_child(_NOTIFICATIONS_CHILD)
-        if not isinstance(holder, _QueueNotifications):
-            holder = _QueueNotifications(cfn_bucket)
-        holder.add(self.queue.queue_arn, key_prefix)
-        queue_policy = self.queue.node.try_find_child("Policy")
-        if queue_policy is not None:
-            cfn_bucket.node.add_dependency(queue_policy)
+    def _route_object_events(self, bucket: s3.IBucket, key_prefix: str) -> events.Rule:
+        """Object Created events of ``bucket`` under ``key_prefix`` -> the queue."""
+        if isinstance(bucket, s3.Bucket) and isinstance(bucket.node.default_child,
+                                                        s3.CfnBucket):
+            enable_event_bridge_notifications(bucket)
+        else:
+            Annotations.of(self).add_warning_v2(
+                "analytics-orchestration:ingestion-pipeline-imported-bucket",
+                f"The bucket {bucket.node.path} is imported: turn on its EventBridge "
+                "notifications, or no object will be indexed.")
+        detail: dict[str, object] = {"bucket": {"name": [bucket.bucket_name]}}
+        if key_prefix:
+            detail["object"] = {"key": [{"prefix": key_prefix}]}
+        rule = events.Rule(
+            self, "ObjectCreatedRule",
+            description=f"New objects for the ingestion pipeline {self.pipeline_name}",
+            event_pattern=events.EventPattern(source=["aws.s3"], detail_type=["Object Created"],
+                                              detail=detail))
+        retry = TargetRetryPolicy()
+        self.target_dead_letter_queue = target_dead_letter_queue(
+            self, "TargetDeadLetterQueue", rule_name=rule.node.path, encryption_key=self.key)
+        rule.add_target(targets.SqsQueue(
+            self.queue, dead_letter_queue=self.target_dead_letter_queue,
+            max_event_age=retry.max_event_age, retry_attempts=retry.retry_attempts))
+        return rule
 
     def _grant(self, bucket: s3.IBucket, key_prefix: str) -> None:
         role, collection = self.role, self.collection

@@ -20,8 +20,9 @@ as the services would refuse it (each a ``ValueError`` naming the resource):
   group under ``/aws/vendedlogs/``.
 
 What runs: :meth:`OpenSearchService.run_pipeline` does what an S3-source pipeline does
-once, as its role (IAM enforced): it receives the S3 event notifications on the source
-queue, reads each object (``GetObject``), splits it by the codec (newline, JSON lines),
+once, as its role (IAM enforced): it receives the notifications on the source queue
+(EventBridge's Object Created events with ``notification_source: eventbridge``, S3's own
+otherwise), reads each object (``GetObject``), splits it by the codec (newline, JSON lines),
 adds ``@timestamp`` and stores the documents in the sink's index (the date pattern
 resolved on the harness's clock), then deletes the messages. ``documents(index)`` reads
 them back.
@@ -297,9 +298,8 @@ class OpenSearchService:
             messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get(
                 "Messages", [])
             for message in messages:
-                for s3_record in json.loads(message["Body"]).get("Records", []):
-                    bucket = s3_record["s3"]["bucket"]["name"]
-                    key = unquote_plus(s3_record["s3"]["object"]["key"])
+                for bucket, key in _objects(json.loads(message["Body"]),
+                                            source.get("notification_source", "s3")):
                     body = s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode()
                     written += self._index(sink["index"], body, codec, parse_json)
                 sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
@@ -330,6 +330,18 @@ class OpenSearchService:
     def indexes(self) -> list[str]:
         """The names of the indexes written, oldest first."""
         return list(self._indexes.documents)
+
+
+def _objects(message: Mapping[str, Any], notification_source: str) -> list[tuple[str, str]]:
+    """(bucket, key) of each object a notification names: EventBridge's Object Created
+    event (``detail.bucket.name``, ``detail.object.key``) or S3's own ``Records``."""
+    if notification_source == "eventbridge":
+        if message.get("detail-type") != "Object Created":
+            return []
+        detail = message["detail"]
+        return [(detail["bucket"]["name"], detail["object"]["key"])]
+    return [(record["s3"]["bucket"]["name"], unquote_plus(record["s3"]["object"]["key"]))
+            for record in message.get("Records", [])]
 
 
 def _digest(*parts: str) -> str:
