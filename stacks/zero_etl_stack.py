@@ -11,8 +11,24 @@
 - Every morning a workflow ``MERGE``s the landed partner orders into
   ``warehouse.partner_orders`` and clears the landing table, in one transaction.
 
+- The landing service writes its logs (JSON lines, one per received or rejected partner
+  file) under ``logs/`` of a landing-logs bucket. They stay there and are queryable from
+  OpenSearch in place: a direct-query data source ``landing_logs`` over a Glue database of
+  the same name (``S3DirectQuery``, on a private OpenSearch domain whose master user is the
+  log analysts' role; its tables are created by OpenSearch's own SQL, ``CREATE EXTERNAL
+  TABLE ... USING json LOCATION 's3://<bucket>/logs/'`` in Query Workbench). Each new log
+  file is also indexed within minutes into the ``landing-logs-<yyyy.MM.dd>`` indexes of
+  the OpenSearch Serverless collection ``landing-logs`` by an OpenSearch Ingestion pipeline
+  (``S3IngestionPipeline``), for full-text search over recent logs.
+
 The warehouse's schemas, the target table and the database roles are created at deploy
 time by a ``RedshiftSqlRunner``; each zero-ETL construct runs its own SQL after it.
+
+Cost of the OpenSearch part, on top of the warehouse (us-east-1 list prices, late 2026): the
+domain's three ``r7g.medium.search`` data nodes and three ``m7g.large.search`` dedicated
+masters (the library's fault-tolerant floor) about USD 0.6 an hour, the pipeline's one to
+two Ingestion OCUs and the collection's minimum OCUs (no standby replicas) about USD 0.5 an
+hour together. The domain, the pipeline and the collection run in the warehouse's VPC.
 
 Redshift Serverless needs subnets in three Availability Zones: the stack offers the first
 three zones of its Region (``Fn::GetAZs``), as the other warehouse stacks do.
@@ -23,20 +39,28 @@ from __future__ import annotations
 from typing import Any
 
 from aws_cdk import Duration, Fn, Stack, Tags
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_scheduler as scheduler
 from constructs import Construct
 
 from analytics_orchestration import (
+    CollectionType,
     CopyFormat,
+    DirectQueryDomainOptions,
     DynamoDbToRedshift,
     EtlStep,
     EtlTrigger,
     KinesisDataStream,
     KinesisStreamingIngestion,
+    OpenSearchOptions,
     RedshiftOptions,
     RedshiftSqlRunner,
     RedshiftTarget,
     S3AutoCopy,
+    S3DirectQuery,
+    S3IngestionPipeline,
     ServerlessAnalytics,
     StepFunctionsEtl,
     StreamingTable,
@@ -55,6 +79,12 @@ KINESIS_SCHEMA = "kinesis"
 REPLICA_DATABASE = "orders_replica"
 COPY_JOB = "partner_orders_auto_copy"
 ANALYST_ROLE, MERGER_ROLE = "analyst", "partner_merger"
+#: The landing logs: where they land, the direct-query data source (and its Glue database),
+#: the collection and the daily indexes they are indexed into.
+LANDING_LOGS_PREFIX = "logs/"
+LOGS_DATA_SOURCE = "landing_logs"
+LOGS_COLLECTION = "landing-logs"
+LOGS_INDEX = "landing-logs-%{yyyy.MM.dd}"
 #: The partner files' columns, in file order.
 PARTNER_COLUMNS = {"order_id": "VARCHAR(64) NOT NULL", "partner_id": "VARCHAR(32) NOT NULL",
                    "order_date": "DATE", "amount": "DECIMAL(18, 2)"}
@@ -158,6 +188,42 @@ class ZeroEtlStack(Stack):
         )
         # The workflow's database user gets the merger role, and only it.
         Tags.of(self.etl.state_machine.role).add("RedshiftDbRoles", MERGER_ROLE)
+        self._add_landing_logs(key, logs_bucket)
+
+    def _add_landing_logs(self, key: kms.IKey, logs_bucket: s3.IBucket) -> None:
+        """The landing logs: queryable from OpenSearch in place, and indexed for search."""
+        vpc = self.warehouse.vpc
+        assert vpc is not None
+        self.landing_logs = blocks.secure_bucket(
+            self, "LandingLogs", encryption_key=key, server_access_logs_bucket=logs_bucket,
+            server_access_logs_prefix="landing-logs/", event_bridge_notifications=True)
+        self.log_query_checkpoints = blocks.secure_bucket(
+            self, "LogQueryCheckpoints", encryption_key=key,
+            server_access_logs_bucket=logs_bucket,
+            server_access_logs_prefix="log-query-checkpoints/")
+        self.log_analysts = iam.Role(
+            self, "LogAnalystRole", assumed_by=iam.AccountPrincipal(self.account),
+            description="Operations analysts querying and searching the landing logs")
+        self.log_search = ServerlessAnalytics(
+            self, "LogSearch", encryption_key=key, enable_data_lake=False,
+            enable_catalog=False, enable_athena=False, vpc=vpc,
+            opensearch=OpenSearchOptions(
+                collection_name=LOGS_COLLECTION, data_access_principals=[self.log_analysts],
+                collection_type=CollectionType.TIMESERIES, standby_replicas=False),
+        )
+        collection = self.log_search.opensearch_collection
+        assert collection is not None
+        self.logs_in_place = S3DirectQuery(
+            self, "LandingLogsInPlace", data_source_name=LOGS_DATA_SOURCE,
+            buckets=[self.landing_logs], key_prefix=LANDING_LOGS_PREFIX,
+            checkpoint_bucket=self.log_query_checkpoints,
+            domain_options=DirectQueryDomainOptions(master_user=self.log_analysts),
+            vpc=vpc, encryption_key=key,
+            description="The landing service logs read in place from S3")
+        self.logs_indexed = S3IngestionPipeline(
+            self, "LandingLogsIndexed", bucket=self.landing_logs,
+            key_prefix=LANDING_LOGS_PREFIX, collection=collection, index=LOGS_INDEX,
+            max_units=2, vpc=vpc, encryption_key=key)
 
     @property
     def availability_zones(self) -> list[str]:
