@@ -29,6 +29,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kinesis as kinesis
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_opensearchserverless as aoss
 from aws_cdk import aws_redshiftserverless as redshift
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_scheduler as scheduler
@@ -204,6 +205,27 @@ def namespace(stack: Stack) -> redshift.CfnNamespace:
 def owned_bucket(stack: Stack) -> s3.IBucket:
     """A bucket of the app (zero-ETL extends its policy)."""
     return _child(stack, "FuzzOwnedBucket", lambda: s3.Bucket(stack, "FuzzOwnedBucket"))
+
+
+def fuzz_vpc(stack: Stack) -> Any:
+    """A private VPC of the app (three zones in a three-AZ stack)."""
+    return _child(stack, "FuzzVpc", lambda: blocks.private_vpc(stack, "FuzzVpc", max_azs=3))
+
+
+def collection(stack: Stack) -> aoss.CfnCollection:
+    return _child(stack, "FuzzCollection", lambda: aoss.CfnCollection(
+        stack, "FuzzCollection", name="fuzz-logs", type="TIMESERIES"))
+
+
+def direct_query_props(stack: Stack) -> Props:
+    return {"data_source_name": "fuzz_logs", "buckets": [owned_bucket(stack)],
+            "checkpoint_bucket": owned_bucket(stack), "vpc": fuzz_vpc(stack),
+            "domain_options": ao.DirectQueryDomainOptions(master_user=role(stack))}
+
+
+def in_direct_query(stack: Stack, value: Any) -> Any:
+    return ao.S3DirectQuery(stack, _unique(stack, "DirectQuery"),
+                            **{**direct_query_props(stack), "domain_options": value})
 
 
 def owned_table(stack: Stack) -> dynamodb.Table:
@@ -525,6 +547,20 @@ SUBJECTS: tuple[Subject, ...] = (
                        "workgroup": workgroup(s), "target": redshift_target(s),
                        "database": "replica"},
             construct=True, accepts=_accepts(database_roles="empty")),
+    Subject("S3DirectQuery", ao.S3DirectQuery, direct_query_props, construct=True,
+            three_azs=True,
+            # The whole buckets (""), a new database (no databases) and no description are
+            # the defaults.
+            accepts=_accepts(key_prefix="empty", databases="empty", description="empty")),
+    Subject("DirectQueryDomainOptions", ao.DirectQueryDomainOptions,
+            lambda s: {"master_user": role(s)}, host=in_direct_query, three_azs=True),
+    Subject("S3IngestionPipeline", ao.S3IngestionPipeline,
+            lambda s: {"bucket": owned_bucket(s), "collection": collection(s),
+                       "index": "fuzz-logs"},
+            construct=True, units={"visibility_timeout": "seconds"},
+            literal=frozenset({"pipeline_name"}),
+            # Every object of the bucket ("") is the default.
+            accepts=_accepts(key_prefix="empty")),
     Subject("RedshiftTarget", ao.RedshiftTarget,
             lambda s: {"workgroup_name": "sales", "database": "dev",
                        "workgroup_arn": "arn:aws:redshift-serverless:us-east-1:111111111111:"

@@ -90,7 +90,8 @@ _POLICY_NAME_LENGTH = 32
                           "starting with a letter or digit, optionally one date pattern "
                           "such as logs-%{yyyy.MM.dd}"),
     "key_prefix": Text(non_empty=False, max_length=1024),
-    "pipeline_name": Text(pattern=PIPELINE_NAME,
+    # Literal: the collection policies' and the log group's names are derived from it.
+    "pipeline_name": Text(pattern=PIPELINE_NAME, literal=True,
                           meaning="3 to 28 lowercase letters, digits or hyphens, starting "
                                   "with a letter"),
     "min_units": Number(minimum=MIN_OCUS, maximum=MAX_OCUS),
