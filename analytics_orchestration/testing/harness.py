@@ -55,8 +55,8 @@ from analytics_orchestration.testing.services.iam_enforcement import Iam, IamFin
 from analytics_orchestration.testing.services.kinesis import KinesisService
 from analytics_orchestration.testing.services.lambda_ import LambdaService
 from analytics_orchestration.testing.services.lambda_runtime import Invocation
-from analytics_orchestration.testing.services.pipes import PipesService
 from analytics_orchestration.testing.services.opensearch import OpenSearchService
+from analytics_orchestration.testing.services.pipes import PipesService
 from analytics_orchestration.testing.services.redshift_data import RedshiftDataService
 from analytics_orchestration.testing.services.s3 import S3Service
 from analytics_orchestration.testing.services.scheduler import Firing, SchedulerService

@@ -22,6 +22,7 @@ Defaults (each a finding of the strict profile's packs when missing):
 from __future__ import annotations
 
 import dataclasses
+
 from aws_cdk import ArnFormat, RemovalPolicy, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam

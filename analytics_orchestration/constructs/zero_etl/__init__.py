@@ -8,8 +8,8 @@
   source over the Glue catalog), and :class:`S3IngestionPipeline`, the alternative that
   indexes new objects into an OpenSearch Serverless collection (OpenSearch Ingestion).
 
-The Redshift ones build the CloudFormation side (integration, resource policies, roles attached to the
-namespace) and runs the SQL only the Data API can run through
+The Redshift ones build the CloudFormation side (integration, resource policies, roles
+attached to the namespace) and run the SQL only the Data API can run through
 :class:`~analytics_orchestration.constructs.warehouse.RedshiftSqlRunner`.
 """
 

@@ -8,9 +8,11 @@ The alternative to :class:`~.opensearch.S3DirectQuery` when the data should be i
   bucket's own ``NotificationConfiguration``: the library's way for S3 events) under
   ``key_prefix`` are routed by a rule to an SQS queue (encrypted with the customer-managed
   key, with a dead-letter queue), the target with its own dead-letter queue and retry
-  policy; the queue and key policies let ``events.amazonaws.com`` send for that rule only;
+  policy; the queue and key policies let ``events.amazonaws.com`` send for this account
+  (CDK's grant to an encrypted queue's target: the rule's ARN there would be a cycle);
 - the pipeline (Data Prepper configuration generated from props, :mod:`._pipeline_body`,
-  ``notification_source: eventbridge``) reads the queue, the objects, and writes each event to ``index`` of the collection;
+  ``notification_source: eventbridge``) reads the queue, the objects, and writes each
+  event to ``index`` of the collection;
   1 to 384 Ingestion OCUs, logs to an encrypted ``/aws/vendedlogs/`` log group, its
   buffer encrypted with the key, its endpoint in your VPC when you give one;
 - the pipeline role is trusted by ``osis-pipelines.amazonaws.com`` for this pipeline
@@ -80,6 +82,8 @@ PIPELINE_INDEX_PERMISSIONS = ("aoss:CreateIndex", "aoss:UpdateIndex", "aoss:Desc
 #: The network-policy actions a pipeline needs to reach a VPC-only collection.
 NETWORK_POLICY_ACTIONS = ("aoss:GetSecurityPolicy", "aoss:CreateSecurityPolicy",
                           "aoss:UpdateSecurityPolicy")
+#: How long a notification stays hidden while its object is indexed.
+DEFAULT_VISIBILITY_TIMEOUT = Duration.minutes(5)
 #: Policy names: at most 32 characters.
 _POLICY_NAME_LENGTH = 32
 
@@ -141,7 +145,7 @@ class S3IngestionPipeline(Construct):
         min_units: int = 1,
         max_units: int = 4,
         pipeline_name: str | None = None,
-        visibility_timeout: Duration = Duration.minutes(5),
+        visibility_timeout: Duration = DEFAULT_VISIBILITY_TIMEOUT,
         vpc: ec2.IVpc | None = None,
         vpc_subnets: ec2.SubnetSelection | None = None,
         encryption_key: kms.IKey | None = None,
@@ -276,7 +280,8 @@ class S3IngestionPipeline(Construct):
             sid="BufferKey", actions=["kms:Decrypt", "kms:GenerateDataKey"],
             resources=[self.key.key_arn]))
         policy = role.node.find_child("DefaultPolicy")
-        acknowledge(policy, f"AwsSolutions::AwsSolutions-IAM5[Resource::{nag_reference(self, objects)}]",
+        object_finding = f"Resource::{nag_reference(self, objects)}"
+        acknowledge(policy, f"AwsSolutions::AwsSolutions-IAM5[{object_finding}]",
                     "The pipeline reads every object that lands under the prefix: their "
                     "names are only known when they land.")
         acknowledge(policy, "AwsSolutions::AwsSolutions-IAM5[Resource::*]",

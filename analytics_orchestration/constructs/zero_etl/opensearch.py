@@ -55,7 +55,7 @@ from .._foundation import acknowledge, is_unresolved, stateful_removal_policy
 from .._foundation.compliance import nag_reference
 from .._foundation.keys import stack_key
 from .._foundation.networks import literal_cidr
-from .._foundation.search_domains import SearchDomain, domain_arn, secure_search_domain
+from .._foundation.search_domains import SearchDomain, secure_search_domain
 from .._foundation.validation import Items, Number, ProblemCollector, Text, validated_props
 from ..serverless_analytics._common import lowercase_name
 
