@@ -101,6 +101,7 @@ if TYPE_CHECKING:
         CopyFormat as CopyFormat,
         DynamoDbToRedshift as DynamoDbToRedshift,
         KinesisStreamingIngestion as KinesisStreamingIngestion,
+        MskStreamingIngestion as MskStreamingIngestion,
         S3AutoCopy as S3AutoCopy,
     )
 
@@ -138,7 +139,8 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     ".worker_pool": (
         "ContainerWorkers", "JobApiOptions", "LambdaWorkers", "SqsWorkerPool", "WorkerCompute",
     ),
-    ".zero_etl": ("CopyFormat", "DynamoDbToRedshift", "KinesisStreamingIngestion", "S3AutoCopy"),
+    ".zero_etl": ("CopyFormat", "DynamoDbToRedshift", "KinesisStreamingIngestion",
+                  "MskStreamingIngestion", "S3AutoCopy"),
 }
 _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
 

@@ -3,6 +3,8 @@
 - :class:`S3AutoCopy`: files landing in S3 loaded by a COPY job (an S3 event integration);
 - :class:`KinesisStreamingIngestion`: a Kinesis stream as an auto-refreshed materialized
   view (payload as SUPER);
+- :class:`MskStreamingIngestion`: a topic of an MSK (Serverless) cluster as an
+  auto-refreshed materialized view (payload as SUPER);
 - :class:`DynamoDbToRedshift`: a DynamoDB table replicated by a zero-ETL integration.
 
 Each builds the CloudFormation side (integration, resource policies, roles attached to the
@@ -12,6 +14,8 @@ namespace) and runs the SQL only the Data API can run through
 
 from .auto_copy import CopyFormat, S3AutoCopy
 from .dynamodb import DynamoDbToRedshift
+from .msk_ingestion import MskStreamingIngestion
 from .streaming_ingestion import KinesisStreamingIngestion
 
-__all__ = ["CopyFormat", "DynamoDbToRedshift", "KinesisStreamingIngestion", "S3AutoCopy"]
+__all__ = ["CopyFormat", "DynamoDbToRedshift", "KinesisStreamingIngestion",
+           "MskStreamingIngestion", "S3AutoCopy"]
