@@ -69,7 +69,8 @@ def test_the_role_is_attached_and_reads_only_the_clickstream_topic(aws):
 def test_the_workgroup_reaches_the_cluster_on_the_iam_port(aws):
     redshift_group = aws.resource("Platform/Redshift/SecurityGroup/Resource").physical_id
     msk_group = aws.resource("Platform/Msk/SecurityGroup/Resource").physical_id
-    rules = [r.properties for r in aws.resources if r.resource_type == "AWS::EC2::SecurityGroupIngress"]
+    rules = [r.properties for r in aws.resources
+             if r.resource_type == "AWS::EC2::SecurityGroupIngress"]
     assert {"IpProtocol": "tcp", "FromPort": 9098, "ToPort": 9098, "GroupId": msk_group,
             "SourceSecurityGroupId": redshift_group} in [
         {k: r[k] for k in ("IpProtocol", "FromPort", "ToPort", "GroupId",

@@ -110,7 +110,8 @@ def test_names_from_props_come_back_as_the_same_quoted_identifiers(name):
     [source] = list(view.expression.find_all(exp.Table))
     assert (source.db, source.name) == (name, "Click.Events-v1")
     assert source.args["db"].quoted and view.this.args["db"].quoted
-    assert create[0].startswith(f'CREATE EXTERNAL SCHEMA IF NOT EXISTS "{name.replace(chr(34), 2 * chr(34))}" FROM MSK ')
+    quoted = '"' + name.replace('"', '""') + '"'
+    assert create[0].startswith(f"CREATE EXTERNAL SCHEMA IF NOT EXISTS {quoted} FROM MSK ")
 
 
 def test_the_role_is_attached_and_holds_the_guides_actions_on_the_cluster_and_topic_only():
@@ -196,7 +197,8 @@ def test_every_problem_is_reported_together():
 
 def test_a_workgroup_without_enhanced_vpc_routing_is_warned_about():
     stack = new_stack()
-    workgroup = redshift.CfnWorkgroup(stack, "Plain", workgroup_name="plain", namespace_name="plain")
+    workgroup = redshift.CfnWorkgroup(stack, "Plain", workgroup_name="plain",
+                                      namespace_name="plain")
     _ingestion(stack, workgroup=workgroup)
     Annotations.from_stack(stack).has_warning(
         "/TestStack/Streaming", Match.string_like_regexp("enhanced VPC routing is off"))
