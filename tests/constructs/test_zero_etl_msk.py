@@ -202,6 +202,20 @@ def test_a_workgroup_without_enhanced_vpc_routing_is_warned_about():
     _ingestion(stack, workgroup=workgroup)
     Annotations.from_stack(stack).has_warning(
         "/TestStack/Streaming", Match.string_like_regexp("enhanced VPC routing is off"))
-    quiet = new_stack()
-    _ingestion(quiet)
-    assert Annotations.from_stack(quiet).find_warning("*", Match.any_value()) == []
+    for egress in (True, False):  # and no warning about a needless egress rule either
+        quiet = new_stack()
+        _ingestion(quiet, egress=egress)
+        assert Annotations.from_stack(quiet).find_warning("*", Match.any_value()) == []
+
+
+def test_a_workgroup_group_created_here_that_allows_all_outbound_gets_no_egress_warning():
+    stack = new_stack()
+    vpc = ec2.Vpc(stack, "Vpc", max_azs=2, nat_gateways=0)
+    _ingestion(stack, workgroup_security_group=ec2.SecurityGroup(stack, "Open", vpc=vpc),
+               cluster_security_group=ec2.SecurityGroup(stack, "Kafka", vpc=vpc,
+                                                        allow_all_outbound=False))
+    assert Annotations.from_stack(stack).find_warning("*", Match.any_value()) == []
+    Template.from_stack(stack).has_resource_properties("AWS::EC2::SecurityGroupIngress", {
+        "IpProtocol": "tcp", "FromPort": 9098, "ToPort": 9098,
+        "SourceSecurityGroupId": {"Fn::GetAtt": [Match.string_like_regexp("Open"), "GroupId"]},
+        "GroupId": {"Fn::GetAtt": [Match.string_like_regexp("Kafka"), "GroupId"]}})

@@ -27,12 +27,20 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_redshiftserverless as redshift
 from constructs import Construct
 
-from .._foundation.validation import ProblemCollector
+from .._foundation.validation import Items, ProblemCollector, Rule, Text
 from ..warehouse import RedshiftSqlRunner, RedshiftTarget
 from ..warehouse.sql import qualified_name, quote_identifier
-from ._common import attach_role, require_case_sensitive_identifiers, service_role
+from ._common import Identifier, attach_role, require_case_sensitive_identifiers, service_role
 
-__all__ = ["StreamingIngestionBase"]
+__all__ = ["VIEW_RULES", "StreamingIngestionBase"]
+
+#: The value rules of the props every streaming ingestion takes (``validated_props``).
+VIEW_RULES: dict[str, Rule] = {
+    "external_schema": Identifier(), "view": Identifier(), "view_schema": Identifier(),
+    # Two statements each, within the runner's 100 (with the schema and view).
+    "grant_select_to": Items(min_items=0, max_items=49, unique=True, each=Identifier()),
+    "database_roles": Items(min_items=0, unique=True, each=Text(max_length=127)),
+}
 
 
 class StreamingIngestionBase(Construct):

@@ -41,19 +41,11 @@ from aws_cdk import aws_msk as msk
 from aws_cdk import aws_redshiftserverless as redshift
 from constructs import Construct
 
-from .._foundation.validation import (
-    Items,
-    ProblemCollector,
-    Rule,
-    Text,
-    is_unresolved,
-    validated_props,
-)
+from .._foundation.validation import ProblemCollector, Rule, is_unresolved, validated_props
 from ..serverless_analytics.options import MSK_IAM_PORT
 from ..warehouse import RedshiftTarget
 from ..warehouse.sql import MAX_IDENTIFIER_BYTES, quote_literal
-from ._common import Identifier
-from ._streaming import StreamingIngestionBase
+from ._streaming import VIEW_RULES, StreamingIngestionBase
 
 __all__ = ["KafkaTopic", "MskStreamingIngestion"]
 
@@ -94,13 +86,7 @@ class KafkaTopic(Rule):
         return None
 
 
-@validated_props({"topic": KafkaTopic(), "external_schema": Identifier(),
-                  "view": Identifier(), "view_schema": Identifier(),
-                  # Two statements each, within the runner's 100 (with the schema and view).
-                  "grant_select_to": Items(min_items=0, max_items=49, unique=True,
-                                           each=Identifier()),
-                  "database_roles": Items(min_items=0, unique=True,
-                                          each=Text(max_length=127))})
+@validated_props({"topic": KafkaTopic(), **VIEW_RULES})
 class MskStreamingIngestion(StreamingIngestionBase):
     """``topic`` of an MSK cluster ingested into the auto-refreshed view ``view_schema.view``.
 
@@ -169,9 +155,12 @@ class MskStreamingIngestion(StreamingIngestionBase):
             resources=[cluster.attr_arn]))
         role.add_to_principal_policy(iam.PolicyStatement(
             sid="ReadTopic", actions=list(TOPIC_ACTIONS), resources=[self.topic_arn]))
-        workgroup_security_group.connections.allow_to(
-            cluster_security_group, ec2.Port.tcp(MSK_IAM_PORT),
-            f"Redshift streaming ingestion of {self.node.path} (SASL/IAM over TLS)")
+        port = ec2.Port.tcp(MSK_IAM_PORT)
+        description = f"Redshift streaming ingestion of {self.node.path} (SASL/IAM over TLS)"
+        cluster_security_group.add_ingress_rule(workgroup_security_group, port, description)
+        # A group that allows all outbound traffic needs no rule (CDK would warn about one).
+        if not workgroup_security_group.allow_all_outbound:
+            workgroup_security_group.add_egress_rule(cluster_security_group, port, description)
         self._ingest(
             namespace=namespace, target=target, external_schema=external_schema,
             source_clause=(f"MSK IAM_ROLE {quote_literal(role.role_arn)} AUTHENTICATION iam "

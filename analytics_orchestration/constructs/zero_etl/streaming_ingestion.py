@@ -26,11 +26,10 @@ from aws_cdk import aws_redshiftserverless as redshift
 from constructs import Construct
 
 from .._foundation import acknowledge
-from .._foundation.validation import Items, ProblemCollector, Text, validated_props
+from .._foundation.validation import ProblemCollector, validated_props
 from ..warehouse import RedshiftTarget
 from ..warehouse.sql import quote_literal
-from ._common import Identifier
-from ._streaming import StreamingIngestionBase
+from ._streaming import VIEW_RULES, StreamingIngestionBase
 
 __all__ = ["KinesisStreamingIngestion"]
 
@@ -41,13 +40,7 @@ METADATA_COLUMNS = ("approximate_arrival_timestamp", "partition_key", "shard_id"
 VALUE_COLUMN = "kinesis_data"
 
 
-@validated_props({"external_schema": Identifier(), "view": Identifier(),
-                  "view_schema": Identifier(),
-                  # Two statements each, within the runner's 100 (with the schema and view).
-                  "grant_select_to": Items(min_items=0, max_items=49, unique=True,
-                                           each=Identifier()),
-                  "database_roles": Items(min_items=0, unique=True,
-                                          each=Text(max_length=127))})
+@validated_props(VIEW_RULES)
 class KinesisStreamingIngestion(StreamingIngestionBase):
     """``stream`` ingested into the auto-refreshed materialized view ``view_schema.view``.
 
