@@ -6,8 +6,10 @@ Analysts query with Athena (saved queries for daily revenue and top products, 10
 per query at most); BI dashboards use Redshift Serverless, whose case-sensitive
 identifiers let a zero-ETL integration from the order database land there; data
 scientists submit Spark jobs to EMR Serverless; the web shop streams clickstream events
-to MSK Serverless; application logs are indexed in an OpenSearch Serverless time-series
-collection.
+to MSK Serverless, and Redshift ingests the ``clickstream`` topic into the auto-refreshed
+materialized view ``public.clickstream_events`` within seconds (streaming ingestion: no
+consumer, no staging bucket); application logs are indexed in an OpenSearch Serverless
+time-series collection.
 
 The stack is environment-agnostic, yet Redshift Serverless needs subnets in three
 Availability Zones: the stack offers the first three zones of whatever Region it is
@@ -30,8 +32,10 @@ from analytics_orchestration import (
     DataZone,
     EmrOptions,
     MskOptions,
+    MskStreamingIngestion,
     OpenSearchOptions,
     RedshiftOptions,
+    RedshiftTarget,
     ServerlessAnalytics,
 )
 
@@ -39,6 +43,9 @@ from analytics_orchestration import (
 AVAILABILITY_ZONES = 3
 CLICKSTREAM_TOPIC = "clickstream"
 SESSIONISER_GROUP = "sessioniser"
+#: The Redshift schema that maps the MSK cluster's topics, and the clickstream's view.
+MSK_SCHEMA = "msk"
+CLICKSTREAM_VIEW = "clickstream_events"
 _T = TypeVar("_T")
 
 DAILY_REVENUE = """\
@@ -113,12 +120,28 @@ class ServerlessAnalyticsStack(Stack):
         self.platform.grant_produce(self.clickstream_producer, topic_name=CLICKSTREAM_TOPIC)
         self.platform.grant_consume(self.sessioniser, topic_name=CLICKSTREAM_TOPIC,
                                     consumer_group=SESSIONISER_GROUP)
+        self.clickstream_view = self._clickstream_view()
         self._outputs()
 
     @property
     def availability_zones(self) -> list[str]:
         """The first three zones of the deployment Region, resolved at deploy time."""
         return [Fn.select(index, Fn.get_azs()) for index in range(AVAILABILITY_ZONES)]
+
+    def _clickstream_view(self) -> MskStreamingIngestion:
+        """The clickstream topic ingested into Redshift (``public.clickstream_events``)."""
+        platform = self.platform
+        workgroup = _required(platform.redshift_workgroup)
+        options = _required(platform.redshift_options)
+        return MskStreamingIngestion(
+            self, "ClickstreamView", cluster=_required(platform.msk_cluster),
+            topic=CLICKSTREAM_TOPIC,
+            cluster_security_group=_required(platform.msk_security_group),
+            workgroup_security_group=_required(platform.redshift_security_group),
+            namespace=_required(platform.redshift_namespace), workgroup=workgroup,
+            target=RedshiftTarget.of_workgroup(workgroup, database=options.database_name),
+            external_schema=MSK_SCHEMA, view=CLICKSTREAM_VIEW,
+        )
 
     def _acknowledge_analyst_wildcards(self) -> None:
         """What grant_query gives analysts: any table and object of the zones they query."""

@@ -101,6 +101,7 @@ if TYPE_CHECKING:
         CopyFormat as CopyFormat,
         DynamoDbToRedshift as DynamoDbToRedshift,
         KinesisStreamingIngestion as KinesisStreamingIngestion,
+        MskStreamingIngestion as MskStreamingIngestion,
         S3AutoCopy as S3AutoCopy,
     )
     from .zero_etl import (
@@ -145,7 +146,8 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     ".worker_pool": (
         "ContainerWorkers", "JobApiOptions", "LambdaWorkers", "SqsWorkerPool", "WorkerCompute",
     ),
-    ".zero_etl": ("CopyFormat", "DynamoDbToRedshift", "KinesisStreamingIngestion", "S3AutoCopy",
+    ".zero_etl": ("CopyFormat", "DynamoDbToRedshift", "KinesisStreamingIngestion",
+                  "MskStreamingIngestion", "S3AutoCopy",
                   "DirectQueryDomainOptions", "PipelineCodec", "PipelineCompression",
                   "S3DirectQuery", "S3IngestionPipeline"),
 }

@@ -22,6 +22,7 @@ from typing import Any
 from aws_cdk import Duration, Stack
 from aws_cdk import aws_batch as batch
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_emrserverless as emrserverless
 from aws_cdk import aws_events as events
 from aws_cdk import aws_glue as glue
@@ -29,6 +30,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kinesis as kinesis
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_msk as msk
 from aws_cdk import aws_opensearchserverless as aoss
 from aws_cdk import aws_redshiftserverless as redshift
 from aws_cdk import aws_s3 as s3
@@ -233,6 +235,21 @@ def owned_table(stack: Stack) -> dynamodb.Table:
     return _child(stack, "FuzzOwnedTable", lambda: dynamodb.Table(
         stack, "FuzzOwnedTable",
         partition_key=dynamodb.Attribute(name="id", type=dynamodb.AttributeType.STRING)))
+
+
+def msk_cluster(stack: Stack) -> msk.CfnServerlessCluster:
+    return _child(stack, "FuzzMskCluster", lambda: msk.CfnServerlessCluster(
+        stack, "FuzzMskCluster", cluster_name="fuzz",
+        client_authentication=msk.CfnServerlessCluster.ClientAuthenticationProperty(
+            sasl=msk.CfnServerlessCluster.SaslProperty(
+                iam=msk.CfnServerlessCluster.IamProperty(enabled=True))),
+        vpc_configs=[msk.CfnServerlessCluster.VpcConfigProperty(
+            subnet_ids=["subnet-0a1b2c3d", "subnet-0e1f2a3b"])]))
+
+
+def security_group(stack: Stack, name: str, group_id: str) -> ec2.ISecurityGroup:
+    return _child(stack, name, lambda: ec2.SecurityGroup.from_security_group_id(
+        stack, name, group_id))
 
 
 def redshift_target(stack: Stack) -> ao.RedshiftTarget:
@@ -539,6 +556,18 @@ SUBJECTS: tuple[Subject, ...] = (
             lambda s: {"stream": stream(s), "namespace": namespace(s),
                        "workgroup": workgroup(s), "target": redshift_target(s),
                        "external_schema": "kinesis", "view": "events"},
+            construct=True,
+            # No readers granted and no runner roles are valid choices.
+            accepts=_accepts(grant_select_to="empty", database_roles="empty")),
+    Subject("MskStreamingIngestion", ao.MskStreamingIngestion,
+            lambda s: {"cluster": msk_cluster(s), "topic": "clickstream",
+                       "cluster_security_group": security_group(
+                           s, "FuzzMskGroup", "sg-0a1a1a1a1a1a1a1a1"),
+                       "workgroup_security_group": security_group(
+                           s, "FuzzWorkgroupGroup", "sg-0b2b2b2b2b2b2b2b2"),
+                       "namespace": namespace(s), "workgroup": workgroup(s),
+                       "target": redshift_target(s), "external_schema": "msk",
+                       "view": "events"},
             construct=True,
             # No readers granted and no runner roles are valid choices.
             accepts=_accepts(grant_select_to="empty", database_roles="empty")),

@@ -215,6 +215,9 @@ class ServerlessAnalytics(Construct):
         self.msk_cluster_name: str | None = None
         #: Put Kafka clients in this group: only it reaches the cluster.
         self.msk_client_security_group: ec2.SecurityGroup | None = None
+        #: The cluster's own group: allow a client group in on port 9098 (what
+        #: ``MskStreamingIngestion`` does for the Redshift workgroup's group).
+        self.msk_security_group: ec2.SecurityGroup | None = None
         self.opensearch_collection: aoss.CfnCollection | None = None
         self.opensearch_vpc_endpoint: aoss.CfnVpcEndpoint | None = None
         self.opensearch_endpoint_security_group: ec2.SecurityGroup | None = None
@@ -541,6 +544,7 @@ class ServerlessAnalytics(Construct):
             )
             self.msk_cluster, self.msk_cluster_name = kafka.cluster, kafka.cluster_name
             self.msk_client_security_group = kafka.client_security_group
+            self.msk_security_group = kafka.security_group
         if self.opensearch_options is not None:
             self._build_opensearch(self.vpc, subnets, vpc_cidr)
 

@@ -3,6 +3,8 @@
 - :class:`S3AutoCopy`: files landing in S3 loaded by a COPY job (an S3 event integration);
 - :class:`KinesisStreamingIngestion`: a Kinesis stream as an auto-refreshed materialized
   view (payload as SUPER);
+- :class:`MskStreamingIngestion`: a topic of an MSK (Serverless) cluster as an
+  auto-refreshed materialized view (payload as SUPER);
 - :class:`DynamoDbToRedshift`: a DynamoDB table replicated by a zero-ETL integration;
 - :class:`S3DirectQuery`: S3 data queried from OpenSearch in place (a direct-query data
   source over the Glue catalog), and :class:`S3IngestionPipeline`, the alternative that
@@ -16,9 +18,10 @@ attached to the namespace) and run the SQL only the Data API can run through
 from .auto_copy import CopyFormat, S3AutoCopy
 from .dynamodb import DynamoDbToRedshift
 from .ingestion_pipeline import PipelineCodec, PipelineCompression, S3IngestionPipeline
+from .msk_ingestion import MskStreamingIngestion
 from .opensearch import DirectQueryDomainOptions, S3DirectQuery
 from .streaming_ingestion import KinesisStreamingIngestion
 
 __all__ = ["CopyFormat", "DirectQueryDomainOptions", "DynamoDbToRedshift",
-           "KinesisStreamingIngestion", "PipelineCodec", "PipelineCompression", "S3AutoCopy",
-           "S3DirectQuery", "S3IngestionPipeline"]
+           "KinesisStreamingIngestion", "MskStreamingIngestion", "PipelineCodec",
+           "PipelineCompression", "S3AutoCopy", "S3DirectQuery", "S3IngestionPipeline"]

@@ -14,9 +14,10 @@ Database Developer Guide, "COPY JOB"). Here:
 - a :class:`~analytics_orchestration.constructs.warehouse.RedshiftSqlRunner` creates the
   table and the job (``COPY JOB DROP`` and ``DROP TABLE`` on delete).
 
-Regions: S3 event integrations are offered where Redshift's auto-copy is (not every
-Region; cfn-lint 1.58 lists ``AWS::Redshift::Integration`` in every Region, so no cfn-lint
-exception is needed).
+Regions: S3 event integrations are offered where Redshift's auto-copy is. cfn-lint
+1.58.0's per-region schemas list ``AWS::Redshift::Integration`` in every Region it checks,
+so the integration carries no cfn-lint exception (``tests/stacks/test_region_support.py``
+recomputes this; the README's region table is the overview).
 """
 
 from __future__ import annotations

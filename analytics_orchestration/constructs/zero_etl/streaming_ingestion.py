@@ -2,14 +2,17 @@
 
 Redshift streaming ingestion has no CloudFormation resource: an IAM role that reads the
 stream, attached to the namespace, and SQL (Amazon Redshift Database Developer Guide,
-"Streaming ingestion to a materialized view"):
+"Streaming ingestion to a materialized view"; the steps shared with MSK are in
+:mod:`._streaming`):
 
 - ``CREATE EXTERNAL SCHEMA <s> FROM KINESIS IAM_ROLE '<arn>'`` maps the account's streams;
 - ``CREATE MATERIALIZED VIEW ... AUTO REFRESH YES AS SELECT ..., JSON_PARSE(kinesis_data)
   AS payload FROM <s>."<stream>" WHERE CAN_JSON_PARSE(kinesis_data)``: the record's
-  metadata columns and its payload as SUPER (casting inside the streaming view is a known
-  failure: query ``payload.field`` from the view instead);
+  metadata columns and its payload as SUPER;
 - ``GRANT USAGE`` on the view's schema and ``SELECT`` on the view to the reading roles.
+
+Regions: streaming ingestion is SQL, not a CloudFormation resource type, so no cfn-lint
+exception applies; it runs wherever Redshift Serverless and Kinesis Data Streams do.
 """
 
 from __future__ import annotations
@@ -23,31 +26,22 @@ from aws_cdk import aws_redshiftserverless as redshift
 from constructs import Construct
 
 from .._foundation import acknowledge
-from .._foundation.validation import Items, ProblemCollector, Text, validated_props
-from ..warehouse import RedshiftSqlRunner, RedshiftTarget
-from ..warehouse.sql import qualified_name, quote_identifier, quote_literal
-from ._common import (
-    Identifier,
-    attach_role,
-    require_case_sensitive_identifiers,
-    service_role,
-)
+from .._foundation.validation import ProblemCollector, validated_props
+from ..warehouse import RedshiftTarget
+from ..warehouse.sql import quote_literal
+from ._streaming import VIEW_RULES, StreamingIngestionBase
 
 __all__ = ["KinesisStreamingIngestion"]
 
 #: The columns a Kinesis streaming view selects besides the payload.
 METADATA_COLUMNS = ("approximate_arrival_timestamp", "partition_key", "shard_id",
                     "sequence_number", "refresh_time")
+#: The column holding a Kinesis record's data (VARBYTE).
+VALUE_COLUMN = "kinesis_data"
 
 
-@validated_props({"external_schema": Identifier(), "view": Identifier(),
-                  "view_schema": Identifier(),
-                  # Two statements each, within the runner's 100 (with the schema and view).
-                  "grant_select_to": Items(min_items=0, max_items=49, unique=True,
-                                           each=Identifier()),
-                  "database_roles": Items(min_items=0, unique=True,
-                                          each=Text(max_length=127))})
-class KinesisStreamingIngestion(Construct):
+@validated_props(VIEW_RULES)
+class KinesisStreamingIngestion(StreamingIngestionBase):
     """``stream`` ingested into the auto-refreshed materialized view ``view_schema.view``.
 
     :param stream: the Kinesis data stream (e.g. a ``KinesisDataStream``'s ``stream``).
@@ -85,43 +79,21 @@ class KinesisStreamingIngestion(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         problems = ProblemCollector(f"KinesisStreamingIngestion {self.node.path}")
-        try:
-            require_case_sensitive_identifiers(workgroup)
-        except ValueError as error:
-            problems.add("workgroup", workgroup.node.path, str(error))
+        self._check_props(problems, workgroup, external_schema, view_schema)
         problems.raise_if_any()
-        self.role = service_role(self, "StreamRole",
-                                 f"Redshift streaming ingestion of {self.node.path}")
-        stream.grant_read(self.role)
+        role = self._create_role()
+        stream.grant_read(role)
         # Redshift lists the account's streams to map them into the external schema.
-        self.role.add_to_principal_policy(iam.PolicyStatement(
+        role.add_to_principal_policy(iam.PolicyStatement(
             sid="ListStreams", actions=["kinesis:ListStreams"], resources=["*"]))
-        attach_role(namespace, self.role)
-        policy = self.role.node.find_child("DefaultPolicy")
-        acknowledge(policy, "AwsSolutions::AwsSolutions-IAM5[Resource::*]",
+        acknowledge(role.node.find_child("DefaultPolicy"),
+                    "AwsSolutions::AwsSolutions-IAM5[Resource::*]",
                     "kinesis:ListStreams accepts no resource but '*' (it reads no data).")
-        schema = quote_identifier(external_schema)
-        self.view_name = qualified_name(view_schema, view)
-        source = f"{schema}.{quote_identifier(stream.stream_name)}"
-        columns = ", ".join(METADATA_COLUMNS)
-        self.create_sql = [
-            f"CREATE EXTERNAL SCHEMA IF NOT EXISTS {schema} FROM KINESIS IAM_ROLE "
-            f"{quote_literal(self.role.role_arn)}",
-            f"CREATE MATERIALIZED VIEW {self.view_name} AUTO REFRESH YES AS SELECT {columns}, "
-            f"JSON_PARSE(kinesis_data) AS payload FROM {source} "
-            "WHERE CAN_JSON_PARSE(kinesis_data)",
-        ]
-        for role in grant_select_to:
-            grantee = quote_identifier(role)
-            self.create_sql += [
-                f"GRANT USAGE ON SCHEMA {quote_identifier(view_schema)} TO ROLE {grantee}",
-                f"GRANT SELECT ON {self.view_name} TO ROLE {grantee}",
-            ]
-        self.drop_sql = [f"DROP MATERIALIZED VIEW IF EXISTS {self.view_name}",
-                         f"DROP SCHEMA IF EXISTS {schema}"]
-        self.runner = RedshiftSqlRunner(
-            self, "Sql", target=target, create_sql=self.create_sql, drop_sql=self.drop_sql,
-            encryption_key=encryption_key, database_roles=database_roles,
+        self._ingest(
+            namespace=namespace, target=target, external_schema=external_schema,
+            source_clause=f"KINESIS IAM_ROLE {quote_literal(role.role_arn)}",
+            source_object=stream.stream_name, metadata_columns=METADATA_COLUMNS,
+            value_column=VALUE_COLUMN, view=view, view_schema=view_schema,
+            grant_select_to=grant_select_to, encryption_key=encryption_key,
+            database_roles=database_roles,
         )
-        # The role must be able to read the stream before the schema maps it.
-        self.runner.resource.node.add_dependency(policy)

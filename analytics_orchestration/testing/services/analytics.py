@@ -25,7 +25,8 @@ AWS does not use. This module replaces them with one deterministic emulator,
   ``ToleratedFailurePercentage`` (moto ignored them and failed on the first item);
 - deploys ``AWS::Glue::Job`` / ``Crawler`` / ``SecurityConfiguration`` / ``Table``,
   ``AWS::Athena::WorkGroup``, ``AWS::Batch::*``,
-  ``AWS::EMRServerless::Application``, ``AWS::ECR::Repository`` and the
+  ``AWS::EMRServerless::Application``, ``AWS::ECR::Repository``,
+  ``AWS::MSK::ServerlessCluster`` (its ARN shaped as MSK's, no broker) and the
   ``AWS::EC2::*`` network resources and ``AWS::Glue::Database`` (recorded, not created:
   they shape no behaviour offline),
   and starts a schedule's target on demand (:meth:`AnalyticsServices.run_schedule`; the
@@ -865,6 +866,17 @@ def resource_handlers(services: AnalyticsServices) -> dict[str, Handler]:
         return name, {"Arn": arn("ecr", f"repository/{name}"),
                       "RepositoryUri": f"{account}.dkr.ecr.{region}.amazonaws.com/{name}"}
 
+    def msk_serverless_cluster(stack: StackTemplate, logical_id: str,
+                               props: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+        # Ref and Arn are the ARN, shaped as MSK's: cluster/<name>/<uuid>-s<n> (a topic's
+        # and a group's ARN take the name and uuid from it).
+        name = str(props.get("ClusterName") or logical_id)
+        digest = hashlib.sha1(f"{stack.stack_name}/{logical_id}".encode()).hexdigest()
+        cluster_uuid = str(uuid.UUID(digest[:32])) + "-s1"
+        services.record("msk-cluster", name, props)
+        cluster_arn = arn("kafka", f"cluster/{name}/{cluster_uuid}")
+        return cluster_arn, {"Arn": cluster_arn}
+
     def no_op(stack: StackTemplate, logical_id: str,
               props: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
         return logical_id, {}
@@ -886,6 +898,7 @@ def resource_handlers(services: AnalyticsServices) -> dict[str, Handler]:
                                                     "job-definition", "JobDefinitionArn"),
         "AWS::EMRServerless::Application": emr_application,
         "AWS::ECR::Repository": repository,
+        "AWS::MSK::ServerlessCluster": msk_serverless_cluster,
         "Custom::VpcRestrictDefaultSG": no_op,
     }
     for resource_type, prefix in (
