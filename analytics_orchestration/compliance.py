@@ -24,8 +24,13 @@ on the resource concerned, each finding they cannot fix, with the reason.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
-from typing import cast
+import functools
+import importlib.resources
+import json
+import re
+import tarfile
+from collections.abc import Iterable, Mapping
+from typing import Any, cast
 
 import jsii
 from aws_cdk import Aspects, IAspect, IPolicyValidationPlugin, Stack, Stage, Validations
@@ -144,6 +149,74 @@ def _plugin(scope: IConstruct, pack: RulePack) -> IPolicyValidationPlugin:
     # Every bundled Control Tower rule on; findings are acknowledged per resource. The
     # plugin is typed against CDK's Beta1 plugin interface, which has the same members
     # (name, version, ruleIds, validate) and which Validations accepts at run time.
-    return cast(
-        IPolicyValidationPlugin, CfnGuardValidator(control_tower_rules_enabled=True)
-    )
+    return cast(IPolicyValidationPlugin, ControlTowerRules())
+
+
+#: A CloudFormation resource type named in a Guard rule file.
+_RESOURCE_TYPE = re.compile(r"AWS::[A-Za-z0-9]+::[A-Za-z0-9]+")
+_CONTROL_TOWER_RULES = "package/rules/control-tower/cfn-guard/"
+
+
+@functools.cache
+def control_tower_rule_types() -> Mapping[str, frozenset[str]]:
+    """Each bundled Control Tower rule (file name without ``.guard``) -> the resource types
+    its rules name (outside comments); read once from the plugin's own jsii bundle.
+
+    A rule naming no type at all maps to an empty set: it is always run.
+    """
+    bundle_dir = importlib.resources.files("cdklabs.cdk_validator_cfnguard._jsii")
+    (bundle,) = (entry for entry in bundle_dir.iterdir() if entry.name.endswith(".jsii.tgz"))
+    rules: dict[str, frozenset[str]] = {}
+    with bundle.open("rb") as raw, tarfile.open(fileobj=raw, mode="r:gz") as archive:
+        for member in archive:
+            if not (member.isfile() and member.name.startswith(_CONTROL_TOWER_RULES)
+                    and member.name.endswith(".guard")):
+                continue
+            extracted = archive.extractfile(member)
+            assert extracted is not None
+            text = extracted.read().decode()
+            code = "\n".join(line for line in text.splitlines()
+                             if not line.lstrip().startswith("#"))
+            name = member.name.rsplit("/", 1)[1].removesuffix(".guard")
+            rules[name] = frozenset(_RESOURCE_TYPE.findall(code))
+    return rules
+
+
+def inapplicable_rules(resource_types: Iterable[str]) -> list[str]:
+    """The Control Tower rules that cannot match any resource of ``resource_types``.
+
+    Every Control Tower rule selects the resources it checks by type
+    (``Resources.*[ Type == 'AWS::S3::Bucket' ]``) and ends in SKIP when there is none;
+    a rule naming none of the types present can only skip, so leaving it out changes no
+    finding. A rule naming no type is never left out.
+    """
+    present = set(resource_types)
+    return sorted(name for name, types in control_tower_rule_types().items()
+                  if types and not types & present)
+
+
+class ControlTowerRules(CfnGuardValidator):
+    """cfn-guard with every bundled Control Tower rule, run only where it can apply.
+
+    The same plugin as ``CfnGuardValidator(control_tower_rules_enabled=True)`` (same name,
+    rule ids and findings), except that each validation hands cfn-guard only the rules
+    that name a resource type present in the templates validated
+    (:func:`inapplicable_rules`): cfn-guard parses and evaluates every rule file against
+    every template, and most of the 237 rules concern services an app does not use. That
+    was most of a synth's time (issue #16).
+    """
+
+    def __init__(self) -> None:
+        super().__init__(control_tower_rules_enabled=True)
+
+    def validate(self, context: Any) -> Any:
+        """Run cfn-guard with the rules that can apply to ``context``'s templates."""
+        present: set[str] = set()
+        for path in context.template_paths:
+            with open(path) as template:
+                resources = json.load(template).get("Resources", {})
+            present.update(str(resource.get("Type")) for resource in resources.values())
+        applicable = CfnGuardValidator(
+            control_tower_rules_enabled=True, disabled_rules=inapplicable_rules(present)
+        )
+        return applicable.validate(context)
