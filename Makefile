@@ -73,7 +73,7 @@ deploy: setup
 diff: setup
 	$(CDK) diff --all --output cdk.out
 
-# QUICK=1: 3 synth runs instead of 5, no test-suite runs.
+# QUICK=1: 2 synth runs instead of 5, hand-written x5 instead of x20, no test-suite runs.
 bench: setup
 	$(VENV_PY) benchmarks/run.py $(if $(QUICK),--quick)
 

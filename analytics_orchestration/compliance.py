@@ -33,11 +33,11 @@ from collections.abc import Iterable, Mapping
 from typing import Any, cast
 
 import jsii
-from aws_cdk import Aspects, IAspect, IPolicyValidationPlugin, Stack, Stage, Validations
+from aws_cdk import IAspect, IPolicyValidationPlugin, Stack, Stage, Validations
 from aws_cdk import aws_iam as iam
 from cdk_nag import AwsSolutionsChecks, NIST80053R5Checks, ServerlessChecks
 from cdklabs.cdk_validator_cfnguard import CfnGuardValidator
-from constructs import IConstruct
+from constructs import IConstruct, IValidation
 
 from .constructs._foundation.compliance import acknowledge
 from .errors import ConfigurationError
@@ -105,16 +105,43 @@ def add_compliance_checks(
     plugins = [_plugin(scope, pack) for pack in unique]
     Validations.of(scope).add_plugins(*plugins)
     if acknowledge_grant_policies and RulePack.NIST_800_53_R5 in unique:
-        Aspects.of(scope).add(SingleRolePolicyAcknowledgment())
+        scope.node.add_validation(_GrantPolicyAcknowledgments(scope))
     return plugins
+
+
+@jsii.implements(IValidation)
+class _GrantPolicyAcknowledgments:
+    """:class:`SingleRolePolicyAcknowledgment` over every policy of ``scope``, run once when
+    synthesis validates the construct tree: after every grant and app preparation, before
+    the packs run and the templates and their acknowledgments are written.
+
+    Registered as an aspect, it cost one Node-to-Python callback per construct of the app
+    (thousands in the example app, most of what its aspects cost: issue #16); here it is one
+    callback and one ``find_all``, then a few calls per policy.
+    """
+
+    def __init__(self, scope: IConstruct) -> None:
+        self._scope = scope
+        self._aspect = SingleRolePolicyAcknowledgment()
+        self._visited: set[str] = set()
+
+    def validate(self) -> list[str]:
+        """Acknowledge on each single-role policy not yet seen; never an error."""
+        for node in self._scope.node.find_all():
+            if isinstance(node, iam.Policy) and node.node.path not in self._visited:
+                self._visited.add(node.node.path)
+                self._aspect.visit(node)
+        return []
 
 
 @jsii.implements(IAspect)
 class SingleRolePolicyAcknowledgment:
     """Acknowledges NIST ``IAMNoInlinePolicy`` on each ``iam.Policy`` of exactly one role.
 
-    An aspect, because grant policies appear whenever a grant is made, after the
-    constructs that own the roles were built (a user's ``bucket.grant_read(role)``).
+    Visited at synthesis (:func:`add_compliance_checks` runs it over the tree when CDK
+    validates it), because grant policies appear whenever a grant is made, after the
+    constructs that own the roles were built (a user's ``bucket.grant_read(role)``). Usable
+    as an aspect too.
     """
 
     def visit(self, node: IConstruct) -> None:

@@ -9,8 +9,8 @@ then again), so that a busy moment on a shared machine slows every app alike:
    app pays (Python and Node start-up, loading aws-cdk-lib's jsii assembly);
 2. ``handwritten``: :mod:`benchmarks.apps.handwritten_pipeline`, a typical two-pattern
    pipeline written with aws-cdk-lib's L2 constructs and the same four packs; also
-   ``handwritten_x20`` (twenty copies), the hand-written yardstick at the example app's
-   scale;
+   ``handwritten_many`` (twenty copies; five in a quick run), the hand-written yardstick
+   at the example app's scale;
 3. ``library``: :mod:`benchmarks.apps.library_pipeline`, the same pipeline from this
    library's constructs;
 4. ``example_app``: ``app.py``, every example stack with the strict profile.
@@ -49,16 +49,17 @@ FLOOR_APP = (
     "app.synth()\n"
 )
 HANDWRITTEN_COPIES = 20
+#: A quick run's hand-written yardstick (the line through x1 and x5 instead of x20).
+QUICK_HANDWRITTEN_COPIES = 5
 
 
-def commands() -> dict[str, list[str]]:
+def commands(copies: int = HANDWRITTEN_COPIES) -> dict[str, list[str]]:
     """The apps measured, by name, as the command lines that synthesize them."""
     python = sys.executable
     return {
         "floor": [python, "-c", FLOOR_APP],
         "handwritten": [python, str(APPS / "handwritten_pipeline.py"), "1"],
-        "handwritten_x20": [python, str(APPS / "handwritten_pipeline.py"),
-                            str(HANDWRITTEN_COPIES)],
+        "handwritten_many": [python, str(APPS / "handwritten_pipeline.py"), str(copies)],
         "library": [python, str(APPS / "library_pipeline.py"), "1"],
         "example_app": [python, "app.py"],
     }
@@ -108,9 +109,10 @@ def run_once(command: list[str]) -> Run:
         return Run(wall, cpu, count_resources(Path(outdir)))
 
 
-def measure(runs: int, only: list[str] | None = None) -> dict[str, Any]:
+def measure(runs: int, only: list[str] | None = None,
+            copies: int = HANDWRITTEN_COPIES) -> dict[str, Any]:
     """Medians of ``runs`` interleaved runs of every app, and the derived figures."""
-    selected = {name: command for name, command in commands().items()
+    selected = {name: command for name, command in commands(copies).items()
                 if only is None or name in only or name == "floor"}
     samples: dict[str, list[Run]] = {name: [] for name in selected}
     for _ in range(runs):
@@ -127,7 +129,7 @@ def measure(runs: int, only: list[str] | None = None) -> dict[str, Any]:
             "cpu_s": statistics.median(run.cpu_s for run in values),
             "wall_runs_s": [round(run.wall_s, 2) for run in values],
         }
-    return {"runs": runs, "apps": apps, "derived": derive(apps)}
+    return {"runs": runs, "handwritten_copies": copies, "apps": apps, "derived": derive(apps)}
 
 
 def _per_resource(app: dict[str, float], floor: dict[str, float], key: str) -> float:
@@ -146,7 +148,7 @@ def derive(apps: dict[str, dict[str, float]]) -> dict[str, float]:
             derived[f"{name}_{unit}_ratio"] = round(app[key] / floor[key], 2)
             derived[f"{name}_{unit}_ms_per_resource"] = round(
                 _per_resource(app, floor, key), 2)
-    one, many = apps.get("handwritten"), apps.get("handwritten_x20")
+    one, many = apps.get("handwritten"), apps.get("handwritten_many")
     if one and many:
         for key in ("wall_s", "cpu_s"):
             unit = key[:-2]
@@ -167,8 +169,8 @@ def derive(apps: dict[str, dict[str, float]]) -> dict[str, float]:
 
 def report(results: dict[str, Any]) -> list[str]:
     """Printable lines: one per app, then the derived figures."""
-    lines = [f"synth, median of {results['runs']} interleaved runs "
-             "(wall s / CPU s of the process tree, resources):"]
+    lines = [f"synth, median of {results['runs']} interleaved runs, hand-written x1 and "
+             f"x{results['handwritten_copies']} (wall s / CPU s of the process tree):"]
     for name, app in results["apps"].items():
         lines.append(f"  {name:16} wall {app['wall_s']:7.2f}  cpu {app['cpu_s']:7.2f}  "
                      f"resources {app['resources']:5}  runs {app['wall_runs_s']}")
@@ -179,6 +181,6 @@ def report(results: dict[str, Any]) -> list[str]:
 
 if __name__ == "__main__":
     quick = "--quick" in sys.argv
-    figures = measure(runs=3 if quick else 5)
+    figures = (measure(runs=2, copies=QUICK_HANDWRITTEN_COPIES) if quick else measure(runs=5))
     print("\n".join(report(figures)))
     print(json.dumps(figures))
