@@ -2,7 +2,8 @@
 """Benchmarks (run by `make bench`, `make bench QUICK=1`; never asserted in tests).
 
 Issue #16's synth cost side by side with the floor and its breakdown (``_synth.py``,
-``_breakdown.py``), the bundled handlers' costs (``_handlers.py``), the test suite's time
+``_breakdown.py``), the bundled handlers' costs (``_handlers.py``: cold imports;
+``_handler_calls.py``: AWS calls and in-process time per unit of work), the test suite's time
 with its slowest tests, and issue #2's figures:
 
 - synth time of the example app (``python app.py``, run exactly as the CDK CLI runs it:
@@ -38,6 +39,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _breakdown
+import _handler_calls
 import _handlers
 import _synth
 
@@ -209,12 +211,15 @@ def main(quick: bool = False) -> None:
     print("\n".join(_breakdown.report(breakdown)), flush=True)
     handlers = _handlers.measure()
     print("\n".join(_handlers.report(handlers)), flush=True)
+    handler_calls = _handler_calls.measure()
+    print("\n".join(_handler_calls.report(handler_calls)), flush=True)
     results: dict[str, Any] = {
         "cpu_count": os.cpu_count(),
         "quick": quick,
         "synth": synth,
         "synth_breakdown": breakdown,
         "handlers": handlers,
+        "handler_calls": handler_calls,
         **measure_synth(runs),
     }
     if not quick:
