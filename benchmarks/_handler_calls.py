@@ -192,8 +192,8 @@ def report(figures: dict[str, Any]) -> list[str]:
              "(AWS call time excluded):"]
     for name, handler in figures.items():
         lines.append(f"  {name:36} units {handler['units']:3}  calls/unit "
-                     f"{handler['aws_calls_per_unit']:5}  in-process {handler['in_process_ms_per_unit']}"
-                     f" ms/unit  {handler['calls']}")
+                     f"{handler['aws_calls_per_unit']:5}  in-process "
+                     f"{handler['in_process_ms_per_unit']} ms/unit  {handler['calls']}")
         lines.append(f"  {'':36} least: {handler['least_needed']}")
     return lines
 
