@@ -51,9 +51,11 @@ UNIT_TESTS: dict[str, tuple[str, str]] = {
         "test_first_pass_redrives_every_unrecorded_object_the_rule_would_ingest",
         "read state, list versions (one page), one ledger batch read, one event batch, "
         "write state"),
-    "redshift_sql (create)": (
-        "tests/lambda_src/test_redshift_sql.py::test_create_runs_the_create_sql",
-        "1 per statement started, 1 per status poll"),
+    "redshift_sql (on_event)": (
+        "tests/lambda_src/test_redshift_sql.py::"
+        "test_on_event_calls_no_data_api_and_names_the_resource",
+        "0: on_event only names the resource; is_complete's statements (1 call to start "
+        "each, 1 per status poll) run against a fake Data API in the tests, not measured"),
     "stream_window_counter (batch)": (
         "tests/lambda_src/test_stream_window_counter.py::"
         "test_counts_accumulate_in_the_state_and_are_written_when_the_window_ends",
