@@ -73,8 +73,9 @@ deploy: setup
 diff: setup
 	$(CDK) diff --all --output cdk.out
 
+# QUICK=1: 2 synth runs instead of 5, hand-written x5 instead of x20, no test-suite runs.
 bench: setup
-	$(VENV_PY) benchmarks/run.py
+	$(VENV_PY) benchmarks/run.py $(if $(QUICK),--quick)
 
 clean:
 	rm -rf $(VENV) $(DAGS_VENV) node_modules cdk.out .pytest_cache .mypy_cache .ruff_cache

@@ -24,15 +24,20 @@ on the resource concerned, each finding they cannot fix, with the reason.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
-from typing import cast
+import functools
+import importlib.resources
+import json
+import re
+import tarfile
+from collections.abc import Iterable, Mapping
+from typing import Any, cast
 
 import jsii
-from aws_cdk import Aspects, IAspect, IPolicyValidationPlugin, Stack, Stage, Validations
+from aws_cdk import IAspect, IPolicyValidationPlugin, Stack, Stage, Validations
 from aws_cdk import aws_iam as iam
 from cdk_nag import AwsSolutionsChecks, NIST80053R5Checks, ServerlessChecks
 from cdklabs.cdk_validator_cfnguard import CfnGuardValidator
-from constructs import IConstruct
+from constructs import IConstruct, IValidation
 
 from .constructs._foundation.compliance import acknowledge
 from .errors import ConfigurationError
@@ -100,16 +105,43 @@ def add_compliance_checks(
     plugins = [_plugin(scope, pack) for pack in unique]
     Validations.of(scope).add_plugins(*plugins)
     if acknowledge_grant_policies and RulePack.NIST_800_53_R5 in unique:
-        Aspects.of(scope).add(SingleRolePolicyAcknowledgment())
+        scope.node.add_validation(_GrantPolicyAcknowledgments(scope))
     return plugins
+
+
+@jsii.implements(IValidation)
+class _GrantPolicyAcknowledgments:
+    """:class:`SingleRolePolicyAcknowledgment` over every policy of ``scope``, run once when
+    synthesis validates the construct tree: after every grant and app preparation, before
+    the packs run and the templates and their acknowledgments are written.
+
+    Registered as an aspect, it cost one Node-to-Python callback per construct of the app
+    (thousands in the example app, most of what its aspects cost: issue #16); here it is one
+    callback and one ``find_all``, then a few calls per policy.
+    """
+
+    def __init__(self, scope: IConstruct) -> None:
+        self._scope = scope
+        self._aspect = SingleRolePolicyAcknowledgment()
+        self._visited: set[str] = set()
+
+    def validate(self) -> list[str]:
+        """Acknowledge on each single-role policy not yet seen; never an error."""
+        for node in self._scope.node.find_all():
+            if isinstance(node, iam.Policy) and node.node.path not in self._visited:
+                self._visited.add(node.node.path)
+                self._aspect.visit(node)
+        return []
 
 
 @jsii.implements(IAspect)
 class SingleRolePolicyAcknowledgment:
     """Acknowledges NIST ``IAMNoInlinePolicy`` on each ``iam.Policy`` of exactly one role.
 
-    An aspect, because grant policies appear whenever a grant is made, after the
-    constructs that own the roles were built (a user's ``bucket.grant_read(role)``).
+    Visited at synthesis (:func:`add_compliance_checks` runs it over the tree when CDK
+    validates it), because grant policies appear whenever a grant is made, after the
+    constructs that own the roles were built (a user's ``bucket.grant_read(role)``). Usable
+    as an aspect too.
     """
 
     def visit(self, node: IConstruct) -> None:
@@ -144,6 +176,74 @@ def _plugin(scope: IConstruct, pack: RulePack) -> IPolicyValidationPlugin:
     # Every bundled Control Tower rule on; findings are acknowledged per resource. The
     # plugin is typed against CDK's Beta1 plugin interface, which has the same members
     # (name, version, ruleIds, validate) and which Validations accepts at run time.
-    return cast(
-        IPolicyValidationPlugin, CfnGuardValidator(control_tower_rules_enabled=True)
-    )
+    return cast(IPolicyValidationPlugin, ControlTowerRules())
+
+
+#: A CloudFormation resource type named in a Guard rule file.
+_RESOURCE_TYPE = re.compile(r"AWS::[A-Za-z0-9]+::[A-Za-z0-9]+")
+_CONTROL_TOWER_RULES = "package/rules/control-tower/cfn-guard/"
+
+
+@functools.cache
+def control_tower_rule_types() -> Mapping[str, frozenset[str]]:
+    """Each bundled Control Tower rule (file name without ``.guard``) -> the resource types
+    its rules name (outside comments); read once from the plugin's own jsii bundle.
+
+    A rule naming no type at all maps to an empty set: it is always run.
+    """
+    bundle_dir = importlib.resources.files("cdklabs.cdk_validator_cfnguard._jsii")
+    (bundle,) = (entry for entry in bundle_dir.iterdir() if entry.name.endswith(".jsii.tgz"))
+    rules: dict[str, frozenset[str]] = {}
+    with bundle.open("rb") as raw, tarfile.open(fileobj=raw, mode="r:gz") as archive:
+        for member in archive:
+            if not (member.isfile() and member.name.startswith(_CONTROL_TOWER_RULES)
+                    and member.name.endswith(".guard")):
+                continue
+            extracted = archive.extractfile(member)
+            assert extracted is not None
+            text = extracted.read().decode()
+            code = "\n".join(line for line in text.splitlines()
+                             if not line.lstrip().startswith("#"))
+            name = member.name.rsplit("/", 1)[1].removesuffix(".guard")
+            rules[name] = frozenset(_RESOURCE_TYPE.findall(code))
+    return rules
+
+
+def inapplicable_rules(resource_types: Iterable[str]) -> list[str]:
+    """The Control Tower rules that cannot match any resource of ``resource_types``.
+
+    Every Control Tower rule selects the resources it checks by type
+    (``Resources.*[ Type == 'AWS::S3::Bucket' ]``) and ends in SKIP when there is none;
+    a rule naming none of the types present can only skip, so leaving it out changes no
+    finding. A rule naming no type is never left out.
+    """
+    present = set(resource_types)
+    return sorted(name for name, types in control_tower_rule_types().items()
+                  if types and not types & present)
+
+
+class ControlTowerRules(CfnGuardValidator):
+    """cfn-guard with every bundled Control Tower rule, run only where it can apply.
+
+    The same plugin as ``CfnGuardValidator(control_tower_rules_enabled=True)`` (same name,
+    rule ids and findings), except that each validation hands cfn-guard only the rules
+    that name a resource type present in the templates validated
+    (:func:`inapplicable_rules`): cfn-guard parses and evaluates every rule file against
+    every template, and most of the 237 rules concern services an app does not use. That
+    was most of a synth's time (issue #16).
+    """
+
+    def __init__(self) -> None:
+        super().__init__(control_tower_rules_enabled=True)
+
+    def validate(self, context: Any) -> Any:
+        """Run cfn-guard with the rules that can apply to ``context``'s templates."""
+        present: set[str] = set()
+        for path in context.template_paths:
+            with open(path) as template:
+                resources = json.load(template).get("Resources", {})
+            present.update(str(resource.get("Type")) for resource in resources.values())
+        applicable = CfnGuardValidator(
+            control_tower_rules_enabled=True, disabled_rules=inapplicable_rules(present)
+        )
+        return applicable.validate(context)

@@ -6,9 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
-from aws_cdk import App, Stack
+from aws_cdk import App, Stack, Validations
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sqs as sqs
 from cdk_nag import AwsSolutionsChecks, NIST80053R5Checks, ServerlessChecks
 from cdklabs.cdk_validator_cfnguard import CfnGuardValidator
@@ -18,8 +19,11 @@ from analytics_orchestration import building_blocks as blocks
 from analytics_orchestration.compliance import (
     GRANT_POLICY_RULE,
     STRICT_PROFILE,
+    ControlTowerRules,
     RulePack,
     add_compliance_checks,
+    control_tower_rule_types,
+    inapplicable_rules,
     strict_profile,
 )
 from tests.support import cdk_json_context
@@ -42,7 +46,7 @@ def test_strict_profile_registers_all_four_packs():
     app = App()
     plugins = strict_profile(app)
     assert [type(p) for p in plugins] == [
-        AwsSolutionsChecks, ServerlessChecks, NIST80053R5Checks, CfnGuardValidator,
+        AwsSolutionsChecks, ServerlessChecks, NIST80053R5Checks, ControlTowerRules,
     ]
     assert [p.name for p in plugins] == [pack.value for pack in STRICT_PROFILE]
     assert set(STRICT_PROFILE) == set(RulePack)
@@ -95,7 +99,7 @@ def test_a_subset_of_packs(tmp_path):
     app = _app(tmp_path)
     sqs.Queue(Stack(app, "User"), "RawQueue")
     plugins = add_compliance_checks(app, packs=[RulePack.CONTROL_TOWER])
-    assert [type(p) for p in plugins] == [CfnGuardValidator]
+    assert [type(p) for p in plugins] == [ControlTowerRules]
     with pytest.raises(RuntimeError, match="ValidationFailed"):
         app.synth()
     assert set(_report(tmp_path)) == {"cdk-validator-cfnguard"}
@@ -148,3 +152,43 @@ def test_grant_policy_acknowledgment_can_be_turned_off(tmp_path):
 def test_a_wrong_scope_or_pack_is_one_clear_error(call, named):
     with pytest.raises(ConfigurationError, match=named):
         call(App())
+
+
+def test_control_tower_rules_are_the_bundled_rule_set():
+    """The same plugin as cfn-guard's own with every Control Tower rule: name, rule ids."""
+    full = CfnGuardValidator(control_tower_rules_enabled=True)
+    plugin = ControlTowerRules()
+    assert isinstance(plugin, CfnGuardValidator)
+    assert (plugin.name, plugin.version) == (full.name, full.version)
+    assert sorted(plugin.rule_ids or []) == sorted(full.rule_ids or [])
+    # Every bundled rule file was read, and each names the resource types it checks.
+    assert len(control_tower_rule_types()) == len(full.rule_ids or [])
+    assert all(control_tower_rule_types().values())
+
+
+def test_only_rules_naming_no_present_type_are_left_out():
+    present = {"AWS::S3::Bucket", "AWS::SQS::Queue"}
+    left_out = set(inapplicable_rules(present))
+    for rule, types in control_tower_rule_types().items():
+        assert (rule in left_out) == (not types & present), rule
+    assert inapplicable_rules(set().union(*control_tower_rule_types().values())) == []
+
+
+def _guard_report(tmp_path: Path, plugin: CfnGuardValidator) -> dict:
+    app = _app(tmp_path)
+    stack = Stack(app, "User")
+    sqs.Queue(stack, "RawQueue")
+    logs.LogGroup(stack, "RawLogs")
+    s3.Bucket(stack, "RawBucket")
+    Validations.of(app).add_plugins(plugin)  # type: ignore[arg-type]
+    with pytest.raises(RuntimeError, match="ValidationFailed"):
+        app.synth()
+    return _report(tmp_path)["cdk-validator-cfnguard"]
+
+
+def test_control_tower_rules_find_what_every_rule_finds(tmp_path):
+    """Leaving out the rules that cannot apply changes no finding (issue #16's lever)."""
+    full = _guard_report(tmp_path / "full", CfnGuardValidator(control_tower_rules_enabled=True))
+    applicable = _guard_report(tmp_path / "applicable", ControlTowerRules())
+    assert full["violations"], "the raw resources must have findings to compare"
+    assert applicable == full

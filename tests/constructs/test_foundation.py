@@ -545,3 +545,24 @@ def test_failure_queue_under_a_key_grants_send_and_the_two_kms_actions_only():
     assert {"sqs:SendMessage", "kms:Decrypt", "kms:GenerateDataKey"} <= actions
     assert not {a for a in actions if a.endswith("*") or a in {
         "kms:Encrypt", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"}}
+
+
+def test_is_unresolved_answers_as_aws_cdk_lib_does():
+    """The shortcut for plain values (issue #16) gives aws-cdk-lib's answer for every kind."""
+    from aws_cdk import Fn, Token
+    from aws_cdk import aws_sqs as sqs
+
+    from analytics_orchestration.constructs._foundation.validation import is_unresolved
+
+    stack = new_stack()
+    queue = sqs.Queue(stack, "Queue")
+    values = [
+        queue.queue_arn, f"prefix-{queue.queue_url}", Fn.join("", ["a", queue.queue_name]),
+        Token.as_number(queue.queue_arn), Token.as_list(queue.queue_arn)[0],
+        Token.as_string(Token.as_number(queue.queue_arn)), stack.account, stack.region,
+        "plain", "${not a token}", "#{Token", "", 0, 3, -7, 2.5, -1.0e289, 1.0e300,
+    ]
+    for value in values:
+        assert is_unresolved(value) == Token.is_unresolved(value), value
+    assert is_unresolved(["plain", queue.queue_arn]) is True
+    assert is_unresolved(("plain", 1)) is False

@@ -90,11 +90,29 @@ class ProblemCollector:
             raise ConfigurationError(self._construct_name, self._problems)
 
 
+#: What every encoded CDK string token contains: ``${Token[...]}`` (strings) and
+#: ``#{Token[...]}`` (list elements). A string without either is a plain value.
+_STRING_TOKEN_MARKERS = ("${Token[", "#{Token[")
+#: Encoded number tokens are doubles near -1.888e+289; no number closer to zero is one.
+_SMALLEST_NUMBER_TOKEN = 1e280
+
+
 def is_unresolved(value: object) -> bool:
-    """True for a CDK token (or a list holding one): a value only known at deploy time."""
+    """True for a CDK token (or a list holding one): a value only known at deploy time.
+
+    Plain strings and ordinary numbers are answered here: asking aws-cdk-lib costs a jsii
+    round trip per value, and these checks run on every prop of every construct (issue
+    #16). Anything that may be a token is still asked.
+    """
     if isinstance(value, Duration):
         return bool(value.is_unresolved())
-    if isinstance(value, str | int | float) and not isinstance(value, bool):
+    if isinstance(value, str):
+        if not any(marker in value for marker in _STRING_TOKEN_MARKERS):
+            return False
+        return Token.is_unresolved(value)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if isinstance(value, int) or abs(value) < _SMALLEST_NUMBER_TOKEN:
+            return False
         return Token.is_unresolved(value)
     if isinstance(value, list | tuple):
         return any(is_unresolved(item) for item in value)

@@ -1,0 +1,1 @@
+"""Apps synthesized by ``benchmarks/synth.py`` (not benchmark scripts themselves)."""
