@@ -777,4 +777,6 @@ NOT_CALLABLE_WITH_PROPS = frozenset({
     # ManagedAirflow's closed sets (enums).
     "AirflowLogLevel", "AirflowVersion", "EnvironmentClass", "WebserverAccess",
     "WorkerReplacement",
+    # S3IngestionPipeline's closed sets (enums).
+    "PipelineCodec", "PipelineCompression",
 })

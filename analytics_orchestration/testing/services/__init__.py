@@ -39,6 +39,9 @@ module                what it emulates
                       injected results, failures and aborts by SQL pattern), Redshift
                       Serverless namespaces and workgroups, zero-ETL integrations (recorded,
                       not replicating)
+``opensearch``        OpenSearch domains, direct-query data sources, Serverless collections and
+                      their policies, Ingestion pipelines (recorded, checked as the services
+                      would; ``run_pipeline`` runs an S3-source pipeline once, as its role)
 ``custom_resources``  provider-framework custom resources: Create, Update and Delete through
                       the user's ``on_event`` / ``is_complete`` handlers, waiter retries
 ====================  ======================================================================
