@@ -141,6 +141,7 @@ class ServerlessAnalyticsStack(Stack):
             namespace=_required(platform.redshift_namespace), workgroup=workgroup,
             target=RedshiftTarget.of_workgroup(workgroup, database=options.database_name),
             external_schema=MSK_SCHEMA, view=CLICKSTREAM_VIEW,
+            encryption_key=platform.encryption_key,
         )
 
     def _acknowledge_analyst_wildcards(self) -> None:
