@@ -238,7 +238,8 @@ class _Extractor:
               skip: Iterable[str] = ()) -> None:
         """node -> every node its properties name (roles and ``skip``ped keys aside)."""
         for key, value in properties.items():
-            if key in ROLE_PROPERTIES or key in skip:
+            # A resource policy names who may call the resource: not where its data goes.
+            if key in ROLE_PROPERTIES or key in skip or "Policy" in key:
                 continue
             self.edge([logical_id], refs(value))
 
