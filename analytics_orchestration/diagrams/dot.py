@@ -102,7 +102,8 @@ def _clusters(graph: Graph, lines: list[str], nodes_of: dict[str | None, list[st
         if cluster.parent != parent:
             continue
         lines.append(f"{indent}subgraph {quote('cluster_' + cluster.id)} {{")
-        lines.append(f"{indent}  label={quote(cluster.label)} id={quote('cluster_' + safe_id(cluster.id))}")
+        cluster_id = quote("cluster_" + safe_id(cluster.id))
+        lines.append(f"{indent}  label={quote(cluster.label)} id={cluster_id}")
         lines.append(f'{indent}  style="rounded,dashed" color="#879596" fontcolor="#545B64"')
         lines.extend(f"{indent}  {line}" for line in nodes_of.get(cluster.id, []))
         _clusters(graph, lines, nodes_of, cluster.id, indent + "  ")
@@ -207,12 +208,14 @@ def workflow_dot(graph: Graph, *, taken_nodes: Collection[str] = (),
     for node in graph.nodes.values():
         taken = node.id in taken_nodes
         style = _STATE_STYLE.get(node.kind, _STATE_DEFAULT)
+        classes = f"state state_{node.kind.lower()}" + (" taken" if taken else "")
         attributes = [style, f"id={quote('state_' + safe_id(node.id))}",
-                      f"class={quote('state state_' + node.kind.lower() + (' taken' if taken else ''))}"]
+                      f"class={quote(classes)}"]
         if node.kind not in ("Start", "End"):
             label = f"<B>{html.escape(node.label)}</B>"
             if node.detail:
-                label += f'<BR/><FONT POINT-SIZE="8" COLOR="#545B64">{html.escape(node.detail)}</FONT>'
+                label += (f'<BR/><FONT POINT-SIZE="8" COLOR="#545B64">'
+                          f"{html.escape(node.detail)}</FONT>")
             attributes.append(f"label=<{label}>")
         attributes.append(f"tooltip={quote(node.kind + ': ' + node.label)}")
         if taken:

@@ -22,7 +22,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from analytics_orchestration.diagrams import (
     EdgeKind,
@@ -39,8 +39,10 @@ from analytics_orchestration.diagrams import (
 from analytics_orchestration.diagrams.workflow import END, START
 from analytics_orchestration.testing.core.journal import JournalEntry, summary
 
-if TYPE_CHECKING:
-    from analytics_orchestration.testing.harness import Execution, OfflineAws
+# The harness (``OfflineAws``) and its ``Execution`` are read through their public attributes
+# only and typed ``Any`` here: the facade imports this module, never the other way round.
+OfflineAws = Any
+Execution = Any
 
 #: At most this many rows of a table, messages of a queue or keys of a bucket are shown.
 SHOWN = 50
@@ -431,13 +433,14 @@ def _workflows(model: _Model, note: str) -> str:
         parts.append("<p>No Step Functions execution ran.</p>")
     for view in model.executions:
         execution = view.execution
-        path = " → ".join(s.state for s in view.steps if s.kind == "state entered")
+        entered = [s.state for s in view.steps if s.kind == "state entered"]
+        path = " → ".join(entered)
         parts.append(
             f'<article class="execution" data-execution="{_e(execution.name)}" '
             f'data-status="{_e(execution.status)}" data-machine="{_e(view.machine)}">'
             f"<h3>{_e(view.machine)} · <code>{_e(execution.name)}</code> · "
             f'<span class="status-{_e(execution.status)}">{_e(execution.status)}</span></h3>'
-            f'<p class="path" data-path="{_e(json.dumps([s.state for s in view.steps if s.kind == "state entered"]))}">'
+            f'<p class="path" data-path="{_e(json.dumps(entered))}">'
             f"{_e(path)}</p>"
             + (f"<p>{_e(execution.error or '')} {_e(summary(execution.cause or '', 300))}</p>"
                if execution.error else "")

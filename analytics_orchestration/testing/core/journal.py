@@ -22,13 +22,15 @@ PAYLOAD_CHARS = 600
 def summary(value: Any, limit: int = PAYLOAD_CHARS) -> str:
     """``value`` as short text (JSON where it can be), cut at ``limit`` characters."""
     if isinstance(value, bytes):
-        value = value.decode("utf-8", "replace")
-    if not isinstance(value, str):
+        text = value.decode("utf-8", "replace")
+    elif isinstance(value, str):
+        text = value
+    else:
         try:
-            value = json.dumps(value, default=str, sort_keys=True)
+            text = json.dumps(value, default=str, sort_keys=True)
         except (TypeError, ValueError):
-            value = repr(value)
-    return value if len(value) <= limit else value[:limit] + "..."
+            text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 @dataclass(frozen=True)
