@@ -72,7 +72,23 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(ROOT / "demo" / "run.html"))
     args = parser.parse_args()
-    print(run(Path(args.out)))
+    out = Path(args.out)
+    log = out.with_suffix(".log")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    # The handlers log (Powertools' JSON lines, metrics) to standard output, as on Lambda:
+    # into the log file next to the report, so that the demo prints only where to look.
+    sys.stdout.flush()
+    saved = os.dup(1)
+    with log.open("w") as handle:
+        os.dup2(handle.fileno(), 1)
+        try:
+            report = run(out)
+        finally:
+            sys.stdout.flush()
+            os.dup2(saved, 1)
+            os.close(saved)
+    print(f"handler logs: {log}")
+    print(report)
     return 0
 
 
