@@ -34,11 +34,14 @@ class Recorder:
 
         put_object = S3Backend.put_object
 
-        def stored(backend: Any, bucket_name: str, key_name: str, value: bytes,
+        def stored(backend: Any, bucket_name: str, key_name: str, value: Any,
                    *args: Any, **kwargs: Any) -> Any:
             # Recorded first: moto sends the object's notifications before it returns.
+            # (A form upload's value is a file object: its size is not known here.)
+            sized = isinstance(value, bytes | bytearray | str)
             journal.record("s3", "object stored", bucket_name, key_name,
-                           size=f"{len(value)} bytes", body=value[:200])
+                           size=f"{len(value)} bytes" if sized else "",
+                           body=value[:200] if sized else "")
             return put_object(backend, bucket_name, key_name, value, *args, **kwargs)
 
         delete_object = S3Backend.delete_object
