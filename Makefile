@@ -23,7 +23,7 @@ DAGS_STAMP := $(DAGS_VENV)/.installed
 DAGS_REQUIREMENTS := tests_dags/requirements.txt
 DAGS_CONSTRAINTS := tests_dags/constraints-2.10.3-py3.11.txt
 
-.PHONY: setup synth test test-dags dags-constraints lint deploy diff bench clean
+.PHONY: setup synth test test-dags dags-constraints lint deploy diff bench demo diagrams clean
 
 setup: $(VENV_STAMP) $(NODE_STAMP)
 
@@ -77,5 +77,14 @@ diff: setup
 bench: setup
 	$(VENV_PY) benchmarks/run.py $(if $(QUICK),--quick)
 
+# The example ingestion and job-queue stacks run offline on sample data (a good and a bad
+# extract, a poison message, a failing job); writes and prints demo/run.html.
+demo: setup
+	$(VENV_PY) demo/run.py --out demo/run.html
+
+# Architecture and workflow diagrams of every example stack (SVG and PNG) in diagrams/.
+diagrams: synth
+	$(VENV_PY) -m analytics_orchestration.diagrams cdk.out --out diagrams --format svg --format png
+
 clean:
-	rm -rf $(VENV) $(DAGS_VENV) node_modules cdk.out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(DAGS_VENV) node_modules cdk.out .pytest_cache .mypy_cache .ruff_cache demo/*.html demo/*.log diagrams
