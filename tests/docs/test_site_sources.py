@@ -1,0 +1,142 @@
+"""The documentation site's sources: every pattern and stack has its page, and what the
+generator reads from the code and the synthesized app is there.
+
+The build itself (``mkdocs build --strict``) and the browser check run in ``make docs`` and
+``make docs-check`` (``.ci/run``): they need the ``docs`` extra and Chromium, which
+``make test`` does not.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support import REPOSITORY_ROOT
+from tools.docs import check_site, generate
+from tools.docs.catalog import PATTERNS
+
+DOCS = REPOSITORY_ROOT / "docs"
+
+
+def _nav_pages() -> list[str]:
+    text = (REPOSITORY_ROOT / "mkdocs.yml").read_text()
+    nav = text[text.index("\nnav:"):]
+    return re.findall(r"^\s+- (?:[^:\n]+: )?(\S+\.md)$", nav, re.MULTILINE)
+
+
+def test_every_page_is_in_the_nav_and_every_nav_entry_exists():
+    pages = sorted(p.relative_to(DOCS).as_posix() for p in DOCS.rglob("*.md")
+                   if "generated" not in p.relative_to(DOCS).parts)
+    assert sorted(_nav_pages()) == pages
+
+
+def test_every_pattern_has_its_page():
+    for pattern in PATTERNS:
+        page = DOCS / "patterns" / f"{pattern.slug}.md"
+        assert page.is_file(), pattern.slug
+        text = page.read_text()
+        for snippet in ("defaults", "extension-points", "events"):
+            assert f'--8<-- "{snippet}-{pattern.slug}.md"' in text, (pattern.slug, snippet)
+        if pattern.instances:
+            assert f'--8<-- "creates-{pattern.slug}.md"' in text, pattern.slug
+
+
+def test_every_stack_of_the_example_app_has_its_page(cloud_assembly: Any):
+    stacks = generate.stacks_of(Path(cloud_assembly.directory))
+    assert len(stacks) >= 10
+    for stack in stacks:
+        page = DOCS / "stacks" / f"{stack.name}.md"
+        assert page.is_file(), stack.name
+        text = page.read_text()
+        assert f'--8<-- "diagrams-{stack.name}.md"' in text
+        assert f'--8<-- "resources-{stack.name}.md"' in text
+
+
+def test_every_instance_named_by_the_catalog_is_in_the_app(cloud_assembly: Any):
+    stacks = {s.name: s for s in generate.stacks_of(Path(cloud_assembly.directory))}
+    for pattern in PATTERNS:
+        for stack, construct, rows in generate.pattern_instances(pattern, stacks):
+            assert rows, (stack, construct)
+    [ingestion] = generate.pattern_instances(PATTERNS[0], stacks)
+    types = {row[0] for row in ingestion[2]}
+    assert {"`AWS::S3::Bucket`", "`AWS::DynamoDB::Table`", "`AWS::Events::Rule`",
+            "`AWS::Lambda::Function`"} <= types
+
+
+def test_every_state_machine_is_found_with_its_path(cloud_assembly: Any):
+    stacks = {s.name: s for s in generate.stacks_of(Path(cloud_assembly.directory))}
+    machines = generate.state_machines(stacks["AnalyticsGlueEtl"])
+    assert any(path.startswith("SalesEtl/") for _, path in machines), machines
+    for logical_id, _ in machines:
+        resource = stacks["AnalyticsGlueEtl"].resources()[logical_id]
+        assert resource["Type"] == "AWS::StepFunctions::StateMachine"
+
+
+def test_readme_sections_the_site_includes_exist():
+    readme = (REPOSITORY_ROOT / "README.md").read_text()
+    included = set()
+    for page in DOCS.rglob("*.md"):
+        included |= set(re.findall(r'--8<-- "README\.md:([\w-]+)"', page.read_text()))
+    assert included
+    for section in included:
+        assert readme.count(f"<!-- --8<-- [start:{section}] -->") == 1, section
+        assert readme.count(f"<!-- --8<-- [end:{section}] -->") == 1, section
+        assert readme.index(f"[start:{section}]") < readme.index(f"[end:{section}]")
+
+
+def test_documented_constants_are_read_with_their_comment():
+    constants = {c.name: c for c in generate.documented_constants(
+        "analytics_orchestration.constructs.ingestion")}
+    from analytics_orchestration.constructs import ingestion
+
+    size = constants["DEFAULT_MAX_OBJECT_SIZE_BYTES"]
+    assert eval(size.value) == ingestion.DEFAULT_MAX_OBJECT_SIZE_BYTES  # the code's value
+    assert "largest single PUT" in size.comment
+    assert "DEFAULT_QUARANTINE_PREFIX" not in constants  # no comment, nothing to say why
+    table = generate.defaults_snippet(PATTERNS[0])
+    assert "`DEFAULT_RECONCILIATION_RATE`" in table and "Duration.hours(1)" in table
+
+
+def test_extension_points_are_the_methods_of_the_section():
+    points = set(generate.extension_points("analytics_orchestration.constructs.ingestion"))
+    assert points == {("EventDrivenIngestion", "_object_created_pattern"),
+                      ("EventDrivenIngestion", "_validation_rules")}
+    snippet = generate.extension_points_snippet(PATTERNS[0])
+    assert ("::: analytics_orchestration.constructs.ingestion.EventDrivenIngestion."
+            "_object_created_pattern") in snippet
+
+
+def test_events_come_from_the_catalog():
+    from analytics_orchestration.event_catalog import LIBRARY_EVENTS
+
+    table = generate.all_events_snippet()
+    for event in LIBRARY_EVENTS:
+        assert f"`{event.detail_type}`" in table
+    emitted = [name for pattern in PATTERNS for name in pattern.events]
+    assert len(emitted) == len(set(emitted)) == len(LIBRARY_EVENTS)
+
+
+@pytest.mark.parametrize(("media", "problem"), [
+    ({"complete": True, "naturalWidth": 300, "naturalHeight": 200, "width": 300,
+      "height": 200}, False),
+    ({"complete": True, "naturalWidth": 0, "naturalHeight": 0, "width": 0, "height": 0},
+     True),  # a broken image
+    ({"complete": False, "naturalWidth": 0, "naturalHeight": 0, "width": 16, "height": 16},
+     True),  # still loading when the page settled
+    ({"complete": True, "naturalWidth": 300, "naturalHeight": 200, "width": 0, "height": 0},
+     True),  # loaded, not displayed
+])
+def test_the_browser_check_judges_media(media: dict[str, Any], problem: bool):
+    media = {"kind": "img", "src": "x.svg", **media}
+    assert bool(check_site.media_problems([media])) is problem
+
+
+def test_the_browser_check_expects_diagrams_where_pages_show_them():
+    assert check_site.expects_diagram("patterns/ingestion.html")
+    assert check_site.expects_diagram("stacks/AnalyticsIngestion.html")
+    assert not check_site.expects_diagram("patterns/building-blocks.html")
+    assert not check_site.expects_diagram("stacks/index.html")
+    assert not check_site.expects_diagram("migration.html")

@@ -1,0 +1,1 @@
+"""The documentation site: ``make docs`` (generate, then ``mkdocs build --strict``) and ``make docs-check``."""
