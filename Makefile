@@ -10,6 +10,8 @@ NODE_STAMP := node_modules/.package-lock.json
 
 # jsii prints a Node end-of-life banner on Node 20; this only silences that banner.
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+# MkDocs Material prints a banner about its successor on every build.
+export NO_MKDOCS_2_WARNING := 1
 # The CDK CLI runs `python3 app.py`: make that the virtualenv's interpreter.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 

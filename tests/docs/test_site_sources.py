@@ -16,7 +16,7 @@ import pytest
 
 from tests.support import REPOSITORY_ROOT
 from tools.docs import check_site, generate
-from tools.docs.catalog import PATTERNS
+from tools.docs.catalog import PATTERNS, Pattern
 
 DOCS = REPOSITORY_ROOT / "docs"
 
@@ -45,7 +45,7 @@ def test_every_pattern_has_its_page():
 
 
 def test_every_stack_of_the_example_app_has_its_page(cloud_assembly: Any):
-    stacks = generate.stacks_of(Path(cloud_assembly.directory))
+    stacks = generate.stacks_of(Path(cloud_assembly.directory))  # what make docs reads
     assert len(stacks) >= 10
     for stack in stacks:
         page = DOCS / "stacks" / f"{stack.name}.md"
@@ -55,24 +55,58 @@ def test_every_stack_of_the_example_app_has_its_page(cloud_assembly: Any):
         assert f'--8<-- "resources-{stack.name}.md"' in text
 
 
-def test_every_instance_named_by_the_catalog_is_in_the_app(cloud_assembly: Any):
-    stacks = {s.name: s for s in generate.stacks_of(Path(cloud_assembly.directory))}
+def test_every_instance_named_by_the_catalog_is_in_the_app(example_app: Any):
+    """The catalog names constructs of the app that create resources (the generator finds
+    them in ``cdk synth``'s output by their ``aws:cdk:path``, which only the CLI records)."""
+    from aws_cdk import CfnResource
+
+    app, _ = example_app
     for pattern in PATTERNS:
-        for stack, construct, rows in generate.pattern_instances(pattern, stacks):
-            assert rows, (stack, construct)
-    [ingestion] = generate.pattern_instances(PATTERNS[0], stacks)
-    types = {row[0] for row in ingestion[2]}
-    assert {"`AWS::S3::Bucket`", "`AWS::DynamoDB::Table`", "`AWS::Events::Rule`",
-            "`AWS::Lambda::Function`"} <= types
+        for stack_name, construct_id in pattern.instances:
+            stack = app.node.try_find_child(stack_name)
+            assert stack is not None, (pattern.slug, stack_name)
+            construct = stack.node.try_find_child(construct_id)
+            assert construct is not None, (pattern.slug, stack_name, construct_id)
+            assert any(isinstance(c, CfnResource) for c in construct.node.find_all())
 
 
-def test_every_state_machine_is_found_with_its_path(cloud_assembly: Any):
-    stacks = {s.name: s for s in generate.stacks_of(Path(cloud_assembly.directory))}
-    machines = generate.state_machines(stacks["AnalyticsGlueEtl"])
-    assert any(path.startswith("SalesEtl/") for _, path in machines), machines
-    for logical_id, _ in machines:
-        resource = stacks["AnalyticsGlueEtl"].resources()[logical_id]
-        assert resource["Type"] == "AWS::StepFunctions::StateMachine"
+def _stack(resources: dict[str, tuple[str, str]]) -> generate.SynthesizedStack:
+    return generate.SynthesizedStack("Demo", {"Resources": {
+        logical_id: {"Type": kind, "Metadata": {"aws:cdk:path": f"Demo/{path}"}}
+        for logical_id, (kind, path) in resources.items()}})
+
+
+def test_instances_are_the_resources_under_the_construct():
+    stack = _stack({
+        "Bucket1": ("AWS::S3::Bucket", "Ingestion/LandingBucket/Resource"),
+        "Queue1": ("AWS::SQS::Queue", "Ingestion/Dlq/Resource"),
+        "Queue2": ("AWS::SQS::Queue", "Ingestion/Other/Resource"),
+        "Other1": ("AWS::SQS::Queue", "IngestionTwo/Resource"),  # a sibling, not under it
+        "CDKMetadata": ("AWS::CDK::Metadata", "Ingestion/CDKMetadata/Default"),
+    })
+    pattern = Pattern("demo", "Demo", (), (), (("Demo", "Ingestion"),))
+    [(_, _, rows)] = generate.pattern_instances(pattern, {"Demo": stack})
+    assert rows == [("`AWS::S3::Bucket`", "1"), ("`AWS::SQS::Queue`", "2")]
+    missing = Pattern("demo", "Demo", (), (), (("Demo", "Nothing"),))
+    with pytest.raises(SystemExit, match="no resource under Demo/Nothing"):
+        generate.pattern_instances(missing, {"Demo": stack})
+
+
+def test_workflow_images_are_captioned_with_their_state_machine(tmp_path: Path):
+    stack = _stack({"EtlMachine1": ("AWS::StepFunctions::StateMachine",
+                                    "SalesEtl/StateMachine/Resource"),
+                    "Bucket1": ("AWS::S3::Bucket", "Data/Resource")})
+    (tmp_path / "Demo.svg").write_text("<svg/>")
+    (tmp_path / "Demo.EtlMachine1.svg").write_text("<svg/>")
+    snippet = generate.diagrams_snippet(stack, tmp_path)
+    assert "#### `SalesEtl/StateMachine`" in snippet
+    assert "(../generated/diagrams/Demo.EtlMachine1.svg)" in snippet
+    (tmp_path / "Demo.Bucket1.svg").write_text("<svg/>")  # not a state machine
+    with pytest.raises(SystemExit, match="no state machine Bucket1"):
+        generate.diagrams_snippet(stack, tmp_path)
+    (tmp_path / "Demo.svg").unlink()
+    with pytest.raises(SystemExit, match="no Demo.svg"):
+        generate.architecture_image("Demo", tmp_path)
 
 
 def test_readme_sections_the_site_includes_exist():

@@ -72,7 +72,12 @@ class SynthesizedStack:
 
 
 def stacks_of(cdk_out: Path) -> list[SynthesizedStack]:
-    """Every CloudFormation stack of the cloud assembly in ``cdk_out``, in manifest order."""
+    """Every CloudFormation stack of the cloud assembly in ``cdk_out``, in manifest order.
+
+    Resources are found by their ``aws:cdk:path`` metadata, which ``cdk synth`` records
+    (an ``App`` synthesized in-process records it only with the context key
+    ``aws:cdk:enable-path-metadata``).
+    """
     manifest = json.loads((cdk_out / "manifest.json").read_text())
     stacks = []
     for name, artifact in manifest["artifacts"].items():
@@ -112,6 +117,7 @@ def _resource_rows(stack: SynthesizedStack, prefix: str = "") -> list[tuple[str,
         resource["Type"] for logical_id, resource in stack.resources().items()
         if stack.path_of(logical_id).startswith(prefix)
     )
+    counts.pop("AWS::CDK::Metadata", None)  # CDK's own version reporting, not the app's
     return [(f"`{kind}`", str(count)) for kind, count in sorted(counts.items())]
 
 
@@ -129,20 +135,34 @@ def architecture_image(stack: str, diagrams: Path) -> str:
     image = diagrams / f"{stack}.svg"
     if not image.is_file():
         raise SystemExit(f"the diagram CLI wrote no {image.name} into {diagrams}")
-    return f"![Architecture of {stack}]({DIAGRAM_LINK}/{image.name})"
+    return _linked_image(f"Architecture of {stack}", image.name)
+
+
+def _linked_image(alt: str, name: str) -> str:
+    """An image that opens at full size when clicked (a whole stack is a large drawing)."""
+    return f"[![{alt}]({DIAGRAM_LINK}/{name})]({DIAGRAM_LINK}/{name})"
 
 
 def diagrams_snippet(stack: SynthesizedStack, diagrams: Path) -> str:
+    """The stack's architecture image, then each workflow image the CLI drew.
+
+    The CLI draws every state machine of the app's own (not those of CDK's provider
+    framework, which are plumbing): each ``<Stack>.<LogicalId>.svg`` is captioned with its
+    state machine's construct path.
+    """
     parts = [architecture_image(stack.name, diagrams), ""]
-    workflows = state_machines(stack)
+    paths = dict(state_machines(stack))
+    workflows = []
+    for image in sorted(diagrams.glob(f"{stack.name}.*.svg")):
+        logical_id = image.name.removeprefix(f"{stack.name}.").removesuffix(".svg")
+        if logical_id not in paths:
+            raise SystemExit(f"{image.name}: {stack.name} has no state machine {logical_id}")
+        workflows.append((paths[logical_id], image.name))
     if workflows:
         parts += ["### Workflows", ""]
-    for logical_id, path in workflows:
-        image = diagrams / f"{stack.name}.{logical_id}.svg"
-        if not image.is_file():
-            raise SystemExit(f"the diagram CLI wrote no {image.name} for {path}")
+    for path, name in sorted(workflows):
         parts += [f"#### `{path}`", "",
-                  f"![Workflow {path} of {stack.name}]({DIAGRAM_LINK}/{image.name})", ""]
+                  _linked_image(f"Workflow {path} of {stack.name}", name), ""]
     return "\n".join(parts)
 
 
@@ -164,10 +184,10 @@ def creates_snippet(pattern: Pattern, stacks: Mapping[str, SynthesizedStack],
                     diagrams: Path) -> str:
     parts: list[str] = []
     for stack_name, construct, rows in pattern_instances(pattern, stacks):
+        created = ", ".join(f"{count} × {kind}" for kind, count in rows)
         parts += [f"### `{construct}` in [{stack_name}](../stacks/{stack_name}.md)", "",
                   architecture_image(stack_name, diagrams), "",
-                  f"What `{stack_name}/{construct}` creates, as synthesized:", "",
-                  _table(("resource type", "count"), rows)]
+                  f"What `{stack_name}/{construct}` creates, as synthesized: {created}.", ""]
     return "\n".join(parts)
 
 
