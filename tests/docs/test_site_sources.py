@@ -105,7 +105,7 @@ def test_workflow_images_are_captioned_with_their_state_machine(tmp_path: Path):
     with pytest.raises(SystemExit, match="no state machine Bucket1"):
         generate.diagrams_snippet(stack, tmp_path)
     (tmp_path / "Demo.svg").unlink()
-    with pytest.raises(SystemExit, match="no Demo.svg"):
+    with pytest.raises(SystemExit, match=r"no Demo\.svg"):
         generate.architecture_image("Demo", tmp_path)
 
 

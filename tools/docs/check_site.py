@@ -96,7 +96,7 @@ class SiteResult:
 
 # ------------------------------------------------------------------------ the server
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         """Requests are not worth a line each."""
 
 

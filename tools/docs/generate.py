@@ -35,7 +35,7 @@ import shutil
 import subprocess
 import sys
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -103,7 +103,7 @@ def render_diagrams(cdk_out: Path, out: Path) -> None:
                          f"{result.stdout[-3000:]}{result.stderr[-3000:]}")
 
 
-def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
+def _table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> str:
     def cell(text: str) -> str:
         return text.replace("|", "\\|").replace("\n", " ")
 
@@ -184,7 +184,7 @@ def creates_snippet(pattern: Pattern, stacks: Mapping[str, SynthesizedStack],
                     diagrams: Path) -> str:
     parts: list[str] = []
     for stack_name, construct, rows in pattern_instances(pattern, stacks):
-        created = ", ".join(f"{count} × {kind}" for kind, count in rows)
+        created = ", ".join(f"{count} {kind}" for kind, count in rows)
         parts += [f"### `{construct}` in [{stack_name}](../stacks/{stack_name}.md)", "",
                   architecture_image(stack_name, diagrams), "",
                   f"What `{stack_name}/{construct}` creates, as synthesized: {created}.", ""]
