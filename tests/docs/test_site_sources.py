@@ -174,3 +174,25 @@ def test_the_browser_check_expects_diagrams_where_pages_show_them():
     assert not check_site.expects_diagram("patterns/building-blocks.html")
     assert not check_site.expects_diagram("stacks/index.html")
     assert not check_site.expects_diagram("migration.html")
+
+
+def test_every_building_block_is_rendered():
+    """Each name of ``building_blocks.__all__`` is a documented def/class of the module or a
+    wrapped foundation builder the site renders by its own docstring."""
+    import ast
+    import importlib
+
+    from analytics_orchestration import building_blocks
+
+    tree = ast.parse(Path(building_blocks.__file__).read_text())
+    defined = {node.name for node in tree.body
+               if isinstance(node, ast.FunctionDef | ast.ClassDef)}
+    imported = {alias.asname or alias.name for node in tree.body
+                if isinstance(node, ast.ImportFrom) for alias in node.names}
+    wrapped = dict(generate.wrapped_builders())
+    assert "secure_bucket" in wrapped and "queue_with_dead_letter_queue" in wrapped
+    for name in building_blocks.__all__:
+        assert name in defined | imported | set(wrapped), name
+    for path in wrapped.values():
+        module, _, function = path.rpartition(".")
+        assert getattr(importlib.import_module(module), function).__doc__, path

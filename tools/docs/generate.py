@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from tools.docs.catalog import PATTERNS, Pattern
+from tools.docs.griffe_rst import markdown
 
 ROOT = Path(__file__).resolve().parents[2]
 GENERATED = ROOT / "docs" / "generated"
@@ -211,7 +212,10 @@ def _source(module: str) -> tuple[Path, str]:
 
 
 def documented_constants(module: str) -> Iterator[Documented]:
-    """Public UPPER_CASE constants of ``module`` that a ``#:`` comment documents."""
+    """Public UPPER_CASE constants of ``module`` that a ``#:`` comment documents.
+
+    The comment is returned as Markdown (its reST roles as code spans, as for docstrings).
+    """
     _, source = _source(module)
     lines = source.splitlines()
     for node in ast.parse(source).body:
@@ -232,7 +236,7 @@ def documented_constants(module: str) -> Iterator[Documented]:
         if not comment:
             continue
         text = " ".join((ast.get_source_segment(source, value) or "").split())
-        yield Documented(module, target.id, text, " ".join(comment))
+        yield Documented(module, target.id, text, markdown(" ".join(comment)))
 
 
 def defaults_snippet(pattern: Pattern) -> str:
@@ -285,6 +289,38 @@ def extension_points_snippet(pattern: Pattern) -> str:
     return intro + "\n" + "\n".join(parts)
 
 
+def wrapped_builders() -> list[tuple[str, str]]:
+    """``(name, path)`` of each public building block that wraps a foundation builder.
+
+    ``building_blocks`` publishes most builders as ``name = validated_props(...)(
+    foundation.name)``: an attribute without a docstring of its own to a static reader. The
+    docstring is the foundation builder's, so the site renders that one, under the public
+    name.
+    """
+    foundation = importlib.import_module("analytics_orchestration.constructs._foundation")
+    module = "analytics_orchestration.building_blocks"
+    _, source = _source(module)
+    wrapped = []
+    for node in ast.parse(source).body:
+        if (isinstance(node, ast.Assign) and len(node.targets) == 1
+                and isinstance(node.targets[0], ast.Name) and isinstance(node.value, ast.Call)
+                and len(node.value.args) == 1
+                and isinstance(node.value.args[0], ast.Attribute)
+                and isinstance(node.value.args[0].value, ast.Name)
+                and node.value.args[0].value.id == "foundation"):
+            builder = getattr(foundation, node.value.args[0].attr)
+            wrapped.append((node.targets[0].id, f"{builder.__module__}.{builder.__qualname__}"))
+    return wrapped
+
+
+def building_blocks_snippet() -> str:
+    parts = []
+    for name, path in wrapped_builders():
+        parts += [f"### `blocks.{name}`", "", f"::: {path}", "    options:",
+                  "      show_root_heading: false", "      heading_level: 4", ""]
+    return "\n".join(parts)
+
+
 def event_comments() -> dict[str, str]:
     return {c.name: c.comment
             for c in documented_constants("analytics_orchestration.event_catalog")}
@@ -328,7 +364,8 @@ def generate(cdk_out: Path, *, diagrams: bool = True) -> list[Path]:
     if SNIPPETS.exists():
         shutil.rmtree(SNIPPETS)
     SNIPPETS.mkdir(parents=True)
-    files: dict[str, str] = {"events.md": all_events_snippet()}
+    files: dict[str, str] = {"events.md": all_events_snippet(),
+                             "building-blocks-api.md": building_blocks_snippet()}
     for stack in stacks.values():
         files[f"diagrams-{stack.name}.md"] = diagrams_snippet(stack, DIAGRAMS)
         files[f"resources-{stack.name}.md"] = _table(("resource type", "count"),
