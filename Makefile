@@ -25,7 +25,7 @@ DAGS_STAMP := $(DAGS_VENV)/.installed
 DAGS_REQUIREMENTS := tests_dags/requirements.txt
 DAGS_CONSTRAINTS := tests_dags/constraints-2.10.3-py3.11.txt
 
-.PHONY: setup synth test test-dags dags-constraints lint deploy diff bench docs docs-serve docs-check clean
+.PHONY: setup synth test test-dags dags-constraints lint deploy diff bench demo diagrams docs docs-serve docs-check clean
 
 setup: $(VENV_STAMP) $(NODE_STAMP)
 
@@ -78,6 +78,15 @@ diff: setup
 bench: setup
 	$(VENV_PY) benchmarks/run.py
 
+# The example ingestion and job-queue stacks run offline on sample data (a good and a bad
+# extract, a poison message, a failing job); writes and prints demo/run.html.
+demo: setup
+	$(VENV_PY) demo/run.py --out demo/run.html
+
+# Architecture and workflow diagrams of every example stack (SVG and PNG) in diagrams/.
+diagrams: synth
+	$(VENV_PY) -m analytics_orchestration.diagrams cdk.out --out diagrams --format svg --format png
+
 # The documentation site, built into build/site from docs/ and mkdocs.yml. Its generated
 # parts (docs/generated/: the diagrams of the example app, the defaults, extension points
 # and events read from the code) come from a synthesis of the example app of its own in
@@ -106,11 +115,12 @@ docs-serve: docs
 
 # Every page of the built site in Debian's headless Chromium (installed here when missing:
 # CI runs on a fresh machine): no console error, every diagram displayed, navigation and
-# search working; and the run report of `make demo` when it exists.
-docs-check: docs
+# search working; and the run report of `make demo` (no console error, its diagrams shown,
+# the path the run took marked).
+docs-check: docs demo
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
 		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium chromium-driver; }
-	$(VENV_PY) -m tools.docs.check_site build/site
+	$(VENV_PY) -m tools.docs.check_site build/site --report demo/run.html
 
 clean:
-	rm -rf $(VENV) $(DAGS_VENV) node_modules cdk.out build .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(DAGS_VENV) node_modules cdk.out build .pytest_cache .mypy_cache .ruff_cache demo/*.html demo/*.log diagrams

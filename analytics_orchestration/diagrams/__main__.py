@@ -16,8 +16,8 @@ from analytics_orchestration.diagrams.render import RendererUnavailableError
 from analytics_orchestration.diagrams.source import DiagramSourceError
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; 0 on success, 2 when the source or the renderer is missing."""
+def parser() -> argparse.ArgumentParser:
+    """The command line's arguments (also checked against the README's examples)."""
     parser = argparse.ArgumentParser(
         prog="python -m analytics_orchestration.diagrams",
         description="Draw the architecture and workflow diagrams of a synthesized CDK app.")
@@ -27,7 +27,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="svg (default) or png; repeat for both")
     parser.add_argument("--no-workflows", action="store_true",
                         help="only the architecture diagram of each stack")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; 0 on success, 2 when the source or the renderer is missing."""
+    args = parser().parse_args(argv)
     try:
         written = render_stack(args.source, args.out, formats=args.formats or ("svg",),
                                workflows=not args.no_workflows)

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import replace
 from typing import Any
 
 from analytics_orchestration.diagrams.model import Cluster, Edge, EdgeKind, Graph, Node
@@ -185,6 +186,11 @@ class _Extractor:
                 detail = f"{service}, {schedule}"
             self.graph.add_node(Node(id=logical_id, label=label, kind=str(resource["Type"]),
                                      cluster=cluster, detail=detail))
+        for logical_id, node in list(self.graph.nodes.items()):
+            # A construct's own resource (``Pipe/Resource``) joins its children's cluster.
+            if node.cluster is None and logical_id != DEFAULT_BUS and \
+                    node.label in self.graph.clusters:
+                self.graph.nodes[logical_id] = replace(node, cluster=node.label)
         for logical_id, resource in self.resources.items():
             handler = getattr(self, "_" + str(resource.get("Type", "")).replace("::", "_"), None)
             properties = resource.get("Properties", {})
@@ -238,7 +244,8 @@ class _Extractor:
               skip: Iterable[str] = ()) -> None:
         """node -> every node its properties name (roles and ``skip``ped keys aside)."""
         for key, value in properties.items():
-            if key in ROLE_PROPERTIES or key in skip:
+            # A resource policy names who may call the resource: not where its data goes.
+            if key in ROLE_PROPERTIES or key in skip or "Policy" in key:
                 continue
             self.edge([logical_id], refs(value))
 

@@ -1,8 +1,9 @@
 """Graphviz DOT for the graphs: architecture (left to right) and workflow (top down).
 
-Each node and edge gets a stable SVG ``id`` (``node-<id>``, ``edge-<n>``) and a ``class``
-(its kind, and ``taken`` for what a run went through) so that a page can style or find them;
-the renderer turns ``taken`` into a ``data-taken="true"`` attribute.
+Each node and edge gets a stable SVG ``id`` (``node_<id>``, ``state_<id>``, ``edge_<n>``) and a
+``class`` (its kind, and ``taken`` for what a run went through) so that a page can style or
+find them; the renderer turns ``taken`` into a ``data-taken="true"`` attribute. Ids and
+classes use no hyphen: Graphviz writes ``-`` as ``&#45;`` in its SVG.
 """
 
 from __future__ import annotations
@@ -87,7 +88,7 @@ def quote(text: str) -> str:
 
 def safe_id(text: str) -> str:
     """An XML-id-safe form of a node id (used as its SVG ``id``)."""
-    return re.sub(r"[^A-Za-z0-9_.-]", "_", text)
+    return re.sub(r"[^A-Za-z0-9_.]", "_", text)
 
 
 def icon_name(kind: str) -> str:
@@ -101,7 +102,8 @@ def _clusters(graph: Graph, lines: list[str], nodes_of: dict[str | None, list[st
         if cluster.parent != parent:
             continue
         lines.append(f"{indent}subgraph {quote('cluster_' + cluster.id)} {{")
-        lines.append(f"{indent}  label={quote(cluster.label)} id={quote('cluster-' + safe_id(cluster.id))}")
+        cluster_id = quote("cluster_" + safe_id(cluster.id))
+        lines.append(f"{indent}  label={quote(cluster.label)} id={cluster_id}")
         lines.append(f'{indent}  style="rounded,dashed" color="#879596" fontcolor="#545B64"')
         lines.extend(f"{indent}  {line}" for line in nodes_of.get(cluster.id, []))
         _clusters(graph, lines, nodes_of, cluster.id, indent + "  ")
@@ -123,8 +125,8 @@ def _document(graph: Graph, header: Iterable[str], node_line: dict[str, str],
 
 
 def _edge_line(index: int, edge: Edge, taken: bool) -> str:
-    classes = f"edge-{edge.kind.value}" + (" taken" if taken else "")
-    attributes = [_EDGE_STYLE[edge.kind], f"id={quote(f'edge-{index}')}",
+    classes = f"edge_{edge.kind.value}" + (" taken" if taken else "")
+    attributes = [_EDGE_STYLE[edge.kind], f"id={quote(f'edge_{index}')}",
                   f"class={quote(classes)}"]
     if edge.label:
         attributes.append(f"label={quote(edge.label)}")
@@ -146,8 +148,8 @@ def architecture_dot(graph: Graph, icons: Collection[str] = ()) -> str:
         label = _resource_label(node, icon if icon in icons else "")
         service = safe_id(node.kind.split("::")[1].lower()) if "::" in node.kind else "other"
         node_line[node.id] = (f"{quote(node.id)} [label=<{label}> color={quote(colour)} "
-                              f"id={quote('node-' + safe_id(node.id))} "
-                              f"class={quote('resource service-' + service)} "
+                              f"id={quote('node_' + safe_id(node.id))} "
+                              f"class={quote('resource service_' + service)} "
                               f"tooltip={quote(node.kind)}]")
     edges = [_edge_line(i, e, False) for i, e in enumerate(graph.edges)
              if e.kind is not EdgeKind.ALARM]
@@ -175,8 +177,8 @@ def _alarm_lines(graph: Graph, first_index: int) -> list[str]:
         else:
             grouped.setdefault((cluster, edge.target), []).append(edge)
     for (cluster, topic), edges in grouped.items():
-        attributes = [_EDGE_STYLE[EdgeKind.ALARM], f"id={quote(f'edge-{index}')}",
-                      'class="edge-alarm"', f"ltail={quote('cluster_' + cluster)}",
+        attributes = [_EDGE_STYLE[EdgeKind.ALARM], f"id={quote(f'edge_{index}')}",
+                      'class="edge_alarm"', f"ltail={quote('cluster_' + cluster)}",
                       f"label={quote(f'{len(edges)} alarms' if len(edges) > 1 else 'alarm')}"]
         lines.append(f"{quote(edges[0].source)} -> {quote(topic)} [{' '.join(attributes)}]")
         index += 1
@@ -206,12 +208,14 @@ def workflow_dot(graph: Graph, *, taken_nodes: Collection[str] = (),
     for node in graph.nodes.values():
         taken = node.id in taken_nodes
         style = _STATE_STYLE.get(node.kind, _STATE_DEFAULT)
-        attributes = [style, f"id={quote('state-' + safe_id(node.id))}",
-                      f"class={quote('state state-' + node.kind.lower() + (' taken' if taken else ''))}"]
+        classes = f"state state_{node.kind.lower()}" + (" taken" if taken else "")
+        attributes = [style, f"id={quote('state_' + safe_id(node.id))}",
+                      f"class={quote(classes)}"]
         if node.kind not in ("Start", "End"):
             label = f"<B>{html.escape(node.label)}</B>"
             if node.detail:
-                label += f'<BR/><FONT POINT-SIZE="8" COLOR="#545B64">{html.escape(node.detail)}</FONT>'
+                label += (f'<BR/><FONT POINT-SIZE="8" COLOR="#545B64">'
+                          f"{html.escape(node.detail)}</FONT>")
             attributes.append(f"label=<{label}>")
         attributes.append(f"tooltip={quote(node.kind + ': ' + node.label)}")
         if taken:

@@ -70,9 +70,17 @@ class Graph:
         return self.nodes.setdefault(node.id, node)
 
     def add_edge(self, edge: Edge) -> None:
-        """Add ``edge`` once (an identical edge is not repeated)."""
-        if edge not in self.edges:
-            self.edges.append(edge)
+        """Add ``edge`` once per source, target and kind, keeping the one with a label.
+
+        Two readings of a template often find the same flow (a pipe's enrichment, and the
+        pipe role's ``lambda:InvokeFunction``): the labelled one says more.
+        """
+        for index, known in enumerate(self.edges):
+            if (known.source, known.target, known.kind) == (edge.source, edge.target, edge.kind):
+                if edge.label and not known.label:
+                    self.edges[index] = edge
+                return
+        self.edges.append(edge)
 
     def has_edge(self, source: str, target: str, kind: EdgeKind | None = None) -> bool:
         """Whether an edge ``source`` -> ``target`` (of ``kind``, if given) exists."""

@@ -179,12 +179,13 @@ class _Builder:
 def _choice_label(rule: Mapping[str, Any]) -> str:
     if "Condition" in rule:
         return str(rule["Condition"])[:60]
-    variable = rule.get("Variable", "")
+    variable = str(rule.get("Variable", "")).removeprefix("$.")
     for key, value in rule.items():
         if key not in ("Variable", "Next", "Comment", "Assign", "Output"):
             if key in ("And", "Or", "Not"):
                 return key.lower() + "(...)"
-            return f"{variable} {key} {json.dumps(value)}"[:60]
+            operator = re.sub(r"^(String|Numeric|Boolean|Timestamp)", "", key)
+            return f"{variable}\n{operator} {json.dumps(value)}"[:80]
     return ""
 
 

@@ -44,6 +44,13 @@ On the handle:
   ``get_object``, ``list_objects``, ``invocations(function)``, ``events_seen`` (every event put
   on each bus, by bus name), ``events_on(bus)``, ``virtual_seconds``,
   ``iam_denials(kind=None)``.
+- the run: ``journal`` (every object stored or deleted, event put and routed, function
+  invoked with its result or error, message queued, published or dead-lettered, item
+  written and execution started, in order, with who did it: recorded where it happens,
+  moto's own deliveries included) and ``report(path)``, a self-contained HTML report of
+  it (:mod:`~analytics_orchestration.testing.report`: the timeline with each execution's
+  states, retries and catches, each workflow's graph with the path taken marked, the final
+  tables, queues and buckets) to look at a failing test instead of only reading it;
 - handler errors: ``lambda_errors(function=None)`` (every failed invocation, with the
   handler's traceback); ``expect_lambda_errors(function=None, error_type=None)`` declares a
   failure the test drives; ``check_lambda_errors()`` raises :class:`UnexpectedHandlerErrors`
@@ -70,14 +77,15 @@ upward import):
   (intrinsics, assets), ``patching`` (moto patches, virtual clock), ``patterns``
   (EventBridge pattern language, shared by rules and filters), ``streams`` and
   ``stream_polling`` (how a stream consumer reads shards: batches, bisect, retries,
-  record age, tumbling windows);
+  record age, tumbling windows), ``journal`` (what each service did, for the report);
 - ``services/``: ``s3``, ``sqs``, ``sns``, ``lambda_`` (+ ``lambda_runtime``), ``events``
   (EventBridge), ``scheduler`` (scheduled rules, EventBridge Scheduler), ``apigateway``
   (+ ``apigateway_vtl``), ``stepfunctions``, ``pipes`` (+ ``stream_pipes``), ``firehose``,
   ``dynamodb`` (+ ``dynamodb_streams``), ``kinesis``, ``stream_sources`` (stream event
   source mappings), ``iam`` (roles, keys, parameters), ``analytics`` (Glue, Athena, Batch,
   EMR Serverless, SageMaker), ``redshift_data`` (the Redshift Data API, Redshift
-  Serverless), ``custom_resources`` (provider-framework custom resources). Each holds that
+  Serverless), ``custom_resources`` (provider-framework custom resources), ``recording``
+  (the journal's entries for what moto's S3, SQS, SNS and DynamoDB backends store). Each holds that
   service's resource handlers, its moto patches and its runtime behaviour. Adding a service
   (MWAA...) is one
   more module there, constructed in :class:`OfflineAws`: the steps are in

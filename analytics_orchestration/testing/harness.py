@@ -24,6 +24,7 @@ from typing import Any
 from analytics_orchestration.testing._version import check_moto_version
 from analytics_orchestration.testing.core import kernel as _kernel
 from analytics_orchestration.testing.core.deploy import Deployer, Handler
+from analytics_orchestration.testing.core.journal import JournalEntry
 from analytics_orchestration.testing.core.patching import VirtualClock
 from analytics_orchestration.testing.core.registry import DeployedResource
 from analytics_orchestration.testing.core.template import template_from_dict, template_of_stack
@@ -56,6 +57,7 @@ from analytics_orchestration.testing.services.kinesis import KinesisService
 from analytics_orchestration.testing.services.lambda_ import LambdaService
 from analytics_orchestration.testing.services.lambda_runtime import Invocation
 from analytics_orchestration.testing.services.pipes import PipesService
+from analytics_orchestration.testing.services.recording import Recorder
 from analytics_orchestration.testing.services.redshift_data import RedshiftDataService
 from analytics_orchestration.testing.services.s3 import S3Service
 from analytics_orchestration.testing.services.scheduler import Firing, SchedulerService
@@ -176,18 +178,22 @@ class OfflineAws:
         self.redshift_data = RedshiftDataService(kernel, self.iam)
         """The emulated Redshift Data API: statements in order, injected results, failures."""
         self._custom_resources = CustomResourceService(kernel, self._lambda)
+        self._recorder = Recorder(kernel)
+        kernel.journal.actor = _actor
         self._services: tuple[Any, ...] = (
             self._iam, self._sqs, self._lambda, self._firehose, self._sns,
             self._api_destinations, self._events,
             self._s3, self._dynamodb, self._kinesis, self._dynamodb_streams,
             self._stream_sources, self._scheduler, self.analytics, self._sfn, self._pipes,
-            self._stream_pipes, self._apigateway, self.redshift_data)
+            self._stream_pipes, self._apigateway, self.redshift_data, self._recorder)
         handlers: dict[str, Handler] = {}
         for service in self._services:
             handlers.update(service.resource_handlers())
         self._deployer = Deployer(kernel, handlers, observers=[self.iam.record],
                                   after_stack=[self.iam.check_alarm_actions],
                                   custom_resources=self._custom_resources)
+        self.deployed_stacks: list[Any] = []
+        """The stacks deployed, in order (``core.template.StackTemplate``: template, paths)."""
         self._mock: Any = None
         self._saved_session: Any = None
         self._saved_account: str | None = None
@@ -313,6 +319,9 @@ class OfflineAws:
         else:
             raise TypeError("deploy() needs a Stack or a template")
         self._deployer.deploy(source, parameters)
+        self.deployed_stacks.append(source)
+        self._kernel.journal.record("cloudformation", "stack deployed", source.stack_name,
+                                    f"{len(source.resources)} resources")
         return self
 
     def update(self, stack: Any) -> OfflineAws:
@@ -761,6 +770,25 @@ class OfflineAws:
     # ------------------------------------------------------------------------------
     # the work loop
     # ------------------------------------------------------------------------------
+    @property
+    def journal(self) -> list[JournalEntry]:
+        """What each service did so far, in order: objects stored, events put and routed,
+        functions invoked (result or error), messages queued, published and dead-lettered,
+        items written, executions started (the run report's timeline)."""
+        return list(self._kernel.journal.entries)
+
+    def report(self, path: str | Path, *, title: str = "Offline run") -> Path:
+        """Write a self-contained HTML report of the run so far; returns its path.
+
+        The timeline of :attr:`journal` with each execution's states, retries and catches
+        nested under its start; each workflow's graph with the path each execution took
+        marked (``data-taken="true"``); and the final items of the tables, messages of the
+        queues and keys of the buckets. See :mod:`analytics_orchestration.testing.report`.
+        """
+        from analytics_orchestration.testing.report import write_report
+
+        return write_report(self, Path(path), title=title)
+
     def settle(self) -> None:
         """Run queued deliveries and poll SQS event sources until nothing is left to do.
 
@@ -768,3 +796,13 @@ class OfflineAws:
         happened in the background are raised here, the first one with the rest attached.
         """
         self._kernel.loop.settle()
+
+
+def _actor() -> str | None:
+    """Who the current AWS call runs as, for the journal (None: the test itself)."""
+    principal = Iam.current_principal()
+    if principal is None:
+        return None
+    if principal.is_service:
+        return principal.service
+    return principal.session_name if principal.session_name != "offline" else principal.role_name

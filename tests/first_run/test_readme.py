@@ -137,6 +137,10 @@ def _check_command(words: list[str]) -> None:
             if flag == "-c":
                 key = value.split("=")[0]
                 assert key == DESTROY_ON_REMOVAL_CONTEXT_KEY, f"unknown context key {key}"
+    elif words[:3] == ["python", "-m", "analytics_orchestration.diagrams"]:
+        from analytics_orchestration.diagrams.__main__ import parser
+
+        parser().parse_args(words[3:])  # exits (SystemExit) on an argument it does not take
     else:
         pytest.fail(f"no check for the README command {' '.join(words)!r}")
 

@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from analytics_orchestration.testing.core.journal import Journal
 from analytics_orchestration.testing.core.loop import EventLoop
 from analytics_orchestration.testing.core.patching import Patcher, VirtualClock
 from analytics_orchestration.testing.core.registry import ResourceRegistry
@@ -44,6 +45,12 @@ def _before_parameter_build(params: Mapping[str, Any], model: Any, **kwargs: Any
     """Hand every API call made while a harness is active to its authorizer (IAM)."""
     if ACTIVE and ACTIVE[0].authorize is not None:
         ACTIVE[0].authorize(params, model)
+    if ACTIVE and model.name == "StartExecution":
+        # Rules, pipes, schedules, workflows and tests all start executions through a client.
+        machine = str(params.get("stateMachineArn", ""))
+        ACTIVE[0].journal.record("stepfunctions", "execution started",
+                                 machine.rsplit(":", 1)[-1], str(params.get("name") or ""),
+                                 state_machine_arn=machine, input=params.get("input", ""))
 
 
 class Kernel:
@@ -57,6 +64,8 @@ class Kernel:
         self.ignore_resource_types = ignore_resource_types
         self.max_deliveries_without_dlq = max_deliveries_without_dlq
         self.clock = VirtualClock()
+        self.journal = Journal(lambda: self.clock.elapsed)
+        """What each service did, in order (the run report's timeline)."""
         self.loop = EventLoop()
         self.registry = ResourceRegistry()
         self.patcher = Patcher()

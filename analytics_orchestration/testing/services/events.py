@@ -394,6 +394,9 @@ class EventsService:
     def publish_to_bus(self, backend: Any, bus_name: str, event: dict[str, Any]) -> None:
         """Record ``event`` on the bus and route it to every matching rule."""
         self.events_seen[bus_name].append(event)
+        self.kernel.journal.record("events", "event put", bus_name,
+                                   f"{event.get('source')} / {event.get('detail-type')}",
+                                   event=event)
         bus = backend.describe_event_bus(bus_name)
         for rule in list(bus.rules.values()):
             self.route_to_rule(rule, event)
@@ -403,6 +406,9 @@ class EventsService:
             return
         if not rule.event_pattern.matches_event(event):
             return
+        self.kernel.journal.record(
+            "events", "event routed", str(rule.name),
+            f"{event.get('detail-type')} to {len(rule.targets)} target(s)", actor="EventBridge")
         for target in list(rule.targets):
             self.kernel.loop.enqueue(functools.partial(self.deliver_to_target, rule,
                                                        dict(target), event))
@@ -426,6 +432,9 @@ class EventsService:
             raise
         except (ClientError, ResourceNotFoundError) as exc:
             dead_letter_arn = (target.get("DeadLetterConfig") or {}).get("Arn")
+            self.kernel.journal.record("events", "delivery failed", str(rule.name),
+                                       f"to {arn.rsplit(':', 1)[-1]}: {exc}"[:300],
+                                       failed=True, actor="EventBridge")
             if not dead_letter_arn:
                 raise
             if isinstance(exc, ClientError):

@@ -294,7 +294,25 @@ class LambdaService:
         enforcement = self.enforcement
         # The handler's AWS calls run as the function's execution role.
         with enforcement.acting(enforcement.function_principal(name)):
-            return runtime.invoke(event)
+            invocation = runtime.invoke(event)
+        self._journal(name, event, invocation)
+        return invocation
+
+    def _journal(self, name: str, event: Any, invocation: Invocation) -> None:
+        """Record the invocation: its error, or its result (partial batch failures named)."""
+        error = invocation.error or {}
+        result = invocation.result
+        item_failures = result.get("batchItemFailures") if isinstance(result, dict) else None
+        if invocation.failed:
+            detail = f"{error.get('errorType')}: {error.get('errorMessage')}"
+        elif item_failures:
+            detail = f"returned {len(item_failures)} batch item failure(s)"
+        else:
+            detail = "returned"
+        self.kernel.journal.record(
+            "lambda", "function invoked", name, detail,
+            failed=invocation.failed or bool(item_failures), event=event,
+            result=error if invocation.failed else result)
 
     def enqueue_async_invoke(self, function: str, event: Any) -> None:
         """An asynchronous invocation, run by the work loop."""
