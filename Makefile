@@ -10,6 +10,8 @@ NODE_STAMP := node_modules/.package-lock.json
 
 # jsii prints a Node end-of-life banner on Node 20; this only silences that banner.
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+# MkDocs Material prints a banner about its successor on every build.
+export NO_MKDOCS_2_WARNING := 1
 # The CDK CLI runs `python3 app.py`: make that the virtualenv's interpreter.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
@@ -23,7 +25,7 @@ DAGS_STAMP := $(DAGS_VENV)/.installed
 DAGS_REQUIREMENTS := tests_dags/requirements.txt
 DAGS_CONSTRAINTS := tests_dags/constraints-2.10.3-py3.11.txt
 
-.PHONY: setup synth test test-dags dags-constraints lint deploy diff bench demo diagrams clean
+.PHONY: setup synth test test-dags dags-constraints lint deploy diff bench demo diagrams docs docs-serve docs-check clean
 
 setup: $(VENV_STAMP) $(NODE_STAMP)
 
@@ -86,5 +88,40 @@ demo: setup
 diagrams: synth
 	$(VENV_PY) -m analytics_orchestration.diagrams cdk.out --out diagrams --format svg --format png
 
+# The documentation site, built into build/site from docs/ and mkdocs.yml. Its generated
+# parts (docs/generated/: the diagrams of the example app, the defaults, extension points
+# and events read from the code) come from a synthesis of the example app of its own in
+# build/docs/cdk.out, redone only when the app's sources changed.
+DOCS_STAMP := $(VENV)/.docs-installed
+DOCS_CDK_OUT := build/docs/cdk.out
+DOCS_SOURCES := app.py cdk.json $(shell find analytics_orchestration stacks -type f -name '*.py' -not -path '*/__pycache__/*' 2>/dev/null)
+DOCS_PORT ?= 8000
+
+$(DOCS_STAMP): $(VENV_STAMP)
+	$(VENV_PY) -m pip install --quiet -e '.[docs]'
+	@touch $@
+
+$(DOCS_CDK_OUT)/manifest.json: $(VENV_STAMP) $(NODE_STAMP) $(DOCS_SOURCES)
+	rm -rf $(DOCS_CDK_OUT)
+	$(CDK) synth --quiet --output $(DOCS_CDK_OUT)
+
+docs: $(DOCS_STAMP) $(DOCS_CDK_OUT)/manifest.json
+	$(VENV_PY) -m tools.docs.generate --cdk-out $(DOCS_CDK_OUT)
+	$(VENV)/bin/mkdocs build --strict
+
+# Search runs in a web worker, which browsers refuse on file:// pages: browse over HTTP.
+docs-serve: docs
+	@echo "http://localhost:$(DOCS_PORT)/"
+	$(VENV_PY) -m http.server $(DOCS_PORT) --bind 127.0.0.1 --directory build/site
+
+# Every page of the built site in Debian's headless Chromium (installed here when missing:
+# CI runs on a fresh machine): no console error, every diagram displayed, navigation and
+# search working; and the run report of `make demo` (no console error, its diagrams shown,
+# the path the run took marked).
+docs-check: docs demo
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium chromium-driver; }
+	$(VENV_PY) -m tools.docs.check_site build/site --report demo/run.html
+
 clean:
-	rm -rf $(VENV) $(DAGS_VENV) node_modules cdk.out .pytest_cache .mypy_cache .ruff_cache demo/*.html demo/*.log diagrams
+	rm -rf $(VENV) $(DAGS_VENV) node_modules cdk.out build .pytest_cache .mypy_cache .ruff_cache demo/*.html demo/*.log diagrams

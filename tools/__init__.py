@@ -1,0 +1,1 @@
+"""Project tooling (not shipped): the documentation site's generator and browser check."""
