@@ -5,6 +5,8 @@ PYTHON ?= python3
 VENV := .venv
 VENV_PY := $(VENV)/bin/python
 VENV_STAMP := $(VENV)/.installed
+# The docs extra (MkDocs, mkdocstrings, Selenium), installed by `make docs` and `make lint`.
+DOCS_STAMP := $(VENV)/.docs-installed
 CDK := npx --no-install cdk
 NODE_STAMP := node_modules/.package-lock.json
 
@@ -65,7 +67,8 @@ dags-constraints:
 	{ sed -n '1,4p' $(DAGS_CONSTRAINTS); $(DAGS_VENV)-resolve/bin/pip freeze --exclude-editable | grep -v -E '^(pip|setuptools|wheel)=='; } > $(DAGS_CONSTRAINTS).new
 	mv $(DAGS_CONSTRAINTS).new $(DAGS_CONSTRAINTS) && rm -rf $(DAGS_VENV)-resolve
 
-lint: $(VENV_STAMP)
+# The docs tools (tools/docs) are type-checked against the docs extra's own packages.
+lint: $(VENV_STAMP) $(DOCS_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 
@@ -92,7 +95,6 @@ diagrams: synth
 # parts (docs/generated/: the diagrams of the example app, the defaults, extension points
 # and events read from the code) come from a synthesis of the example app of its own in
 # build/docs/cdk.out, redone only when the app's sources changed.
-DOCS_STAMP := $(VENV)/.docs-installed
 DOCS_CDK_OUT := build/docs/cdk.out
 DOCS_SOURCES := app.py cdk.json $(shell find analytics_orchestration stacks -type f -name '*.py' -not -path '*/__pycache__/*' 2>/dev/null)
 DOCS_PORT ?= 8000
