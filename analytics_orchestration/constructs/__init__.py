@@ -98,6 +98,7 @@ if TYPE_CHECKING:
         WorkerCompute as WorkerCompute,
     )
     from .zero_etl import (
+        AuroraToRedshift as AuroraToRedshift,
         CopyFormat as CopyFormat,
         DynamoDbToRedshift as DynamoDbToRedshift,
         KinesisStreamingIngestion as KinesisStreamingIngestion,
@@ -138,7 +139,8 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     ".worker_pool": (
         "ContainerWorkers", "JobApiOptions", "LambdaWorkers", "SqsWorkerPool", "WorkerCompute",
     ),
-    ".zero_etl": ("CopyFormat", "DynamoDbToRedshift", "KinesisStreamingIngestion", "S3AutoCopy"),
+    ".zero_etl": ("CopyFormat", "DynamoDbToRedshift", "KinesisStreamingIngestion", "S3AutoCopy",
+                  "AuroraToRedshift"),
 }
 _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
 
