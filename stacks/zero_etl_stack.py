@@ -6,13 +6,18 @@
 - The web shop's clickstream (a Kinesis stream of JSON events) is ingested in near real
   time into the materialized view ``clickstream.events`` (payload as SUPER), readable by the
   ``analyst`` database role.
-- The order database on DynamoDB is replicated by a zero-ETL integration into the
-  read-only Redshift database ``orders_replica``.
+- The orders database (``orders`` on Aurora PostgreSQL Serverless v2, in the warehouse's
+  private VPC) is replicated by a zero-ETL integration into the read-only Redshift
+  database ``orders_replica``.
+- The web shop's shopping carts (a DynamoDB table) are replicated by a zero-ETL
+  integration into the read-only Redshift database ``carts_replica``.
 - Every morning a workflow ``MERGE``s the landed partner orders into
   ``warehouse.partner_orders`` and clears the landing table, in one transaction.
 
 The warehouse's schemas, the target table and the database roles are created at deploy
 time by a ``RedshiftSqlRunner``; each zero-ETL construct runs its own SQL after it.
+
+The Aurora integration is not offered in every Region (see ``AuroraToRedshift``).
 
 Redshift Serverless needs subnets in three Availability Zones: the stack offers the first
 three zones of its Region (``Fn::GetAZs``), as the other warehouse stacks do.
@@ -27,6 +32,7 @@ from aws_cdk import aws_scheduler as scheduler
 from constructs import Construct
 
 from analytics_orchestration import (
+    AuroraToRedshift,
     CopyFormat,
     DynamoDbToRedshift,
     EtlStep,
@@ -53,6 +59,9 @@ WAREHOUSE_SCHEMA, TARGET_TABLE = "warehouse", "partner_orders"
 CLICKSTREAM_SCHEMA, CLICKSTREAM_VIEW = "clickstream", "events"
 KINESIS_SCHEMA = "kinesis"
 REPLICA_DATABASE = "orders_replica"
+#: The Aurora PostgreSQL database of the orders (replicated into REPLICA_DATABASE).
+ORDERS_DATABASE = "orders"
+CARTS_DATABASE = "carts_replica"
 COPY_JOB = "partner_orders_auto_copy"
 ANALYST_ROLE, MERGER_ROLE = "analyst", "partner_merger"
 #: The partner files' columns, in file order.
@@ -103,7 +112,7 @@ MERGE_SQL = [
 
 
 class ZeroEtlStack(Stack):
-    """Partner files, the clickstream and the order table into Redshift, no ETL job."""
+    """Partner files, the clickstream, orders and carts into Redshift, no ETL job."""
 
     def __init__(self, scope: Construct, construct_id: str, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -139,13 +148,19 @@ class ZeroEtlStack(Stack):
             workgroup=workgroup, target=self.target, external_schema=KINESIS_SCHEMA,
             view=CLICKSTREAM_VIEW, view_schema=CLICKSTREAM_SCHEMA, grant_select_to=[ANALYST_ROLE],
             encryption_key=key)
-        self.orders = StreamingTable(self, "Orders", partition_key="order_id",
-                                     encryption_key=key)
-        self.replica = DynamoDbToRedshift(
-            self, "OrdersReplica", table=self.orders.table, namespace=namespace,
-            workgroup=workgroup, target=self.target, database=REPLICA_DATABASE,
+        assert self.warehouse.vpc is not None
+        self.orders = AuroraToRedshift(
+            self, "OrdersReplica", namespace=namespace, workgroup=workgroup,
+            target=self.target, database=REPLICA_DATABASE, source_database=ORDERS_DATABASE,
+            vpc=self.warehouse.vpc, encryption_key=key)
+        self.carts = StreamingTable(self, "Carts", partition_key="cart_id",
+                                    encryption_key=key)
+        self.carts_replica = DynamoDbToRedshift(
+            self, "CartsReplica", table=self.carts.table, namespace=namespace,
+            workgroup=workgroup, target=self.target, database=CARTS_DATABASE,
             encryption_key=key)
-        for dependent in (self.auto_copy.runner, self.streaming.runner, self.replica.runner):
+        for dependent in (self.auto_copy.runner, self.streaming.runner, self.orders.runner,
+                          self.carts_replica.runner):
             dependent.resource.node.add_dependency(schema.resource)
         self.etl = StepFunctionsEtl(
             self, "PartnerMerge", workflow_name="partner-merge",

@@ -56,6 +56,7 @@ from analytics_orchestration.testing.services.kinesis import KinesisService
 from analytics_orchestration.testing.services.lambda_ import LambdaService
 from analytics_orchestration.testing.services.lambda_runtime import Invocation
 from analytics_orchestration.testing.services.pipes import PipesService
+from analytics_orchestration.testing.services.rds import RdsService
 from analytics_orchestration.testing.services.redshift_data import RedshiftDataService
 from analytics_orchestration.testing.services.s3 import S3Service
 from analytics_orchestration.testing.services.scheduler import Firing, SchedulerService
@@ -173,7 +174,8 @@ class OfflineAws:
                                          self._dynamodb_streams, self._sqs, self._lambda,
                                          self.iam)
         self._apigateway = ApiGatewayService(kernel, self._sqs)
-        self.redshift_data = RedshiftDataService(kernel, self.iam)
+        self._rds = RdsService(kernel)
+        self.redshift_data = RedshiftDataService(kernel, self.iam, self._rds)
         """The emulated Redshift Data API: statements in order, injected results, failures."""
         self._custom_resources = CustomResourceService(kernel, self._lambda)
         self._services: tuple[Any, ...] = (
@@ -181,7 +183,7 @@ class OfflineAws:
             self._api_destinations, self._events,
             self._s3, self._dynamodb, self._kinesis, self._dynamodb_streams,
             self._stream_sources, self._scheduler, self.analytics, self._sfn, self._pipes,
-            self._stream_pipes, self._apigateway, self.redshift_data)
+            self._stream_pipes, self._apigateway, self._rds, self.redshift_data)
         handlers: dict[str, Handler] = {}
         for service in self._services:
             handlers.update(service.resource_handlers())
