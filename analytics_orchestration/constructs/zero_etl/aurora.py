@@ -106,7 +106,7 @@ def version_problem(engine_type: str, version: str) -> str | None:
     else:
         return "must be Aurora PostgreSQL or Aurora MySQL"
     minimum = MINIMUM_VERSIONS[engine_type]
-    shown = ".".join(f"{part:02d}" if index and engine_type == MYSQL else str(part)
+    shown = ".".join(f"{part:02d}" if index == 1 and engine_type == MYSQL else str(part)
                      for index, part in enumerate(minimum))
     if match is None:
         return (f"{_ENGINE_NAMES[engine_type]} {version} is not a version zero-ETL "
