@@ -93,6 +93,16 @@ _POSTGRES_DATABASE = Text(max_length=63, pattern=r"[A-Za-z][A-Za-z0-9_]*",
                           meaning="a PostgreSQL database name Aurora can create (a letter, "
                                   "then letters, digits or _; at most 63)")
 _CAPACITY = Number(0.5, 256, integer=False)
+#: ``DataFilter`` of ``AWS::RDS::Integration`` (at most 25600 characters of its character
+#: set), in the form "Data filtering for Aurora zero-ETL integrations" documents: filters
+#: ``include:`` or ``exclude:`` a pattern, more patterns after commas.
+_FILTER_PATTERN = r'[A-Za-z0-9_ "\\$*.?+/-]+'
+_DATA_FILTER = Text(
+    max_length=25600,
+    pattern=(rf"\s*(include|exclude):{_FILTER_PATTERN}"
+             rf"(,\s*((include|exclude):)?{_FILTER_PATTERN})*"),
+    meaning="include: or exclude: filters of database.table patterns (PostgreSQL "
+            "database.schema.table), comma-separated, e.g. 'include: orders.*.*'")
 _SELECTION_FIELDS = ("availability_zones", "one_per_az", "subnet_filters", "subnet_group_name",
                      "subnets", "subnet_type")
 
@@ -119,7 +129,7 @@ def version_problem(engine_type: str, version: str) -> str | None:
 
 @validated_props({"database": Identifier(),
                   "source_database": Identifier(),
-                  "data_filter": Text(max_length=25600),
+                  "data_filter": _DATA_FILTER,
                   "min_capacity": _CAPACITY,
                   "max_capacity": _CAPACITY,
                   "database_roles": Items(min_items=0, unique=True,
