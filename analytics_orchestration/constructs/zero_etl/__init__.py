@@ -17,4 +17,5 @@ from .auto_copy import CopyFormat, S3AutoCopy
 from .dynamodb import DynamoDbToRedshift
 from .streaming_ingestion import KinesisStreamingIngestion
 
-__all__ = ["AuroraToRedshift", "CopyFormat", "DynamoDbToRedshift", "KinesisStreamingIngestion", "S3AutoCopy"]
+__all__ = ["AuroraToRedshift", "CopyFormat", "DynamoDbToRedshift", "KinesisStreamingIngestion",
+           "S3AutoCopy"]
