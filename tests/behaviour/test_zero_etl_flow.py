@@ -115,3 +115,23 @@ def test_the_workflow_merges_the_landed_orders_in_one_transaction(aws):
                                     '"partner"."orders_landing" AS s ON ')
     [row] = aws.table_items("PartnerMerge/Ledger")
     assert row["status"] == "SUCCEEDED"
+
+
+def test_the_orders_cluster_runs_in_the_warehouse_vpc_with_the_integrations_settings(aws):
+    cluster_id = aws.resource("OrdersReplica/Cluster/Resource").physical_id
+    [cluster] = aws.client("rds").describe_db_clusters(
+        DBClusterIdentifier=cluster_id)["DBClusters"]
+    assert cluster["Engine"] == "aurora-postgresql" and cluster["StorageEncrypted"]
+    assert cluster["DatabaseName"] == ORDERS_DATABASE
+    assert cluster["IAMDatabaseAuthenticationEnabled"]
+    parameters = aws.client("rds").describe_db_cluster_parameters(
+        DBClusterParameterGroupName=cluster["DBClusterParameterGroup"])["Parameters"]
+    values = {p["ParameterName"]: p["ParameterValue"] for p in parameters}
+    assert values["rds.logical_replication"] == "1"
+    assert values["aurora.enhanced_logical_replication"] == "1"
+    subnets = aws.resource("OrdersReplica/Cluster/Subnets/Default").properties["SubnetIds"]
+    warehouse = {r.physical_id for r in aws.resources if r.resource_type == "AWS::EC2::Subnet"
+                 and (r.path or "").startswith("AnalyticsZeroEtl/Warehouse/Vpc/")}
+    assert set(subnets) <= warehouse and len(subnets) == 3
+    [rds_arn] = [a for a, kind in _integration_sources(aws).items() if kind == "rds"]
+    assert aws.redshift_data.integrations[rds_arn]["SourceArn"] == cluster["DBClusterArn"]

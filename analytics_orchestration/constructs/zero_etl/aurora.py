@@ -228,11 +228,13 @@ class AuroraToRedshift(Construct):
             description=f"{_ENGINE_NAMES[engine_type]} {self.cluster.node.path} into "
                         f"Redshift database {database}"[:1000],
         )
-        # The integration needs the cluster's writer running with its parameters, the
-        # namespace's policy and the workgroup's case sensitivity in place.
-        self.integration.node.add_dependency(cluster)
+        # The integration needs the cluster's writer running with its parameters and the
+        # workgroup's case sensitivity in place (the cluster and the namespace, with its
+        # policy, it references already).
+        for instance in cluster.node.find_all():
+            if isinstance(instance, rds.CfnDBInstance):
+                self.integration.node.add_dependency(instance)
         self.integration.node.add_dependency(workgroup)
-        self.integration.node.add_dependency(namespace)
         available_in_some_regions_only(self.integration)
         self.create_sql = [self._create_database_sql(database, source_database)]
         self.drop_sql = [f"DROP DATABASE {quote_identifier(database)} FORCE"]
@@ -240,7 +242,6 @@ class AuroraToRedshift(Construct):
             self, "Sql", target=target, create_sql=self.create_sql, drop_sql=self.drop_sql,
             encryption_key=key, database_roles=database_roles,
         )
-        self.runner.resource.node.add_dependency(self.integration)
 
     # ----------------------------------------------------------------- extension points
 
@@ -265,11 +266,12 @@ class AuroraToRedshift(Construct):
                 "Backtrack is not supported with binary log replication, and the zero-ETL "
                 "integration reads this cluster's enhanced binlog; recovery is by "
                 "point-in-time restore (7 days) and the stack's AWS Backup plan.")
-        acknowledge(
-            cfn_cluster, "AwsSolutions::AwsSolutions-RDS11",
-            "The engine's default port: the cluster is in private subnets behind a "
-            "security group with no inbound rule until a client is allowed in, so a "
-            "different port would hide nothing and break every client's default.")
+            # cdk-nag flags Aurora's 3306 only (not PostgreSQL's 5432).
+            acknowledge(
+                cfn_cluster, "AwsSolutions::AwsSolutions-RDS11",
+                "The engine's default port: the cluster is in private subnets behind a "
+                "security group with no inbound rule until a client is allowed in, so a "
+                "different port would hide nothing and break every client's default.")
         return cluster
 
     def _create_database_sql(self, database: str, source_database: str | None) -> str:
