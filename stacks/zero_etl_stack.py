@@ -6,11 +6,13 @@
 - The web shop's clickstream (a Kinesis stream of JSON events) is ingested in near real
   time into the materialized view ``clickstream.events`` (payload as SUPER), readable by the
   ``analyst`` database role.
-- The order database on DynamoDB is replicated by a zero-ETL integration into the
-  read-only Redshift database ``orders_replica``.
+- The orders database (``orders`` on Aurora PostgreSQL Serverless v2, in the warehouse's
+  private VPC) is replicated by a zero-ETL integration into the read-only Redshift
+  database ``orders_replica``.
+- The web shop's shopping carts (a DynamoDB table) are replicated by a zero-ETL
+  integration into the read-only Redshift database ``carts_replica``.
 - Every morning a workflow ``MERGE``s the landed partner orders into
   ``warehouse.partner_orders`` and clears the landing table, in one transaction.
-
 - The landing service writes its logs (JSON lines, one per received or rejected partner
   file) under ``logs/`` of a landing-logs bucket. They stay there and are queryable from
   OpenSearch in place: a direct-query data source ``landing_logs`` over a Glue database of
@@ -30,6 +32,8 @@ masters (the library's fault-tolerant floor) about USD 0.6 an hour, the pipeline
 two Ingestion OCUs and the collection's minimum OCUs (no standby replicas) about USD 0.5 an
 hour together. The domain, the pipeline and the collection run in the warehouse's VPC.
 
+The Aurora integration is not offered in every Region (see ``AuroraToRedshift``).
+
 Redshift Serverless needs subnets in three Availability Zones: the stack offers the first
 three zones of its Region (``Fn::GetAZs``), as the other warehouse stacks do.
 """
@@ -46,6 +50,7 @@ from aws_cdk import aws_scheduler as scheduler
 from constructs import Construct
 
 from analytics_orchestration import (
+    AuroraToRedshift,
     CollectionType,
     CopyFormat,
     DirectQueryDomainOptions,
@@ -77,6 +82,9 @@ WAREHOUSE_SCHEMA, TARGET_TABLE = "warehouse", "partner_orders"
 CLICKSTREAM_SCHEMA, CLICKSTREAM_VIEW = "clickstream", "events"
 KINESIS_SCHEMA = "kinesis"
 REPLICA_DATABASE = "orders_replica"
+#: The Aurora PostgreSQL database of the orders (replicated into REPLICA_DATABASE).
+ORDERS_DATABASE = "orders"
+CARTS_DATABASE = "carts_replica"
 COPY_JOB = "partner_orders_auto_copy"
 ANALYST_ROLE, MERGER_ROLE = "analyst", "partner_merger"
 #: The landing logs: where they land, the direct-query data source (and its Glue database),
@@ -133,7 +141,7 @@ MERGE_SQL = [
 
 
 class ZeroEtlStack(Stack):
-    """Partner files, the clickstream and the order table into Redshift, no ETL job."""
+    """Partner files, the clickstream, orders and carts into Redshift, no ETL job."""
 
     def __init__(self, scope: Construct, construct_id: str, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -169,13 +177,19 @@ class ZeroEtlStack(Stack):
             workgroup=workgroup, target=self.target, external_schema=KINESIS_SCHEMA,
             view=CLICKSTREAM_VIEW, view_schema=CLICKSTREAM_SCHEMA, grant_select_to=[ANALYST_ROLE],
             encryption_key=key)
-        self.orders = StreamingTable(self, "Orders", partition_key="order_id",
-                                     encryption_key=key)
-        self.replica = DynamoDbToRedshift(
-            self, "OrdersReplica", table=self.orders.table, namespace=namespace,
-            workgroup=workgroup, target=self.target, database=REPLICA_DATABASE,
+        assert self.warehouse.vpc is not None
+        self.orders = AuroraToRedshift(
+            self, "OrdersReplica", namespace=namespace, workgroup=workgroup,
+            target=self.target, database=REPLICA_DATABASE, source_database=ORDERS_DATABASE,
+            vpc=self.warehouse.vpc, encryption_key=key)
+        self.carts = StreamingTable(self, "Carts", partition_key="cart_id",
+                                    encryption_key=key)
+        self.carts_replica = DynamoDbToRedshift(
+            self, "CartsReplica", table=self.carts.table, namespace=namespace,
+            workgroup=workgroup, target=self.target, database=CARTS_DATABASE,
             encryption_key=key)
-        for dependent in (self.auto_copy.runner, self.streaming.runner, self.replica.runner):
+        for dependent in (self.auto_copy.runner, self.streaming.runner, self.orders.runner,
+                          self.carts_replica.runner):
             dependent.resource.node.add_dependency(schema.resource)
         self.etl = StepFunctionsEtl(
             self, "PartnerMerge", workflow_name="partner-merge",

@@ -98,6 +98,7 @@ if TYPE_CHECKING:
         WorkerCompute as WorkerCompute,
     )
     from .zero_etl import (
+        AuroraToRedshift as AuroraToRedshift,
         CopyFormat as CopyFormat,
         DynamoDbToRedshift as DynamoDbToRedshift,
         KinesisStreamingIngestion as KinesisStreamingIngestion,
@@ -146,8 +147,8 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     ".worker_pool": (
         "ContainerWorkers", "JobApiOptions", "LambdaWorkers", "SqsWorkerPool", "WorkerCompute",
     ),
-    ".zero_etl": ("CopyFormat", "DynamoDbToRedshift", "KinesisStreamingIngestion",
-                  "MskStreamingIngestion", "S3AutoCopy",
+    ".zero_etl": ("AuroraToRedshift", "CopyFormat", "DynamoDbToRedshift",
+                  "KinesisStreamingIngestion", "MskStreamingIngestion", "S3AutoCopy",
                   "DirectQueryDomainOptions", "PipelineCodec", "PipelineCompression",
                   "S3DirectQuery", "S3IngestionPipeline"),
 }

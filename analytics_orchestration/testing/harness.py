@@ -58,6 +58,7 @@ from analytics_orchestration.testing.services.lambda_ import LambdaService
 from analytics_orchestration.testing.services.lambda_runtime import Invocation
 from analytics_orchestration.testing.services.opensearch import OpenSearchService
 from analytics_orchestration.testing.services.pipes import PipesService
+from analytics_orchestration.testing.services.rds import RdsService
 from analytics_orchestration.testing.services.recording import Recorder
 from analytics_orchestration.testing.services.redshift_data import RedshiftDataService
 from analytics_orchestration.testing.services.s3 import S3Service
@@ -176,7 +177,8 @@ class OfflineAws:
                                          self._dynamodb_streams, self._sqs, self._lambda,
                                          self.iam)
         self._apigateway = ApiGatewayService(kernel, self._sqs)
-        self.redshift_data = RedshiftDataService(kernel, self.iam)
+        self._rds = RdsService(kernel)
+        self.redshift_data = RedshiftDataService(kernel, self.iam, self._rds)
         """The emulated Redshift Data API: statements in order, injected results, failures."""
         self.opensearch = OpenSearchService(kernel, self.iam)
         """OpenSearch domains, direct-query data sources, collections and Ingestion
@@ -189,8 +191,8 @@ class OfflineAws:
             self._api_destinations, self._events,
             self._s3, self._dynamodb, self._kinesis, self._dynamodb_streams,
             self._stream_sources, self._scheduler, self.analytics, self._sfn, self._pipes,
-            self._stream_pipes, self._apigateway, self.redshift_data, self.opensearch,
-            self._recorder)
+            self._stream_pipes, self._apigateway, self._rds, self.redshift_data,
+            self.opensearch, self._recorder)
         handlers: dict[str, Handler] = {}
         for service in self._services:
             handlers.update(service.resource_handlers())

@@ -13,15 +13,18 @@ from __future__ import annotations
 import pytest
 
 from stacks.zero_etl_stack import (
+    CARTS_DATABASE,
     COPY_JOB,
     MERGE_SQL,
+    ORDERS_DATABASE,
     REPLICA_DATABASE,
     WAREHOUSE_DDL,
     WAREHOUSE_DROP,
 )
 
 STACK = "AnalyticsZeroEtl"
-RUNNERS = ("WarehouseSchema", "PartnerOrders/Sql", "ClickstreamView/Sql", "OrdersReplica/Sql")
+RUNNERS = ("WarehouseSchema", "PartnerOrders/Sql", "ClickstreamView/Sql", "OrdersReplica/Sql",
+           "CartsReplica/Sql")
 
 
 @pytest.fixture
@@ -59,8 +62,12 @@ def test_create_runs_the_warehouse_ddl_first_then_each_zero_etl_constructs_sql(a
     assert f'FROM "kinesis"."{stream_name}"' in view
     # CREATE DATABASE names the deployed DynamoDB integration's id.
     [dynamo_arn] = [a for a, kind in _integration_sources(aws).items() if kind == "dynamodb"]
-    assert (f'CREATE DATABASE "{REPLICA_DATABASE}" FROM INTEGRATION '
+    assert (f'CREATE DATABASE "{CARTS_DATABASE}" FROM INTEGRATION '
             f"'{dynamo_arn.rsplit(':', 1)[1]}'") in rest
+    # ... and the Aurora one's, with the source PostgreSQL database.
+    [aurora_arn] = [a for a, kind in _integration_sources(aws).items() if kind == "rds"]
+    assert (f'CREATE DATABASE "{REPLICA_DATABASE}" FROM INTEGRATION '
+            f"'{aurora_arn.rsplit(':', 1)[1]}' DATABASE \"{ORDERS_DATABASE}\"") in rest
     # No statement was batched (none of these may run in a transaction).
     assert not any(s.batch for s in aws.redshift_data.statements)
     assert aws.iam_denials() == []
@@ -69,7 +76,7 @@ def test_create_runs_the_warehouse_ddl_first_then_each_zero_etl_constructs_sql(a
 
 def test_the_integrations_target_the_namespace_and_their_sources_are_authorized(aws):
     sources = _integration_sources(aws)
-    assert sorted(sources.values()) == ["dynamodb", "s3"]
+    assert sorted(sources.values()) == ["dynamodb", "rds", "s3"]
     namespace = aws.resource("Warehouse/Redshift/Namespace")
     policy = namespace.properties["NamespaceResourcePolicy"]
     authorized = {s["Condition"]["StringEquals"]["aws:SourceArn"] for s in policy["Statement"]
@@ -88,6 +95,7 @@ def test_an_unchanged_update_runs_nothing_and_delete_drops_in_reverse(aws, examp
     # Resources are deleted in reverse creation order: the warehouse DDL's drop SQL last.
     assert dropped[-len(WAREHOUSE_DROP):] == WAREHOUSE_DROP
     assert f'DROP DATABASE "{REPLICA_DATABASE}" FORCE' in dropped
+    assert f'DROP DATABASE "{CARTS_DATABASE}" FORCE' in dropped
     assert dropped.index(f"COPY JOB DROP {COPY_JOB}") < dropped.index(
         'DROP TABLE IF EXISTS "partner"."orders_landing"')
     assert dropped.index('DROP MATERIALIZED VIEW IF EXISTS "clickstream"."events"') < (
@@ -107,3 +115,23 @@ def test_the_workflow_merges_the_landed_orders_in_one_transaction(aws):
                                     '"partner"."orders_landing" AS s ON ')
     [row] = aws.table_items("PartnerMerge/Ledger")
     assert row["status"] == "SUCCEEDED"
+
+
+def test_the_orders_cluster_runs_in_the_warehouse_vpc_with_the_integrations_settings(aws):
+    cluster_id = aws.resource("OrdersReplica/Cluster/Resource").physical_id
+    [cluster] = aws.client("rds").describe_db_clusters(
+        DBClusterIdentifier=cluster_id)["DBClusters"]
+    assert cluster["Engine"] == "aurora-postgresql" and cluster["StorageEncrypted"]
+    assert cluster["DatabaseName"] == ORDERS_DATABASE
+    assert cluster["IAMDatabaseAuthenticationEnabled"]
+    parameters = aws.client("rds").describe_db_cluster_parameters(
+        DBClusterParameterGroupName=cluster["DBClusterParameterGroup"])["Parameters"]
+    values = {p["ParameterName"]: p["ParameterValue"] for p in parameters}
+    assert values["rds.logical_replication"] == "1"
+    assert values["aurora.enhanced_logical_replication"] == "1"
+    subnets = aws.resource("OrdersReplica/Cluster/Subnets/Default").properties["SubnetIds"]
+    warehouse = {r.physical_id for r in aws.resources if r.resource_type == "AWS::EC2::Subnet"
+                 and (r.path or "").startswith("AnalyticsZeroEtl/Warehouse/Vpc/")}
+    assert set(subnets) <= warehouse and len(subnets) == 3
+    [rds_arn] = [a for a, kind in _integration_sources(aws).items() if kind == "rds"]
+    assert aws.redshift_data.integrations[rds_arn]["SourceArn"] == cluster["DBClusterArn"]

@@ -590,6 +590,15 @@ SUBJECTS: tuple[Subject, ...] = (
             literal=frozenset({"pipeline_name"}),
             # Every object of the bucket ("") is the default.
             accepts=_accepts(key_prefix="empty")),
+    Subject("AuroraToRedshift", ao.AuroraToRedshift,
+            lambda s: {"namespace": namespace(s), "workgroup": workgroup(s),
+                       "target": redshift_target(s), "database": "orders_replica",
+                       "source_database": "orders",
+                       "vpc": _child(s, "FuzzAuroraVpc",
+                                     lambda: blocks.private_vpc(s, "FuzzAuroraVpc"))},
+            construct=True,
+            # No runner roles: the runner's own rights.
+            accepts=_accepts(database_roles="empty")),
     Subject("RedshiftTarget", ao.RedshiftTarget,
             lambda s: {"workgroup_name": "sales", "database": "dev",
                        "workgroup_arn": "arn:aws:redshift-serverless:us-east-1:111111111111:"

@@ -35,10 +35,11 @@ module                what it emulates
 ``dynamodb``          tables
 ``iam``               roles, KMS keys, SSM parameters (created in moto)
 ``iam_enforcement``   IAM enforced: the policy index, the acting principal, the boto3 hook
+``rds``               Aurora clusters, instances, parameter and subnet groups (moto's RDS)
 ``redshift_data``     the Redshift Data API (statements in order, statuses on virtual time,
                       injected results, failures and aborts by SQL pattern), Redshift
                       Serverless namespaces and workgroups, zero-ETL integrations (recorded,
-                      not replicating)
+                      not replicating; Aurora ones refused as AWS refuses them)
 ``opensearch``        OpenSearch domains, direct-query data sources, Serverless collections and
                       their policies, Ingestion pipelines (recorded, checked as the services
                       would; ``run_pipeline`` runs an S3-source pipeline once, as its role)

@@ -24,6 +24,15 @@ Zero-ETL integrations (``AWS::Redshift::Integration`` from S3 or DynamoDB,
 ``AWS::RDS::Integration`` from Aurora) deploy as records (:attr:`RedshiftDataService.integrations`)
 with their ARN: the harness does **not** emulate replication or auto-copy (no data reaches
 a database); what a test can check is the resources, their order and the SQL run on them.
+
+An Aurora integration is refused (:class:`IntegrationRefused`), as its creation fails on
+AWS ("Troubleshooting zero-ETL integrations", Amazon Redshift Management Guide: "Creation
+of the integration failed"), when the source cluster is not deployed, runs an engine
+version zero-ETL does not accept (:data:`ZERO_ETL_MINIMUM_VERSIONS`), or its cluster
+parameter group lacks a setting of :data:`ZERO_ETL_CLUSTER_PARAMETERS`; or when the target
+namespace's resource policy does not authorize the source, or the namespace's workgroup
+does not have ``enable_case_sensitive_identifier`` true. These tables are written from AWS's
+documentation, not from the library's constructs, so that they check the constructs.
 """
 
 from __future__ import annotations
@@ -40,14 +49,37 @@ from analytics_orchestration.testing.core.kernel import Kernel
 from analytics_orchestration.testing.core.patching import Patcher
 from analytics_orchestration.testing.core.template import StackTemplate
 from analytics_orchestration.testing.services.iam_enforcement import Iam
+from analytics_orchestration.testing.services.rds import RdsService
 
-__all__ = ["DataApiCall", "RedshiftDataService", "StatementRecord"]
+__all__ = ["ZERO_ETL_CLUSTER_PARAMETERS", "ZERO_ETL_MINIMUM_VERSIONS", "DataApiCall",
+           "IntegrationRefused", "RedshiftDataService", "StatementRecord"]
 
 #: Seconds a statement spends SUBMITTED before it is STARTED.
 SUBMITTED_SECONDS = 1.0
 #: Seconds from submission until a statement ends (FINISHED, FAILED or ABORTED).
 DEFAULT_STATEMENT_SECONDS = 3.0
 TERMINAL = frozenset({"FINISHED", "FAILED", "ABORTED"})
+#: Engine -> the cluster parameters an Aurora zero-ETL source must have ("Configure DB
+#: cluster parameters", Getting started with Aurora zero-ETL integrations, Amazon Aurora
+#: User Guide).
+ZERO_ETL_CLUSTER_PARAMETERS: dict[str, dict[str, str]] = {
+    "aurora-mysql": {"aurora_enhanced_binlog": "1", "binlog_backup": "0",
+                     "binlog_format": "ROW", "binlog_replication_globaldb": "0",
+                     "binlog_row_image": "full", "binlog_row_metadata": "full"},
+    "aurora-postgresql": {"rds.logical_replication": "1",
+                          "aurora.enhanced_logical_replication": "1",
+                          "aurora.logical_replication_backup": "0",
+                          "aurora.logical_replication_globaldb": "0"},
+}
+#: Engine -> the oldest version zero-ETL with Redshift accepts ("Supported Regions and
+#: Aurora DB engines for zero-ETL integrations", Amazon Aurora User Guide).
+ZERO_ETL_MINIMUM_VERSIONS: dict[str, tuple[int, ...]] = {
+    "aurora-mysql": (3, 5, 2), "aurora-postgresql": (16, 4)}
+_CASE_SENSITIVE = "enable_case_sensitive_identifier"
+
+
+class IntegrationRefused(ValueError):
+    """An Aurora zero-ETL integration whose creation would fail on AWS (why, named)."""
 
 
 @dataclass
@@ -97,9 +129,15 @@ class _Outcome:
 class RedshiftDataService:
     """The Data API of one harness, and the Redshift Serverless resources it runs on."""
 
-    def __init__(self, kernel: Kernel, iam: Iam) -> None:
+    def __init__(self, kernel: Kernel, iam: Iam, rds: RdsService | None = None) -> None:
         self.kernel = kernel
         self.iam = iam
+        self.rds = rds
+        """The clusters Aurora integrations read from (None: their sources go unchecked)."""
+        self.namespaces: dict[str, dict[str, Any]] = {}
+        """Namespace ARN -> its template properties (resource policy included)."""
+        self.workgroup_properties: dict[str, dict[str, Any]] = {}
+        """Workgroup name -> its template properties."""
         self.calls: list[DataApiCall] = []
         """Every Data API call, oldest first."""
         self.statements: list[StatementRecord] = []
@@ -141,7 +179,8 @@ class RedshiftDataService:
 
     def _rds_integration(self, stack: StackTemplate, logical_id: str,
                          props: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
-        """A record and an ARN only: no replication (see the module doc)."""
+        """A record and an ARN only: no replication; refused as AWS refuses it (module doc)."""
+        self._check_aurora_integration(logical_id, props)
         arn = self._integration("rds", logical_id, props)
         return arn, {"IntegrationArn": arn, "CreateTime": self._epoch(0.0)}
 
@@ -150,6 +189,7 @@ class RedshiftDataService:
         name = str(props.get("NamespaceName") or logical_id.lower())
         namespace_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"namespace/{name}"))
         arn = self.kernel.arn("redshift-serverless", f"namespace/{namespace_id}")
+        self.namespaces[arn] = {**props, "NamespaceName": name}
         return name, {"Namespace.NamespaceName": name, "Namespace.NamespaceId": namespace_id,
                       "Namespace.NamespaceArn": arn}
 
@@ -157,6 +197,7 @@ class RedshiftDataService:
                    props: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
         name = str(props.get("WorkgroupName") or logical_id.lower())
         arn = self.add_workgroup(name)
+        self.workgroup_properties[name] = dict(props)
         workgroup_id = arn.rsplit("/", 1)[-1]
         port = int(props.get("Port", 5439))
         address = f"{name}.{self.kernel.account_id}.{self.kernel.region}." \
@@ -165,6 +206,51 @@ class RedshiftDataService:
                       "Workgroup.WorkgroupArn": arn, "Workgroup.Endpoint.Address": address,
                       "Workgroup.Endpoint.Port": port,
                       "Workgroup.NamespaceName": props.get("NamespaceName")}
+
+    def _check_aurora_integration(self, logical_id: str, props: dict[str, Any]) -> None:
+        source, target = str(props.get("SourceArn", "")), str(props.get("TargetArn", ""))
+        refusals: list[str] = []
+        if self.rds is not None:
+            refusals += self._source_refusals(source)
+        namespace = self.namespaces.get(target)
+        if namespace is None:
+            refusals.append(f"the target {target} is not a deployed Redshift Serverless "
+                            "namespace")
+        else:
+            statements = (namespace.get("NamespaceResourcePolicy") or {}).get("Statement", [])
+            if not any(_authorizes(statement, source) for statement in statements):
+                refusals.append(f"the namespace's resource policy does not let "
+                                f"redshift.amazonaws.com AuthorizeInboundIntegration from "
+                                f"{source}")
+            workgroups = [w for w in self.workgroup_properties.values()
+                          if w.get("NamespaceName") == namespace["NamespaceName"]]
+            if not any(_case_sensitive(w) for w in workgroups):
+                refusals.append(f"no workgroup of namespace {namespace['NamespaceName']} has "
+                                f"{_CASE_SENSITIVE}=true")
+        if refusals:
+            raise IntegrationRefused(f"{logical_id}: the integration's creation fails: "
+                                     + "; ".join(refusals))
+
+    def _source_refusals(self, source: str) -> list[str]:
+        assert self.rds is not None
+        try:
+            cluster = self.rds.cluster(source.rsplit(":", 1)[-1])
+        except Exception:  # botocore's DBClusterNotFoundFault
+            return [f"the source {source} is not a deployed Aurora cluster"]
+        engine, version = str(cluster.get("Engine")), str(cluster.get("EngineVersion"))
+        refusals = []
+        numbers = re.findall(r"\d+", version.split("mysql_aurora.")[-1])
+        minimum = ZERO_ETL_MINIMUM_VERSIONS.get(engine)
+        if minimum is None or "limitless" in version or (
+                tuple(int(n) for n in numbers[:len(minimum)]) < minimum):
+            refusals.append(f"{engine} {version} is not a zero-ETL source version")
+        group = cluster.get("DBClusterParameterGroup")
+        parameters = self.rds.parameters(str(group)) if group else {}
+        for name, value in ZERO_ETL_CLUSTER_PARAMETERS.get(engine, {}).items():
+            if parameters.get(name, "").lower() != value.lower():
+                refusals.append(f"cluster parameter {name} is {parameters.get(name)!r}, "
+                                f"not {value!r}")
+        return refusals
 
     def add_workgroup(self, name: str) -> str:
         """Make a workgroup known (one deployed elsewhere); its ARN."""
@@ -415,6 +501,24 @@ class _ApiError(Exception):
         super().__init__(message)
         self.code = code
         self.message = message
+
+
+def _authorizes(statement: dict[str, Any], source: str) -> bool:
+    """An Allow of AuthorizeInboundIntegration to Redshift, for ``source``."""
+    actions = statement.get("Action")
+    actions = actions if isinstance(actions, list) else [actions]
+    principal = (statement.get("Principal") or {}).get("Service")
+    condition = ((statement.get("Condition") or {}).get("StringEquals") or {}).get(
+        "aws:SourceArn")
+    return (statement.get("Effect") == "Allow"
+            and "redshift:AuthorizeInboundIntegration" in actions
+            and principal == "redshift.amazonaws.com" and condition == source)
+
+
+def _case_sensitive(workgroup: dict[str, Any]) -> bool:
+    return any(p.get("ParameterKey") == _CASE_SENSITIVE
+               and str(p.get("ParameterValue")).lower() == "true"
+               for p in workgroup.get("ConfigParameters") or [])
 
 
 def _snake(operation: str) -> str:
