@@ -64,6 +64,7 @@ SERVICES: dict[str, str] = {
     "AWS::MSK::ServerlessCluster": "MSK Serverless",
     "AWS::MSK::Cluster": "MSK cluster",
     "AWS::OpenSearchServerless::Collection": "OpenSearch collection",
+    "AWS::OpenSearchService::Domain": "OpenSearch domain",
     "AWS::OSIS::Pipeline": "OpenSearch Ingestion",
     "AWS::MWAA::Environment": "MWAA environment",
     "AWS::ECS::Service": "ECS service",
@@ -344,6 +345,9 @@ class _Extractor:
     def _AWS_Redshift_Integration(self, _: str, properties: Mapping[str, Any]) -> None:
         self.edge(refs(properties.get("SourceArn")), refs(properties.get("TargetArn")),
                   label="zero-ETL")
+
+    #: Aurora's integration names its source and target as Redshift's does.
+    _AWS_RDS_Integration = _AWS_Redshift_Integration
 
     def _AWS_S3_Bucket(self, _: str, properties: Mapping[str, Any]) -> None:
         """A bucket's own references are its key and log bucket: no data flow."""

@@ -50,6 +50,7 @@ STYLES: dict[str, tuple[str, str]] = {
     "AWS::MSK::Cluster": ("analytics/managed-streaming-for-kafka", "#8C4FFF"),
     "AWS::OpenSearchServerless::Collection": ("analytics/amazon-opensearch-service", "#8C4FFF"),
     "AWS::OSIS::Pipeline": ("analytics/amazon-opensearch-service", "#8C4FFF"),
+    "AWS::OpenSearchService::Domain": ("analytics/amazon-opensearch-service", "#8C4FFF"),
     "AWS::MWAA::Environment": ("management/amazon-managed-workflows-apache-airflow",
                                "#E7157B"),
     "AWS::ECS::Service": ("compute/fargate", "#ED7100"),

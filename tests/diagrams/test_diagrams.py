@@ -102,7 +102,8 @@ EXPECTED: dict[str, list[tuple[str, str, EdgeKind]]] = {
         ("RawEvents/Stream", "DataLake/RawBucket", D),
     ],
     "AnalyticsZeroEtl": [
-        ("Orders/Resource", "Warehouse/Redshift/Namespace", D),
+        ("Carts/Resource", "Warehouse/Redshift/Namespace", D),
+        ("OrdersReplica/Cluster", "Warehouse/Redshift/Namespace", D),
         ("PartnerLanding", "Warehouse/Redshift/Namespace", D),
         ("PartnerMerge/StateMachine", "Warehouse/Redshift/Workgroup", D),
     ],
