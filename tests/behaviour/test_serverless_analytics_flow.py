@@ -18,9 +18,7 @@ from stacks.serverless_analytics_stack import CLICKSTREAM_TOPIC, CLICKSTREAM_VIE
 
 STACK = "AnalyticsServerless"
 #: Not emulated, and not what this test is about.
-NO_OPS = {"AWS::Glue::Database", "AWS::Athena::NamedQuery",
-          "AWS::OpenSearchServerless::SecurityPolicy", "AWS::OpenSearchServerless::VpcEndpoint",
-          "AWS::OpenSearchServerless::AccessPolicy", "AWS::OpenSearchServerless::Collection"}
+NO_OPS = {"AWS::Athena::NamedQuery"}
 VIEW = f'"public"."{CLICKSTREAM_VIEW}"'
 pytestmark = pytest.mark.offline_aws(ignore_resource_types=NO_OPS)
 

@@ -57,6 +57,7 @@ from .._foundation.alarms import ALARM_PERIOD, alarm
 from .._foundation.compliance import nag_reference
 from .._foundation.event_targets import TargetRetryPolicy, target_dead_letter_queue
 from .._foundation.logs import DEFAULT_LOG_RETENTION
+from .._foundation.regions import available_in_some_regions_only
 from .._foundation.roles import _RolePolicyLogicalIds
 from .._foundation.validation import Items, Number, Text, validated_props
 from ._code import DeployedFile, custom_resource, deploy_file, deploy_folder
@@ -686,7 +687,7 @@ class ManagedAirflow(Construct):
         # role (a role without its policy fails the creation after 30 minutes).
         # MWAA is offered in most Regions, not all (cfn-lint checks every Region): the stack
         # deploys only where it is. The exception is on this resource only.
-        environment.add_metadata("cfn-lint", {"config": {"ignore_checks": ["E3006"]}})
+        available_in_some_regions_only(environment)
         # (One DependsOn list: the role's policies, resolved at synth so later grants count,
         # then the log groups and the DAG deployment.)
         first: list[CfnResource] = [

@@ -48,6 +48,7 @@ from analytics_orchestration.constructs._foundation.functions import (
     acknowledge_no_dead_letter_queue,
 )
 
+from .._foundation.regions import available_in_some_regions_only
 from .._foundation.validation import Span, validated_props
 
 __all__ = ["PipeEnrichment", "PipeLogLevel", "QueueToStateMachinePipe"]
@@ -226,7 +227,7 @@ class QueueToStateMachinePipe(Construct):
             description=f"{self.node.path}: queue to state machine",
         )
         # Pipes is missing in a few regions; see the module docstring.
-        self.pipe.add_metadata("cfn-lint", {"config": {"ignore_checks": ["E3006"]}})
+        available_in_some_regions_only(self.pipe)
         # The role's policy must exist before the pipe starts polling.
         policy = self.role.node.try_find_child("DefaultPolicy")
         if policy is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from aws_cdk import CfnElement, CfnResource, Names, Stack
+from aws_cdk import CfnElement, Names, Stack
 from aws_cdk import aws_glue as glue
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
@@ -93,13 +93,3 @@ def table_wildcards(databases: Sequence[glue.IDatabase], table: str = "*") -> li
         f"<{logical_id(database)}>/{table}"
         for database in databases
     ]
-
-
-def available_in_some_regions_only(resource: CfnResource) -> None:
-    """Tell cfn-lint (E3006) that ``resource``'s type is not offered in every Region.
-
-    cfn-lint checks every template against every Region, and MSK Serverless and
-    OpenSearch Serverless are offered in most Regions but not all; a stack using them
-    deploys only where they are. Ignored on this resource only.
-    """
-    resource.add_metadata("cfn-lint", {"config": {"ignore_checks": ["E3006"]}})

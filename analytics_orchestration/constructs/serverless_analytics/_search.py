@@ -12,7 +12,8 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_opensearchserverless as aoss
 from constructs import Construct
 
-from ._common import available_in_some_regions_only, lowercase_name
+from .._foundation.regions import available_in_some_regions_only
+from ._common import lowercase_name
 from .options import (
     OPENSEARCH_COLLECTION_PERMISSIONS,
     OPENSEARCH_INDEX_PERMISSIONS,

@@ -9,7 +9,8 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_msk as msk
 from constructs import Construct
 
-from ._common import available_in_some_regions_only, lowercase_name
+from .._foundation.regions import available_in_some_regions_only
+from ._common import lowercase_name
 from .options import MSK_IAM_PORT, MskOptions
 
 

@@ -50,6 +50,7 @@ from .._foundation import (
 )
 from .._foundation.alarms import pipe_failures_alarm
 from .._foundation.queues import dead_letter_queue_for_service
+from .._foundation.regions import available_in_some_regions_only
 from .._foundation.validation import Items, Number, Span, validated_props
 from ..event_routing.pipe import PipeEnrichment, PipeLogLevel
 from .consumer import (
@@ -206,7 +207,7 @@ class StreamToStateMachinePipe(Construct):
             ),
             description=f"{self.node.path}: stream to Express state machine",
         )
-        self.pipe.add_metadata("cfn-lint", {"config": {"ignore_checks": ["E3006"]}})
+        available_in_some_regions_only(self.pipe)
         policy = self.role.node.try_find_child("DefaultPolicy")
         if policy is not None:
             self.pipe.node.add_dependency(policy)

@@ -42,8 +42,8 @@ from constructs import Construct
 from .._foundation import acknowledge, is_unresolved
 from .._foundation.databases import serverless_aurora_cluster
 from .._foundation.keys import stack_key
+from .._foundation.regions import available_in_some_regions_only
 from .._foundation.validation import Items, Number, ProblemCollector, Text, validated_props
-from ..serverless_analytics._common import available_in_some_regions_only
 from ..warehouse import RedshiftSqlRunner, RedshiftTarget
 from ..warehouse.sql import quote_identifier, quote_literal
 from ._common import (

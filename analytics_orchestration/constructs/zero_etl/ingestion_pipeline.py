@@ -55,8 +55,9 @@ from .._foundation import (
 from .._foundation.compliance import nag_reference
 from .._foundation.keys import stack_key
 from .._foundation.networks import literal_cidr
+from .._foundation.regions import available_in_some_regions_only
 from .._foundation.validation import Number, ProblemCollector, Span, Text, validated_props
-from ..serverless_analytics._common import available_in_some_regions_only, lowercase_name
+from ..serverless_analytics._common import lowercase_name
 from ._pipeline_body import (
     INDEX_NAME,
     PipelineCodec,
@@ -220,7 +221,7 @@ class S3IngestionPipeline(Construct):
         if policy is not None:
             self.pipeline.node.add_dependency(policy)
         # Not in every Region's schema (see the module): cfn-lint's type check off here only.
-        self.pipeline.add_metadata("cfn-lint", {"config": {"ignore_checks": ["E3006"]}})
+        available_in_some_regions_only(self.pipeline)
         available_in_some_regions_only(self.access_policy)
 
     # -- extension points -----------------------------------------------------------

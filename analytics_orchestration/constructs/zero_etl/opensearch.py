@@ -55,6 +55,7 @@ from .._foundation import acknowledge, is_unresolved, stateful_removal_policy
 from .._foundation.compliance import nag_reference
 from .._foundation.keys import stack_key
 from .._foundation.networks import literal_cidr
+from .._foundation.regions import available_in_some_regions_only
 from .._foundation.search_domains import SearchDomain, secure_search_domain
 from .._foundation.validation import Items, Number, ProblemCollector, Text, validated_props
 from ..serverless_analytics._common import lowercase_name
@@ -236,7 +237,7 @@ class S3DirectQuery(Construct):
         if policy is not None:
             self.data_source.node.add_dependency(policy)
         # Not in every Region's schema (see the module): cfn-lint's type check off here only.
-        self.data_source.add_metadata("cfn-lint", {"config": {"ignore_checks": ["E3006"]}})
+        available_in_some_regions_only(self.data_source)
         self.data_source_name = data_source_name
 
     # -- extension points -----------------------------------------------------------
