@@ -285,7 +285,7 @@ def test_direct_query_on_your_domain_and_databases_builds_neither():
 
 
 @pytest.mark.parametrize(("overrides", "prop"), [
-    ({"domain": "placeholder"}, "domain_options"),
+    ({"domain": "brought"}, "domain_options"),
     ({"vpc": None}, "vpc"),
     ({"domain_options": None}, "domain_options"),
     ({"data_source_name": "Landing-Logs"}, "data_source_name"),
@@ -295,7 +295,7 @@ def test_direct_query_on_your_domain_and_databases_builds_neither():
 def test_direct_query_refuses_what_opensearch_would_refuse(overrides, prop):
     stack = _stack()
     parts = _parts(stack)
-    if overrides.get("domain") == "placeholder":
+    if overrides.get("domain") == "brought":
         overrides["domain"] = opensearch.Domain.from_domain_attributes(
             stack, "Yours", domain_arn="arn:aws:es:us-east-1:111111111111:domain/search",
             domain_endpoint="https://search.us-east-1.es.amazonaws.com")
