@@ -44,7 +44,8 @@ $(NODE_STAMP): package.json package-lock.json
 synth: setup
 	$(CDK) synth --quiet --output cdk.out
 
-test: $(VENV_STAMP)
+# node_modules too: the diagram tests render through Graphviz (WebAssembly) and resvg from npm.
+test: $(VENV_STAMP) $(NODE_STAMP)
 	$(VENV_PY) -m pytest
 
 $(DAGS_STAMP): $(DAGS_REQUIREMENTS) $(DAGS_CONSTRAINTS)
