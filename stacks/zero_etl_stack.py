@@ -179,7 +179,7 @@ class ZeroEtlStack(Stack):
             encryption_key=key)
         assert self.warehouse.vpc is not None
         self.orders = AuroraToRedshift(
-            self, "OrdersReplica", namespace=namespace, workgroup=workgroup,
+            self, "OrdersDatabase", namespace=namespace, workgroup=workgroup,
             target=self.target, database=REPLICA_DATABASE, source_database=ORDERS_DATABASE,
             vpc=self.warehouse.vpc, encryption_key=key)
         self.carts = StreamingTable(self, "Carts", partition_key="cart_id",

@@ -23,7 +23,7 @@ from stacks.zero_etl_stack import (
 )
 
 STACK = "AnalyticsZeroEtl"
-RUNNERS = ("WarehouseSchema", "PartnerOrders/Sql", "ClickstreamView/Sql", "OrdersReplica/Sql",
+RUNNERS = ("WarehouseSchema", "PartnerOrders/Sql", "ClickstreamView/Sql", "OrdersDatabase/Sql",
            "CartsReplica/Sql")
 
 
@@ -118,7 +118,7 @@ def test_the_workflow_merges_the_landed_orders_in_one_transaction(aws):
 
 
 def test_the_orders_cluster_runs_in_the_warehouse_vpc_with_the_integrations_settings(aws):
-    cluster_id = aws.resource("OrdersReplica/Cluster/Resource").physical_id
+    cluster_id = aws.resource("OrdersDatabase/Cluster/Resource").physical_id
     [cluster] = aws.client("rds").describe_db_clusters(
         DBClusterIdentifier=cluster_id)["DBClusters"]
     assert cluster["Engine"] == "aurora-postgresql" and cluster["StorageEncrypted"]
@@ -129,7 +129,7 @@ def test_the_orders_cluster_runs_in_the_warehouse_vpc_with_the_integrations_sett
     values = {p["ParameterName"]: p["ParameterValue"] for p in parameters}
     assert values["rds.logical_replication"] == "1"
     assert values["aurora.enhanced_logical_replication"] == "1"
-    subnets = aws.resource("OrdersReplica/Cluster/Subnets/Default").properties["SubnetIds"]
+    subnets = aws.resource("OrdersDatabase/Cluster/Subnets/Default").properties["SubnetIds"]
     warehouse = {r.physical_id for r in aws.resources if r.resource_type == "AWS::EC2::Subnet"
                  and (r.path or "").startswith("AnalyticsZeroEtl/Warehouse/Vpc/")}
     assert set(subnets) <= warehouse and len(subnets) == 3

@@ -103,7 +103,7 @@ EXPECTED: dict[str, list[tuple[str, str, EdgeKind]]] = {
     ],
     "AnalyticsZeroEtl": [
         ("Carts/Resource", "Warehouse/Redshift/Namespace", D),
-        ("OrdersReplica/Cluster", "Warehouse/Redshift/Namespace", D),
+        ("OrdersDatabase/Cluster", "Warehouse/Redshift/Namespace", D),
         ("PartnerLanding", "Warehouse/Redshift/Namespace", D),
         ("PartnerMerge/StateMachine", "Warehouse/Redshift/Workgroup", D),
     ],

@@ -62,7 +62,7 @@ PATTERNS: tuple[Pattern, ...] = (
              f"{_C}.zero_etl.streaming_ingestion", f"{_C}.zero_etl.dynamodb"),
             (),
             (("AnalyticsZeroEtl", "PartnerOrders"), ("AnalyticsZeroEtl", "ClickstreamView"),
-             ("AnalyticsZeroEtl", "OrdersReplica"))),
+             ("AnalyticsZeroEtl", "OrdersDatabase"))),
     Pattern("airflow", "Managed Airflow",
             (f"{_C}.airflow.environment", f"{_C}.airflow.options"),
             (),
