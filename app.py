@@ -62,8 +62,14 @@ def context_without_cli(app_dir: Path = APP_DIR) -> dict[str, Any]:
     return context
 
 
-def build_app(**app_props: Any) -> App:
-    """The app with every example stack and the strict compliance profile registered."""
+def build_app(*, compliance: bool = True, **app_props: Any) -> App:
+    """The app with every example stack and the strict compliance profile registered.
+
+    ``compliance=False`` leaves the profile out: the same templates, without the gate. The
+    test suite builds that one in-process for its structural tests and runs ``python
+    app.py`` itself as the gate (``tests/conftest.py``), so the packs run once per session
+    instead of twice; a test checks both give identical templates.
+    """
     app = App(**app_props)
     IngestionStack(app, "AnalyticsIngestion", description="Event-driven ingestion example")
     EventRoutingStack(app, "AnalyticsEventRouting",
@@ -88,7 +94,8 @@ def build_app(**app_props: Any) -> App:
     ZeroEtlStack(app, "AnalyticsZeroEtl",
                  description="Zero-ETL into Redshift Serverless: S3 auto-copy, Kinesis "
                  "streaming ingestion, DynamoDB replication and a MERGE workflow")
-    strict_profile(app)
+    if compliance:
+        strict_profile(app)
     return app
 
 

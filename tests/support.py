@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -11,10 +14,15 @@ from pathlib import Path
 from typing import Any
 
 from aws_cdk import Acknowledgment, App, Stack, Validations
+from cfnlint.api import lint_all
+from cfnlint.template.template import Template as LintedTemplate
 from constructs import IConstruct
 
 REPOSITORY_ROOT = Path(__file__).resolve().parents[1]
 _ASSET_HASH = re.compile(r"\b[0-9a-f]{64}\b")
+#: What the CDK CLI sets for the app; none of it is there when a user runs ``python app.py``.
+CLI_ENVIRONMENT = ("CDK_CONTEXT_JSON", "CONTEXT_OVERFLOW_LOCATION_ENV", "CDK_OUTDIR",
+                   "CDK_CLI_VERSION", "CDK_CLI_ASM_VERSION")
 
 
 def cdk_json_context() -> dict[str, Any]:
@@ -26,6 +34,54 @@ def new_stack(context: dict[str, Any] | None = None, stack_id: str = "TestStack"
     """A fresh environment-agnostic stack in an app with the cdk.json feature flags."""
     app = App(context={**cdk_json_context(), **(context or {})})
     return Stack(app, stack_id)
+
+
+@dataclass(frozen=True)
+class AppRun:
+    """What ``python app.py`` did when run as a user runs it: no CDK CLI, an empty directory."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+    #: The directory it ran in; it synthesizes to ``cdk.out`` there.
+    directory: Path
+
+    @property
+    def outdir(self) -> Path:
+        return self.directory / "cdk.out"
+
+    def templates(self) -> dict[str, dict[str, Any]]:
+        """Every stack's template in its cloud assembly, by artifact id."""
+        manifest = json.loads((self.outdir / "manifest.json").read_text())
+        return {
+            name: json.loads((self.outdir / artifact["properties"]["templateFile"]).read_text())
+            for name, artifact in manifest["artifacts"].items()
+            if artifact["type"] == "aws:cloudformation:stack"
+        }
+
+    def validation_report(self) -> dict[str, Any]:
+        """The compliance packs' report (CDK writes it whenever a validation plugin ran)."""
+        return dict(json.loads((self.outdir / "validation-report.json").read_text()))
+
+    def to_json(self) -> str:
+        return json.dumps({"returncode": self.returncode, "stdout": self.stdout,
+                           "stderr": self.stderr, "directory": str(self.directory)})
+
+    @classmethod
+    def from_json(cls, text: str) -> AppRun:
+        fields = json.loads(text)
+        return cls(fields["returncode"], fields["stdout"], fields["stderr"],
+                   Path(fields["directory"]))
+
+
+def run_app_py(directory: Path) -> AppRun:
+    """Run ``python app.py`` in ``directory`` without the CDK CLI's environment."""
+    env = {k: v for k, v in os.environ.items() if k not in CLI_ENVIRONMENT}
+    env["JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION"] = "20"
+    # cwd is an empty directory: the default output goes there, cdk.json is found beside app.py.
+    result = subprocess.run([sys.executable, str(REPOSITORY_ROOT / "app.py")], cwd=directory,
+                            env=env, capture_output=True, text=True, timeout=900, check=False)
+    return AppRun(result.returncode, result.stdout, result.stderr, directory)
 
 
 def normalise_template(template: dict[str, Any]) -> dict[str, Any]:
@@ -41,6 +97,39 @@ def normalise_template(template: dict[str, Any]) -> dict[str, Any]:
         if normalised.get(section) == {}:
             del normalised[section]
     return normalised
+
+
+_UNCACHED_GETATTS = LintedTemplate.get_valid_getatts
+
+
+def _getatts_once_per_template(template: LintedTemplate) -> Any:
+    """cfn-lint's ``get_valid_getatts``, computed once per linted template.
+
+    cfn-lint 1.58 rebuilds the table of every resource's attributes in every Region for each
+    ``Fn::GetAtt`` it checks (rule E1010) and again in W1020: on the example app, linted
+    for all 46 Regions as ``lint_all`` does, that was about half of the lint time. The
+    table is a pure function of the template's resources and Regions, which no rule
+    changes, and its callers only read it (``match``); ``tests/stacks/test_lint_cache.py``
+    checks the cached lint reports exactly what the uncached one does.
+    """
+    cached = template.__dict__.get("_analytics_getatts")
+    if cached is None:
+        cached = template.__dict__["_analytics_getatts"] = _UNCACHED_GETATTS(template)
+    return cached
+
+
+LintedTemplate.get_valid_getatts = _getatts_once_per_template  # type: ignore[method-assign]
+
+
+def lint_problems(template: dict[str, Any] | str) -> list[str]:
+    """cfn-lint's errors and warnings for one template, in every Region cfn-lint knows.
+
+    Informational findings pass. ``lint_all`` lints for every Region, so a resource type a
+    Region lacks is reported (E3006) unless the resource says why it is exempt.
+    """
+    text = template if isinstance(template, str) else json.dumps(template)
+    return [str(match) for match in lint_all(text)
+            if match.rule.severity in ("error", "warning")]
 
 
 @dataclass(frozen=True)

@@ -10,12 +10,11 @@ from pathlib import Path
 
 import pytest
 from aws_cdk import cx_api
-from cfnlint.api import lint_all
 from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.json import JSONSnapshotExtension
 
 from analytics_orchestration.compliance import RulePack
-from tests.support import normalise_template, stale_acknowledgments
+from tests.support import lint_problems, normalise_template, stale_acknowledgments
 
 #: Stacks every later change must keep; new example stacks are covered automatically by
 #: the loops below (snapshot, cfn-lint, notification handlers) once app.py adds them.
@@ -35,9 +34,10 @@ def test_app_has_every_example_stack(cloud_assembly):
     assert set(_stacks(cloud_assembly)) >= REQUIRED_STACKS
 
 
-def test_compliance_gate_ran_every_pack_and_found_nothing_unacknowledged(cloud_assembly):
-    """The strict profile's four packs ran on the example app: zero open findings."""
-    report = json.loads((Path(cloud_assembly.directory) / "validation-report.json").read_text())
+def test_compliance_gate_ran_every_pack_and_found_nothing_unacknowledged(app_py_run):
+    """The strict profile's four packs ran on ``python app.py``: zero open findings."""
+    assert app_py_run.returncode == 0, app_py_run.stderr[-6000:]
+    report = app_py_run.validation_report()
     conclusions = {plugin["pluginName"]: plugin["conclusion"] for plugin in report["pluginReports"]}
     assert conclusions == {pack.value: "success" for pack in RulePack}
     for plugin in report["pluginReports"]:
@@ -46,11 +46,13 @@ def test_compliance_gate_ran_every_pack_and_found_nothing_unacknowledged(cloud_a
             assert len(suppressed["reason"]) > 30, suppressed["ruleName"]
 
 
-def test_every_acknowledgment_suppresses_a_finding(cloud_assembly, example_app_acknowledgments):
+def test_every_acknowledgment_suppresses_a_finding(app_py_run, example_app_acknowledgments):
     """An acknowledgment that matches no finding is a defect: it hides nothing today and
     would silently hide a new finding of its rule tomorrow. Every plugin the app registers
-    is covered (the report lists each one's suppressed findings)."""
-    report = json.loads((Path(cloud_assembly.directory) / "validation-report.json").read_text())
+    is covered (the report lists each one's suppressed findings). The acknowledgments are
+    the in-process build's, the report app.py's: the same app, so the same construct paths."""
+    assert app_py_run.returncode == 0, app_py_run.stderr[-6000:]
+    report = app_py_run.validation_report()
     assert len(example_app_acknowledgments) > 100  # the recorder saw the app's own calls
     stale = stale_acknowledgments(example_app_acknowledgments, report)
     assert [(ack.rule_id, ack.construct_path) for ack in stale] == []
@@ -252,8 +254,7 @@ def test_template_snapshots(cloud_assembly, json_snapshot):
 
 def _lint_errors_and_warnings(template_path: str) -> list[str]:
     """cfn-lint's errors and warnings for one template (informational findings pass)."""
-    matches = lint_all(Path(template_path).read_text())
-    return [str(m) for m in matches if m.rule.severity in ("error", "warning")]
+    return lint_problems(Path(template_path).read_text())
 
 
 def test_cfn_lint_finds_no_error_or_warning_in_any_template(cloud_assembly):

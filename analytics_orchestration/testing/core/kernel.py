@@ -21,6 +21,11 @@ ACTIVE: list[Kernel] = []
 """The kernels whose harness context is open (moto's mock is process-wide: at most one)."""
 
 _SESSION: list[Any] = []
+#: One client per (service, Region) for every harness in the process. A botocore client
+#: holds no AWS state of its own (moto's backends, reset by each harness, hold it all) and
+#: moto's stubber intercepts every client while a mock is active; creating a client costs
+#: about 15 ms (its service model's methods), and a deploy made about ten per harness.
+_CLIENTS: dict[tuple[str, str], Any] = {}
 
 
 def shared_session() -> Any:
@@ -70,7 +75,6 @@ class Kernel:
         self.registry = ResourceRegistry()
         self.patcher = Patcher()
         self.work_dir = Path(".")
-        self._clients: dict[str, Any] = {}
         self._first_use: dict[str, Callable[[], None]] = {}
         self.authorize: Callable[[Mapping[str, Any], Any], None] | None = None
         """Called with each boto3 call's parameters and operation model before it is sent
@@ -95,13 +99,15 @@ class Kernel:
         self._first_use[service] = hook
 
     def client(self, service: str) -> Any:
-        """A boto3 client for ``service`` in the harness's region (cached)."""
+        """A boto3 client for ``service`` in the harness's region (one per process)."""
         hook = self._first_use.pop(service, None)
         if hook is not None:
             hook()
-        if service not in self._clients:
-            self._clients[service] = shared_session().client(service, region_name=self.region)
-        return self._clients[service]
+        key = (service, self.region)
+        client = _CLIENTS.get(key)
+        if client is None:
+            client = _CLIENTS[key] = shared_session().client(service, region_name=self.region)
+        return client
 
     def arn(self, service: str, resource: str, *, region: bool = True,
             account: bool = True) -> str:
