@@ -45,8 +45,11 @@ synth: setup
 	$(CDK) synth --quiet --output cdk.out
 
 # node_modules too: the diagram tests render through Graphviz (WebAssembly) and resvg from npm.
+# One pytest-xdist worker per core (PYTEST_WORKERS=0 runs serially); the example app's
+# compliance gate runs once per session whatever the workers (tests/conftest.py).
+PYTEST_WORKERS ?= auto
 test: $(VENV_STAMP) $(NODE_STAMP)
-	$(VENV_PY) -m pytest
+	$(VENV_PY) -m pytest -n $(PYTEST_WORKERS)
 
 $(DAGS_STAMP): $(DAGS_REQUIREMENTS) $(DAGS_CONSTRAINTS)
 	@$(DAGS_PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "the DAG tests need Python 3.11, the Python of MWAA 2.10.3 (found " + sys.version.split()[0] + "); set DAGS_PYTHON=python3.11")'

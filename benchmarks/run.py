@@ -169,7 +169,7 @@ def measure_test_suite(memory: bool = True) -> dict[str, Any]:
     env = {**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
     with tempfile.TemporaryDirectory() as work:
         junit = Path(work) / "junit.xml"
-        command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+        command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "auto",
                    f"--junitxml={junit}"]
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         elapsed = _timed(command, env)

@@ -96,3 +96,12 @@ def example_stack(example_app: tuple[App, cx_api.CloudAssembly]) -> Callable[[st
         return stack
 
     return find
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The tests of the ``python app.py`` gate first, the rest in their order.
+
+    The gate is the session's longest single piece of work (about 50 s): started first, it
+    overlaps everything else on the other pytest-xdist worker instead of trailing it.
+    """
+    items.sort(key=lambda item: "app_py_run" not in getattr(item, "fixturenames", ()))

@@ -187,3 +187,34 @@ def test_deploys_a_template_with_its_asset_directory(make_asset) -> None:
         aws.deploy(template=template, asset_dir=assembly.directory, stack_name="Raw")
         echo = next(r for r in aws.resources if r.resource_type == "AWS::Lambda::Function")
         assert aws.invoke(echo.logical_id, {"hi": 1}).result == {"hi": 1}
+
+
+def test_kms_key_pairs_are_generated_on_first_use_and_answer_as_moto_does(monkeypatch):
+    """Symmetric keys never pay for the RSA pair moto makes for every key; an asymmetric
+    key still signs, verifies and gives its public key."""
+    from moto.kms import utils as kms_utils
+
+    generated: list[str] = []
+    original = kms_utils.generate_private_key
+
+    def counting(key_spec: str) -> object:
+        generated.append(key_spec)
+        return original(key_spec)
+
+    monkeypatch.setattr("moto.kms.models.generate_private_key", counting)
+    stack = cdk.Stack(cdk.App(), "Keys")
+    cdk.aws_kms.Key(stack, "Data")
+    with OfflineAws() as aws:
+        aws.deploy(stack)
+        kms = aws.client("kms")
+        symmetric = kms.encrypt(KeyId=aws.physical_id("Data"), Plaintext=b"x")
+        assert kms.decrypt(CiphertextBlob=symmetric["CiphertextBlob"])["Plaintext"] == b"x"
+        assert generated == []
+
+        signing = kms.create_key(KeySpec="RSA_2048", KeyUsage="SIGN_VERIFY")["KeyMetadata"]
+        signature = kms.sign(KeyId=signing["KeyId"], Message=b"m",
+                             SigningAlgorithm="RSASSA_PSS_SHA_256")["Signature"]
+        assert kms.verify(KeyId=signing["KeyId"], Message=b"m", Signature=signature,
+                          SigningAlgorithm="RSASSA_PSS_SHA_256")["SignatureValid"]
+        assert kms.get_public_key(KeyId=signing["KeyId"])["PublicKey"]
+        assert generated == ["RSA_2048"]

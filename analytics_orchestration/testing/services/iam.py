@@ -13,8 +13,29 @@ from typing import Any
 
 from analytics_orchestration.testing.core.deploy import Handler
 from analytics_orchestration.testing.core.kernel import Kernel
+from analytics_orchestration.testing.core.patching import Patcher
 from analytics_orchestration.testing.core.registry import generated_name
 from analytics_orchestration.testing.core.template import StackTemplate
+
+
+class _PrivateKeyOnFirstUse:
+    """moto's private key of a KMS key, generated when something first uses it.
+
+    moto 5.2 generates a 2048-bit RSA key pair for every key it creates, symmetric ones
+    included (its fallback), about 55 ms each: most of a stack's deploy time in KMS. Only
+    Sign, Verify and GetPublicKey read it, which AWS allows on asymmetric keys alone, so
+    generating it on first use answers every call exactly as before.
+    """
+
+    def __init__(self, generate: Any, key_spec: str) -> None:
+        self._generate = generate
+        self._key_spec = key_spec
+        self._key: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._key is None:
+            self._key = self._generate(self._key_spec)
+        return getattr(self._key, name)
 
 
 class IamService:
@@ -22,6 +43,14 @@ class IamService:
 
     def __init__(self, kernel: Kernel) -> None:
         self.kernel = kernel
+
+    def apply(self, patcher: Patcher) -> None:
+        """Generate moto's key pairs on first use (:class:`_PrivateKeyOnFirstUse`)."""
+        from moto.kms import models as kms_models
+
+        generate = kms_models.generate_private_key
+        patcher.set(kms_models, "generate_private_key",
+                    lambda key_spec: _PrivateKeyOnFirstUse(generate, key_spec))
 
     def resource_handlers(self) -> dict[str, Handler]:
         return {
