@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from aws_cdk import App, Stack, Validations
+from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
@@ -180,6 +181,11 @@ def _guard_report(tmp_path: Path, plugin: CfnGuardValidator) -> dict:
     sqs.Queue(stack, "RawQueue")
     logs.LogGroup(stack, "RawLogs")
     s3.Bucket(stack, "RawBucket")
+    # A second template with other types: each template gets only its own types' rules.
+    other = Stack(app, "Other")
+    dynamodb.Table(other, "RawTable", partition_key=dynamodb.Attribute(
+        name="pk", type=dynamodb.AttributeType.STRING))
+    s3.Bucket(other, "OtherBucket")
     Validations.of(app).add_plugins(plugin)  # type: ignore[arg-type]
     with pytest.raises(RuntimeError, match="ValidationFailed"):
         app.synth()
@@ -191,4 +197,8 @@ def test_control_tower_rules_find_what_every_rule_finds(tmp_path):
     full = _guard_report(tmp_path / "full", CfnGuardValidator(control_tower_rules_enabled=True))
     applicable = _guard_report(tmp_path / "applicable", ControlTowerRules())
     assert full["violations"], "the raw resources must have findings to compare"
+    templates = {construct["cloudFormationResource"]["templatePath"]
+                 for violation in full["violations"]
+                 for construct in violation["violatingConstructs"]}
+    assert templates == {"User.template.json", "Other.template.json"}
     assert applicable == full
