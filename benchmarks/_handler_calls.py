@@ -7,7 +7,10 @@ is counted (``service.Operation``) and timed. Per test it records the handler in
 the units they carried (SQS/Kinesis/Firehose ``Records``, a list's items, else 1), the
 calls, and the handler's in-process time without the AWS calls (the time inside
 botocore's ``_make_api_call``, moto's included, is subtracted: what the handler costs with
-the calls stubbed). :func:`measure` runs it and reads the figures back.
+the calls stubbed) and without building its boto3 clients (botocore's ``create_client``,
+reported apart as first-use time: a handler builds its clients once per execution
+environment, and a test with one invocation would otherwise charge that to its one unit).
+:func:`measure` runs it and reads the figures back.
 """
 
 from __future__ import annotations
@@ -109,7 +112,7 @@ class _Recorder:
 
     def start(self, test_id: str) -> None:
         self.current = {"invocations": 0, "units": 0, "handler_s": 0.0, "aws_s": 0.0,
-                        "calls": collections.Counter()}
+                        "clients_s": 0.0, "calls": collections.Counter()}
         self.tests[test_id] = self.current
 
 
@@ -144,6 +147,7 @@ def _wrap(function: Any) -> Any:
 
 def _install() -> None:
     import botocore.client
+    import botocore.session
 
     original_exec = _bootstrap_external.SourceFileLoader.exec_module
 
@@ -170,6 +174,19 @@ def _install() -> None:
             current["calls"][f"{self.meta.service_model.service_name}.{operation}"] += 1
 
     botocore.client.BaseClient._make_api_call = make_api_call  # type: ignore[method-assign]
+    original_create = botocore.session.Session.create_client
+
+    def create_client(self: Any, *args: Any, **kwargs: Any) -> Any:
+        current = RECORDER.current
+        if RECORDER.depth == 0 or current is None:
+            return original_create(self, *args, **kwargs)
+        start = time.perf_counter()
+        try:
+            return original_create(self, *args, **kwargs)
+        finally:
+            current["clients_s"] += time.perf_counter() - start
+
+    botocore.session.Session.create_client = create_client  # type: ignore[method-assign]
 
 
 _install()
@@ -211,19 +228,22 @@ def measure() -> dict[str, Any]:
             "calls": got["calls"],
             "least_calls_per_unit": round(unit.least, 2),
             "least_needed": unit.why,
-            "in_process_ms_per_unit": round((got["handler_s"] - got["aws_s"]) / units * 1000, 2),
+            "in_process_ms_per_unit": round(
+                (got["handler_s"] - got["aws_s"] - got["clients_s"]) / units * 1000, 2),
+            "first_use_clients_ms": round(got["clients_s"] * 1000, 1),
         }
     return figures
 
 
 def report(figures: dict[str, Any]) -> list[str]:
     lines = ["handler AWS calls per unit (offline harness) and in-process ms per unit "
-             "(AWS call time excluded):"]
+             "(AWS call time and first-use client creation excluded):"]
     for name, handler in figures.items():
         lines.append(f"  {name:36} units {handler['units']:3}  calls/unit "
                      f"{handler['aws_calls_per_unit']:5} (least "
                      f"{handler['least_calls_per_unit']})  in-process "
-                     f"{handler['in_process_ms_per_unit']} ms/unit  {handler['calls']}")
+                     f"{handler['in_process_ms_per_unit']} ms/unit (+ clients "
+                     f"{handler['first_use_clients_ms']} ms once)  {handler['calls']}")
         lines.append(f"  {'':36} least: {handler['least_needed']}")
     return lines
 
