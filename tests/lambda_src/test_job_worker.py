@@ -1,6 +1,6 @@
 """Tests of the job worker (lambda_src/job_worker) against moto.
 
-The Lambda handler and the container poller run against the job and idempotency tables, a
+The Lambda handler and the container poller run against the job table, a
 work queue and a custom event bus whose rule forwards the worker's events to a queue read
 back here. The pure job logic of ``jobs.py`` is tested directly at the end of the file.
 """
@@ -18,7 +18,6 @@ import pytest
 
 HANDLER = "job_worker"
 JOB_TABLE = "jobs"
-IDEMPOTENCY_TABLE = "jobs-idempotency"
 EVENT_BUS = "jobs-bus"
 EVENT_SOURCE = "analytics-orchestration.jobs"
 QUEUE = "work"
@@ -26,8 +25,6 @@ MAX_RECEIVES = 3
 
 ENVIRONMENT = {
     "JOB_TABLE_NAME": JOB_TABLE,
-    "IDEMPOTENCY_TABLE_NAME": IDEMPOTENCY_TABLE,
-    "IDEMPOTENCY_EXPIRY_SECONDS": "345600",
     "MAX_RECEIVE_COUNT": str(MAX_RECEIVES),
     "QUEUE_NAME": QUEUE,
     "QUEUE_FIFO": "false",
@@ -79,6 +76,17 @@ class Worker:
         response = self.module.handler({"Records": list(records)}, self.context)
         return [item["itemIdentifier"] for item in response["batchItemFailures"]]
 
+    def calls(self) -> list[str]:
+        """Every AWS call the worker's clients make from now on (``service.Operation``)."""
+        made: list[str] = []
+        runtime = self.module.runtime()
+        for client in (runtime.table._client, runtime.events):
+            client.meta.events.register(
+                "before-call",
+                lambda model, **_: made.append(f"{model.service_model.service_name}.{model.name}"),
+            )
+        return made
+
     def rows(self) -> dict[str, dict[str, Any]]:
         items = self.dynamodb.Table(JOB_TABLE).scan(ConsistentRead=True)["Items"]
         return {item["job_id"]: item for item in items}
@@ -105,12 +113,11 @@ def worker_env(aws_credentials: None, monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def worker(aws_client, worker_env, load_handler, lambda_context) -> Worker:
     dynamodb = aws_client("dynamodb", resource=True)
-    for table, key in ((JOB_TABLE, "job_id"), (IDEMPOTENCY_TABLE, "id")):
-        dynamodb.create_table(
-            TableName=table, KeySchema=[{"AttributeName": key, "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
+    dynamodb.create_table(
+        TableName=JOB_TABLE, KeySchema=[{"AttributeName": "job_id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "job_id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
     sqs = aws_client("sqs")
     url = sqs.create_queue(QueueName="emitted")["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])[
@@ -122,6 +129,13 @@ def worker(aws_client, worker_env, load_handler, lambda_context) -> Worker:
     events.put_targets(Rule="all", EventBusName=EVENT_BUS, Targets=[{"Id": "q", "Arn": arn}])
     return Worker(module=load_handler(HANDLER), context=lambda_context, dynamodb=dynamodb,
                   sqs=sqs, events_queue_url=url, load=load_handler)
+
+
+def lease_runs_out(worker: Worker, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Move the worker's clock past every lease taken so far (the batch's deadline)."""
+    namespace = worker.module.process_record.__globals__  # the handler's ``worker`` module
+    later = namespace["_now_ms"]() + worker.context.get_remaining_time_in_millis() + 1
+    monkeypatch.setitem(namespace, "_now_ms", lambda: later)
 
 
 def assert_iso_utc(value: str) -> None:
@@ -144,6 +158,7 @@ def test_job_succeeds_with_result_row_and_event(worker):
     assert_iso_utc(row["received_at"])
     assert_iso_utc(row["finished_at"])
     assert "error" not in row
+    assert "lease_until" not in row  # a finished job holds no lease
     [event] = worker.emitted()
     assert (event["source"], event["detail-type"]) == (EVENT_SOURCE, "JobSucceeded")
     assert event["detail"] == {"job_id": "job-1", "queue": QUEUE, "status": "SUCCEEDED",
@@ -221,29 +236,86 @@ def test_a_failed_attempt_then_a_success_clears_the_error(worker):
 # --- duplicates ------------------------------------------------------------------------------
 
 
-def test_redelivered_job_is_processed_once(worker):
+def test_a_job_costs_three_calls(worker):
+    made = worker.calls()
+    assert worker.handle(sqs_record(SUMMARY)) == []
+    assert made == ["dynamodb.UpdateItem", "events.PutEvents", "dynamodb.UpdateItem"]
+
+
+@pytest.mark.parametrize("message_id", ["m-1", "m-2"])  # SQS redelivery; a re-sent job id
+def test_redelivered_job_is_answered_from_the_job_row_with_one_call(worker, message_id):
     assert worker.handle(sqs_record(SUMMARY)) == []
     first = worker.rows()["job-1"]
     worker.emitted()
+    made = worker.calls()
 
-    assert worker.handle(sqs_record(SUMMARY, receive_count=2)) == []
+    assert worker.handle(sqs_record(SUMMARY, message_id=message_id, receive_count=2)) == []
 
-    assert worker.rows()["job-1"] == first  # untouched: answered from the idempotency store
-    assert worker.emitted() == []
-
-
-def test_duplicate_after_the_idempotency_window_is_skipped_by_the_job_table(worker):
-    worker.handle(sqs_record(SUMMARY))
-    first = worker.rows()["job-1"]
-    worker.emitted()
-    table = worker.dynamodb.Table(IDEMPOTENCY_TABLE)
-    for item in table.scan()["Items"]:
-        table.delete_item(Key={"id": item["id"]})  # the records expired
-
-    assert worker.handle(sqs_record(SUMMARY, message_id="m-2")) == []
-
+    assert made == ["dynamodb.UpdateItem"]  # the refused claim, nothing runs
     assert worker.rows()["job-1"] == first
     assert worker.emitted() == []
+
+
+def test_a_concurrent_duplicate_fails_and_never_runs_next_to_the_running_attempt(
+        worker, monkeypatch):
+    runtime = worker.module.runtime()
+    put_events = runtime.events.put_events
+    seen: dict[str, Any] = {}
+
+    def put_events_while_a_duplicate_arrives(**kwargs):
+        # The worst moment: the job ran, its event is not out yet.
+        seen["failed"] = worker.handle(sqs_record(SUMMARY, message_id="m-2"))
+        seen["row"] = worker.rows()["job-1"]
+        return put_events(**kwargs)
+
+    monkeypatch.setattr(runtime.events, "put_events", put_events_while_a_duplicate_arrives)
+    assert worker.handle(sqs_record(SUMMARY)) == []
+
+    assert seen["failed"] == ["m-2"]  # redelivered after the visibility timeout...
+    assert seen["row"]["status"] == "RECEIVED" and seen["row"]["message_id"] == "m-1"
+    assert [e["detail-type"] for e in worker.emitted()] == ["JobSucceeded"]
+    monkeypatch.setattr(runtime.events, "put_events", put_events)
+    # ...and answered then as a duplicate.
+    assert worker.handle(sqs_record(SUMMARY, message_id="m-2", receive_count=2)) == []
+    assert worker.emitted() == []
+
+
+class Crash(BaseException):
+    """A hard stop (timeout, out of memory): no ``except Exception`` runs after it."""
+
+
+@pytest.mark.parametrize("operation", ["put_events", "update_item"])
+def test_a_crash_between_steps_is_run_and_announced_by_the_redelivery(
+        worker, monkeypatch, operation):
+    runtime = worker.module.runtime()
+    client = runtime.events if operation == "put_events" else runtime.table._client
+    original = getattr(client, operation)
+    calls = {"n": 0}
+
+    def crash(**kwargs):
+        calls["n"] += 1
+        if operation == "update_item" and calls["n"] == 1:
+            return original(**kwargs)  # the claim goes through; SUCCEEDED never lands
+        raise Crash(operation)
+
+    monkeypatch.setattr(client, operation, crash)
+    with pytest.raises(Crash):
+        worker.handle(sqs_record(SUMMARY))
+    monkeypatch.setattr(client, operation, original)
+    row = worker.rows()["job-1"]
+    assert row["status"] == "RECEIVED" and row["lease_until"]  # died holding its lease
+
+    # SQS redelivers after the visibility timeout (6 x the function timeout): the lease has
+    # run out by then, so the redelivery takes the job and finishes it.
+    lease_runs_out(worker, monkeypatch)
+    assert worker.handle(sqs_record(SUMMARY, receive_count=2)) == []
+
+    row = worker.rows()["job-1"]
+    assert (row["status"], row["attempts"]) == ("SUCCEEDED", 2)
+    assert "lease_until" not in row
+    detail_types = [e["detail-type"] for e in worker.emitted()]
+    # Crashed after PutEvents went out (update_item case): announced again, never lost.
+    assert detail_types == ["JobSucceeded"] * (2 if operation == "update_item" else 1)
 
 
 def test_late_failure_of_a_succeeded_job_does_not_overwrite_it(worker):
@@ -263,7 +335,9 @@ def test_refused_event_fails_the_record_and_leaves_the_job_unfinished(worker, mo
     monkeypatch.undo()
     for name, value in ENVIRONMENT.items():
         monkeypatch.setenv(name, value)
-    # The retry runs the job again (the idempotency record was released) and announces it.
+    # The retry (after the visibility timeout, when the lease has run out) runs the job
+    # again and announces it.
+    lease_runs_out(worker, monkeypatch)
     assert worker.handle(sqs_record(SUMMARY, receive_count=2)) == []
     assert worker.rows()["job-1"]["status"] == "SUCCEEDED"
     assert [e["detail-type"] for e in worker.emitted()] == ["JobSucceeded"]

@@ -15,8 +15,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from types import ModuleType
 from typing import Any
+from urllib.parse import quote
 
 import pytest
+from botocore.awsrequest import AWSResponse
 
 HANDLER = "object_reconciler"
 BUCKET = "landing-bucket"
@@ -148,13 +150,17 @@ def sweep(
     harness = Sweep(module=module, context=lambda_context, s3=s3, dynamodb=dynamodb, ssm=ssm,
                     sqs=sqs, queue_url=queue_url)
 
-    def invoke(**request: Any) -> dict[str, Any]:
-        assert request["FunctionName"] == VALIDATOR
-        assert request["InvocationType"] == "Event"
-        harness.redriven.append(json.loads(request["Payload"]))
-        return {"StatusCode": 202}
+    def invoke(params: dict[str, Any], **_: Any) -> tuple[AWSResponse, dict[str, Any]]:
+        """Lambda's answer to an asynchronous Invoke, given in botocore's ``before-call``
+        hook: the request is built and counted as any AWS call, only not sent (moto's
+        Lambda would run the validator in Docker)."""
+        function = quote(VALIDATOR, safe="")
+        assert params["url_path"] == f"/2015-03-31/functions/{function}/invocations"
+        assert params["headers"]["X-Amz-Invocation-Type"] == "Event"
+        harness.redriven.append(json.loads(params["body"]))
+        return AWSResponse(params["url"], 202, {}, None), {"StatusCode": 202}
 
-    monkeypatch.setattr(module._runtime().lambda_, "invoke", invoke)
+    module._runtime().lambda_.meta.events.register("before-call.lambda.Invoke", invoke)
     return harness
 
 

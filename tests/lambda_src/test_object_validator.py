@@ -12,7 +12,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -25,7 +25,6 @@ HANDLER = "object_validator"
 BUCKET = "ingest-bucket"
 UNVERSIONED_BUCKET = "ingest-unversioned"
 LEDGER_TABLE = "ingestion-ledger"
-IDEMPOTENCY_TABLE = "validator-idempotency"
 EVENT_BUS = "ingestion-bus"
 EVENT_SOURCE = "analytics.ingestion"
 QUARANTINE = "quarantine/"
@@ -34,14 +33,12 @@ EVENT_TIME = "2025-01-31T12:00:00Z"
 
 ENVIRONMENT = {
     "LEDGER_TABLE_NAME": LEDGER_TABLE,
-    "IDEMPOTENCY_TABLE_NAME": IDEMPOTENCY_TABLE,
     "EVENT_BUS_NAME": EVENT_BUS,
     "EVENT_SOURCE": EVENT_SOURCE,
     "ALLOWED_SUFFIXES": '[".csv", ".JSON"]',
     "MAX_OBJECT_SIZE_BYTES": str(MAX_SIZE),
     "REJECT_EMPTY": "true",
     "QUARANTINE_PREFIX": QUARANTINE,
-    "IDEMPOTENCY_EXPIRY_SECONDS": "7200",  # not the Powertools default (3600)
 }
 
 
@@ -91,14 +88,16 @@ class Pipeline:
     def ledger_rows(self) -> list[dict[str, Any]]:
         return self.dynamodb.Table(LEDGER_TABLE).scan(ConsistentRead=True)["Items"]
 
-    def idempotency_records(self) -> list[dict[str, Any]]:
-        return self.dynamodb.Table(IDEMPOTENCY_TABLE).scan(ConsistentRead=True)["Items"]
-
-    def forget_idempotency(self) -> None:
-        """Simulate the idempotency records expiring (TTL deleted them)."""
-        table = self.dynamodb.Table(IDEMPOTENCY_TABLE)
-        for item in self.idempotency_records():
-            table.delete_item(Key={"id": item["id"]})
+    def calls(self) -> list[str]:
+        """Every AWS call the handler's clients make from now on (``service.Operation``)."""
+        made: list[str] = []
+        runtime = self.module._runtime()
+        for client in (runtime.s3, runtime.events, runtime.ledger._client):
+            client.meta.events.register(
+                "before-call",
+                lambda model, **_: made.append(f"{model.service_model.service_name}.{model.name}"),
+            )
+        return made
 
     def versions(self, key: str, bucket: str = BUCKET) -> tuple[list[Any], list[Any]]:
         """(versions, delete markers) stored under exactly ``key``."""
@@ -128,13 +127,12 @@ def pipeline(
     s3.create_bucket(Bucket=UNVERSIONED_BUCKET)
 
     dynamodb = aws_client("dynamodb", resource=True)
-    for table, key in ((LEDGER_TABLE, "object_id"), (IDEMPOTENCY_TABLE, "id")):
-        dynamodb.create_table(
-            TableName=table,
-            KeySchema=[{"AttributeName": key, "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
+    dynamodb.create_table(
+        TableName=LEDGER_TABLE,
+        KeySchema=[{"AttributeName": "object_id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "object_id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
 
     sqs = aws_client("sqs")
     queue_url = sqs.create_queue(QueueName="emitted-events")["QueueUrl"]
@@ -196,6 +194,8 @@ def test_accepted_object_is_recorded_and_announced(pipeline: Pipeline) -> None:
     )
     assert "reason" not in row and "quarantine_key" not in row
     assert_iso_utc(row["recorded_at"])
+    assert_iso_utc(row["published_at"])
+    assert "lease_until" not in row  # a finished row holds no lease
     [emitted] = pipeline.emitted()
     assert (emitted["source"], emitted["detail-type"]) == (EVENT_SOURCE, "ObjectAccepted")
     assert emitted["detail"] == {**event, "object_id": oid, "status": "ACCEPTED"}
@@ -380,40 +380,99 @@ def test_rejection_reason_metadata_is_ascii_and_fits_the_limit(pipeline: Pipelin
     assert sum(len(k) + len(v) for k, v in metadata.items()) <= 2048
 
 
-# --- duplicates -------------------------------------------------------------------------
+# --- duplicates, leases and crashes (each guarantee the ledger alone must keep) ----------
 
 
-def test_duplicate_delivery_is_recorded_and_announced_once(pipeline: Pipeline) -> None:
-    event = pipeline.upload("landing/report.pdf", b"pdf")
+class Crash(BaseException):
+    """A hard stop (Lambda timeout, out of memory): no ``except Exception`` runs after it."""
 
+
+def crash_on(client: Any, operation: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make ``client.<operation>`` stop the attempt dead, as if the process were killed."""
+
+    def crash(**kwargs: Any) -> Any:
+        raise Crash(operation)
+
+    monkeypatch.setattr(client, operation, crash)
+
+
+def lease_runs_out(pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Move the handler's clock past every lease taken so far (the attempt's deadline)."""
+    now = pipeline.module._now_ms
+    later = now() + pipeline.context.get_remaining_time_in_millis() + 1
+    monkeypatch.setattr(pipeline.module, "_now_ms", lambda: later)
+
+
+def sweep_redrive_event(pipeline: Pipeline, load_handler: Callable[..., ModuleType],
+                        key: str) -> dict[str, Any]:
+    """The event ``object_reconciler`` re-drives for the version under ``key``: only when its
+    own rule (no row, or a row without ``published_at``) says the version is due."""
+    sweep = load_handler("object_reconciler", "sweep")
+    reconciler = load_handler("object_reconciler")
+    [version] = [v for v in pipeline.versions(key)[0]]
+    [row] = [r for r in pipeline.ledger_rows() if r["key"] == key] or [None]
+    plain = None if row is None else {k: v for k, v in row.items() if isinstance(v, str)}
+    assert reconciler._needs_redrive(plain, version, datetime.now(UTC) + timedelta(days=1))
+    event: dict[str, Any] = sweep.compact_event(BUCKET, version)
+    return event
+
+
+@pytest.mark.parametrize("key", ["landing/data.csv", "landing/report.pdf"])
+def test_duplicate_delivery_is_answered_from_the_ledger_with_one_call(
+    pipeline: Pipeline, key: str
+) -> None:
+    event = pipeline.upload(key, b"a,b\n")
     first = pipeline.invoke(event)
-    # EventBridge redelivery; the idempotency key is bucket + key + version, not the time.
+    made = pipeline.calls()
+
+    # EventBridge redelivery, the sweep's re-drive or Lambda's retry, at any time later: the
+    # key is bucket + key + version, not the time.
     second = pipeline.invoke({**event, "event_time": "2025-01-31T12:05:00Z"})
 
     assert second == first
+    assert made == ["dynamodb.PutItem"]  # the refused claim returns the row: nothing else
     assert len(pipeline.ledger_rows()) == 1
     assert len(pipeline.emitted()) == 1
-    quarantined, _ = pipeline.versions(first["quarantine_key"])
-    assert len(quarantined) == 1
-    [record] = pipeline.idempotency_records()
-    assert record["status"] == "COMPLETED"
-    # expires_after_seconds comes from IDEMPOTENCY_EXPIRY_SECONDS.
-    assert abs(int(record["expiration"]) - (time.time() + 7200)) < 60
+    if first["status"] == "REJECTED":
+        quarantined, _ = pipeline.versions(first["quarantine_key"])
+        assert len(quarantined) == 1
 
 
-def test_duplicate_after_idempotency_expiry_is_not_reprocessed(pipeline: Pipeline) -> None:
+def test_an_accepted_object_costs_three_calls(pipeline: Pipeline) -> None:
+    event = pipeline.upload("landing/data.csv")
+    made = pipeline.calls()
+
+    pipeline.invoke(event)
+
+    assert made == ["dynamodb.PutItem", "events.PutEvents", "dynamodb.UpdateItem"]
+
+
+def test_a_concurrent_duplicate_never_publishes_next_to_the_running_attempt(
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
     event = pipeline.upload("landing/report.pdf", b"pdf")
+    runtime = pipeline.module._runtime()
+    put_events = runtime.events.put_events
+    duplicate: dict[str, Any] = {}
+
+    def put_events_while_a_duplicate_arrives(**kwargs: Any) -> Any:
+        # The worst moment: claimed and moved, event not yet out.
+        with pytest.raises(pipeline.module.ObjectInProgressError) as raised:
+            pipeline.invoke(event)
+        duplicate["error"] = raised.value
+        return put_events(**kwargs)
+
+    monkeypatch.setattr(runtime.events, "put_events", put_events_while_a_duplicate_arrives)
     first = pipeline.invoke(event)
-    assert len(pipeline.emitted()) == 1
-    pipeline.forget_idempotency()
 
-    second = pipeline.invoke(event)
-
-    assert second == first
-    assert len(pipeline.ledger_rows()) == 1
-    assert pipeline.emitted() == []
+    assert "error" in duplicate
+    assert [e["detail-type"] for e in pipeline.emitted()] == ["ObjectRejected"]
     quarantined, _ = pipeline.versions(first["quarantine_key"])
     assert len(quarantined) == 1
+    # Lambda's retry of the duplicate, later, is answered from the ledger.
+    monkeypatch.setattr(runtime.events, "put_events", put_events)
+    assert pipeline.invoke(event) == first
+    assert pipeline.emitted() == []
 
 
 @pytest.mark.filterwarnings("ignore:No application metrics to publish")
@@ -435,10 +494,10 @@ def test_failed_put_events_raises_and_the_retry_publishes_once(
         pipeline.invoke(event)
     [row] = pipeline.ledger_rows()
     assert "published_at" not in row
-    assert pipeline.idempotency_records() == []  # Powertools released the key for the retry
+    assert "lease_until" not in row  # handed back: the retry need not wait for the deadline
 
     monkeypatch.setattr(runtime.events, "put_events", put_events)
-    result = pipeline.invoke(event)  # Lambda's async retry
+    result = pipeline.invoke(event)  # Lambda's async retry, a minute later
 
     assert result["status"] == "REJECTED"
     assert result["quarantine_key"] == QUARANTINE + "landing/report.pdf"
@@ -448,6 +507,94 @@ def test_failed_put_events_raises_and_the_retry_publishes_once(
     assert "published_at" in row
     quarantined, _ = pipeline.versions(result["quarantine_key"])
     assert len(quarantined) == 1
+
+
+@pytest.mark.filterwarnings("ignore:No application metrics to publish")
+@pytest.mark.parametrize(
+    ("key", "client", "operation", "recovery"),
+    [
+        ("landing/data.csv", "events", "put_events", "sweep"),  # claimed, not announced
+        ("landing/report.pdf", "s3", "delete_object", "sweep"),  # copied, not deleted
+        # Moved, not announced: the original version is gone, so the sweep cannot list it;
+        # Lambda's async retry of the event (1 and 2 minutes later, past the 30 s lease)
+        # finishes it, else the on-failure destination keeps the event.
+        ("landing/report.pdf", "events", "put_events", "retry"),
+    ],
+)
+def test_a_crash_between_steps_is_finished_once_after_the_lease(
+    pipeline: Pipeline,
+    load_handler: Callable[..., ModuleType],
+    monkeypatch: pytest.MonkeyPatch,
+    key: str,
+    client: str,
+    operation: str,
+    recovery: str,
+) -> None:
+    event = pipeline.upload(key, b"a,b\n")
+    runtime = pipeline.module._runtime()
+    original = getattr(getattr(runtime, client), operation)
+    crash_on(getattr(runtime, client), operation, monkeypatch)
+    with pytest.raises(Crash):
+        pipeline.invoke(event)
+    monkeypatch.setattr(getattr(runtime, client), operation, original)
+    [row] = pipeline.ledger_rows()
+    assert "published_at" not in row and row["lease_until"]  # died holding its lease
+
+    # While the dead attempt's lease runs, a duplicate does not step in...
+    with pytest.raises(pipeline.module.ObjectInProgressError):
+        pipeline.invoke(event)
+    # ...after it, the sweep's re-drive (the row is due by its rule) or Lambda's retry
+    # finishes the recorded decision.
+    lease_runs_out(pipeline, monkeypatch)
+    if recovery == "sweep":
+        result = pipeline.invoke(sweep_redrive_event(pipeline, load_handler, key))
+    else:
+        assert pipeline.versions(key) == ([], [])
+        result = pipeline.invoke(event)
+
+    [emitted] = pipeline.emitted()
+    assert emitted["detail"]["status"] == result["status"] == row["status"]
+    [row] = pipeline.ledger_rows()
+    assert "published_at" in row and "lease_until" not in row
+    if row["status"] == "REJECTED":
+        assert result["reason"] == "key suffix is not allowed (allowed: .csv, .json)"
+        assert pipeline.versions(key) == ([], [])
+        quarantined, _ = pipeline.versions(result["quarantine_key"])
+        # Crashed before the delete, the resumed move copies again: the same bytes under
+        # the same key (a noncurrent version more), never a second object elsewhere.
+        assert len(quarantined) == (2 if operation == "delete_object" else 1)
+        assert {v["ETag"] for v in quarantined} == {f'"{event["etag"]}"'}
+    else:
+        assert len(pipeline.versions(key)[0]) == 1
+    assert pipeline.invoke(event) == result  # and the original's late retry is a duplicate
+    assert pipeline.emitted() == []
+
+
+def test_a_lost_event_is_validated_by_the_sweep_once(
+    pipeline: Pipeline, load_handler: Callable[..., ModuleType]
+) -> None:
+    event = pipeline.upload("landing/data.csv")  # S3's event never arrived: no row at all
+
+    result = pipeline.invoke(sweep_redrive_event(pipeline, load_handler, event["key"]))
+
+    assert result == {"status": "ACCEPTED", "object_id": object_id(event)}
+    assert pipeline.invoke(event) == result  # the late original
+    assert len(pipeline.emitted()) == 1
+
+
+def test_of_two_attempts_taking_over_an_expired_lease_one_wins(pipeline: Pipeline) -> None:
+    ledger = pipeline.module._runtime().ledger
+    oid = "s3://b/k#v"
+    ledger._client.put_item(TableName=LEDGER_TABLE, Item={
+        "object_id": {"S": oid}, "lease_until": {"N": "1000"}})
+
+    assert ledger.take_over(oid, expired=1000, lease_until=5000) is True
+    assert ledger.take_over(oid, expired=1000, lease_until=6000) is False
+    ledger.release(oid, 6000)  # not its lease: nothing changes
+    [row] = pipeline.ledger_rows()
+    assert row["lease_until"] == 5000
+    ledger.mark_published(oid)
+    assert ledger.take_over(oid, expired=None, lease_until=7000) is False  # finished
 
 
 # --- event shapes -----------------------------------------------------------------------
@@ -528,7 +675,6 @@ def test_quarantined_keys_are_skipped(pipeline: Pipeline) -> None:
     assert result["status"] == "SKIPPED"
     assert result["object_id"] == object_id(event)
     assert pipeline.ledger_rows() == [] and pipeline.emitted() == []
-    assert pipeline.idempotency_records() == []
     versions, _ = pipeline.versions(event["key"])
     assert len(versions) == 1
 
@@ -643,7 +789,7 @@ def test_a_quarantine_copy_with_an_encoded_key_is_skipped(pipeline: Pipeline) ->
     result = pipeline.invoke({**event, "key": form_encoded(event["key"])})
 
     assert result["status"] == "SKIPPED"
-    assert pipeline.ledger_rows() == [] and pipeline.idempotency_records() == []
+    assert pipeline.ledger_rows() == []
 
 
 # --- objects that changed underneath ----------------------------------------------------
@@ -710,11 +856,8 @@ def test_overwritten_unversioned_key_is_not_silently_dropped(pipeline: Pipeline)
     pipeline.invoke(first)
     second = pipeline.upload("landing/data.csv", b"second", bucket=UNVERSIONED_BUCKET)
 
-    # Same object id, other ETag: within the window Powertools' payload validation refuses...
-    with pytest.raises(Exception, match="Payload does not match"):
-        pipeline.invoke(second)
-    # ...and after it the ledger does, so the event goes to the on-failure destination.
-    pipeline.forget_idempotency()
+    # Same object id, other ETag: the ledger refuses, so the event goes to the on-failure
+    # destination instead of being answered with the older object's outcome.
     with pytest.raises(pipeline.module.LedgerConflictError, match="enable versioning"):
         pipeline.invoke(second)
     assert len(pipeline.emitted()) == 1
@@ -870,7 +1013,7 @@ def test_quarantine_metadata_truncates_to_the_limit(rules: ModuleType) -> None:
 def test_load_settings_parses_the_environment(rules: ModuleType) -> None:
     settings = rules.load_settings(ENVIRONMENT)
     assert settings.rules == rules.ValidationRules((".csv", ".json"), MAX_SIZE, True)
-    assert (settings.quarantine_prefix, settings.idempotency_expiry_seconds) == (QUARANTINE, 7200)
+    assert settings.quarantine_prefix == QUARANTINE
     assert (settings.accepted_detail_type, settings.rejected_detail_type) == (
         "ObjectAccepted",
         "ObjectRejected",
@@ -885,7 +1028,6 @@ def test_load_settings_reports_every_bad_variable(rules: ModuleType) -> None:
         **ENVIRONMENT,
         "MAX_OBJECT_SIZE_BYTES": "-1",
         "REJECT_EMPTY": "yes",
-        "IDEMPOTENCY_EXPIRY_SECONDS": "0",
         "ALLOWED_SUFFIXES": '[".csv", 3]',
         "EVENT_BUS_NAME": "",
     }
@@ -894,7 +1036,6 @@ def test_load_settings_reports_every_bad_variable(rules: ModuleType) -> None:
     for name in (
         "MAX_OBJECT_SIZE_BYTES",
         "REJECT_EMPTY",
-        "IDEMPOTENCY_EXPIRY_SECONDS",
         "ALLOWED_SUFFIXES",
         "EVENT_BUS_NAME",
     ):

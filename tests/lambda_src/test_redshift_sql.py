@@ -139,3 +139,47 @@ def test_on_event_calls_no_data_api_and_names_the_resource(handler, lambda_conte
 def test_is_complete_with_nothing_to_run_is_complete_at_once(handler, lambda_context):
     assert handler.is_complete(_event("Update", old=dict(PROPS)), lambda_context) == {
         "IsComplete": True}
+
+
+#: The provider framework's waiter polls at once, then every query interval (the
+#: construct's default: 10 s).
+QUERY_INTERVAL_SECONDS = 10
+
+
+@pytest.fixture
+def data_api(aws_credentials):
+    """The harness's Data API (client tokens, statuses on virtual time) with workgroup sales."""
+    from analytics_orchestration.testing import OfflineAws
+
+    with OfflineAws(iam="off") as aws:
+        aws.redshift_data.add_workgroup("sales")
+        yield aws
+
+
+def _poll_until_complete(handler, event, context, aws) -> list[dict[str, Any]]:
+    """Run ``is_complete`` as the waiter does: at once, then every query interval."""
+    polls: list[dict[str, Any]] = []
+    while not polls or not polls[-1]["IsComplete"]:
+        assert len(polls) < 10, "never complete"
+        if polls:
+            aws.clock.sleep(QUERY_INTERVAL_SECONDS)
+        polls.append(handler.is_complete(event, context))
+    return polls
+
+
+def test_is_complete_starts_each_statement_once_across_polls_of_the_data_api(
+        handler, lambda_context, data_api):
+    polls = _poll_until_complete(handler, _event("Create"), lambda_context, data_api)
+
+    assert data_api.redshift_data.sql_run() == PROPS["CreateSql"]
+    # t=0 the first running; t=10 it finished, the second started; t=20 both finished.
+    assert len(polls) == 3
+
+
+def test_a_repeated_poll_after_completion_starts_nothing_again(
+        handler, lambda_context, data_api):
+    event = _event("Create")
+    _poll_until_complete(handler, event, lambda_context, data_api)
+
+    assert handler.is_complete(event, lambda_context) == {"IsComplete": True}
+    assert data_api.redshift_data.sql_run() == PROPS["CreateSql"]

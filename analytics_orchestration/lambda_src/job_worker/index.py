@@ -23,7 +23,7 @@ __all__ = ["handler"]
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Process one SQS batch; returns ``{"batchItemFailures": [...]}``."""
-    runtime().idempotency_config.register_lambda_context(context)
+    runtime().deadline.start(context)
     return dict(process_partial_response(
         event=event, record_handler=process_record, processor=new_processor(), context=context
     ))

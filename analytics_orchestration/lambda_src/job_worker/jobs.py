@@ -279,8 +279,6 @@ class Settings:
     """The worker's configuration, read once from the environment the construct sets."""
 
     job_table_name: str
-    idempotency_table_name: str
-    idempotency_expiry_seconds: int
     max_receive_count: int
     queue_name: str
     fifo: bool
@@ -311,9 +309,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         return int(raw)
 
     job_table = required("JOB_TABLE_NAME")
-    idempotency_table = required("IDEMPOTENCY_TABLE_NAME")
     queue_name = required("QUEUE_NAME")
-    expiry = positive_int("IDEMPOTENCY_EXPIRY_SECONDS")
     max_receive = positive_int("MAX_RECEIVE_COUNT")
     raw_fifo = environ.get("QUEUE_FIFO", "false")
     fifo = _TRUE_FALSE.get(raw_fifo.strip().lower())
@@ -323,8 +319,6 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         raise ConfigurationError("invalid job worker configuration: " + "; ".join(problems))
     return Settings(
         job_table_name=job_table,
-        idempotency_table_name=idempotency_table,
-        idempotency_expiry_seconds=expiry,
         max_receive_count=max_receive,
         queue_name=queue_name,
         fifo=bool(fifo),

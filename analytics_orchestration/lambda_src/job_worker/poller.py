@@ -4,7 +4,7 @@ Run by the ECS Fargate service of ``SqsWorkerPool`` with ``ContainerWorkers`` (t
 built from this folder's Dockerfile). Each receive of up to ``BATCH_SIZE`` messages goes
 through the same Powertools batch processor and per-record handler as the Lambda worker
 (``worker.process_record``), with the records in Lambda's event shape, so job semantics
-(job table, idempotency, outcome events) are identical. Records that succeeded are deleted;
+(job table and its leases, outcome events) are identical. Records that succeeded are deleted;
 failed ones are left alone, reappear after the visibility timeout and are parked in the
 DLQ after ``MAX_RECEIVE_COUNT`` receives. SIGTERM (ECS scaling in or deploying) stops the
 loop after the batch in hand.
@@ -12,8 +12,8 @@ loop after the batch in hand.
 Environment (besides ``worker.py``'s): ``QUEUE_URL``, ``QUEUE_ARN``, ``BATCH_SIZE``
 (1-10, default 10), ``WAIT_TIME_SECONDS`` (0-20, default 20) and
 ``VISIBILITY_TIMEOUT_SECONDS`` (the queue's, default 300): a received batch must be done by
-then, and idempotency's in-progress records expire then, so a job whose task died mid-way
-is picked up again by the next receive instead of looking "in progress" for days.
+then, and the job rows' leases run out then, so a job whose task died mid-way is picked
+up again by the next receive instead of looking "in progress" for days.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ class PollerSettings:
 
 
 class _BatchDeadline:
-    """What Powertools idempotency reads from a Lambda context: the time left for the batch."""
+    """What the worker reads from a Lambda context: the time left for the batch."""
 
     def __init__(self, seconds: int) -> None:
         self._deadline = time.monotonic() + seconds
@@ -119,9 +119,7 @@ def poll_once(sqs: BaseClient, settings: PollerSettings) -> tuple[int, int]:
     ).get("Messages", [])
     if not messages:
         return 0, 0
-    runtime().idempotency_config.register_lambda_context(
-        _BatchDeadline(settings.visibility_timeout_seconds)  # type: ignore[arg-type]
-    )
+    runtime().deadline.start(_BatchDeadline(settings.visibility_timeout_seconds))
     records = [to_lambda_record(m, settings) for m in messages]
     response = process_partial_response(
         event={"Records": records}, record_handler=process_record, processor=new_processor()

@@ -7,17 +7,28 @@ kinds of worker share every semantic:
 1. The job is parsed (``jobs.parse_job``); a malformed message raises :class:`InvalidJob`:
    its row (when it names a job id) records FAILED with the error, the record is reported as
    a batch item failure, and after ``MAX_RECEIVE_COUNT`` receives SQS parks it in the DLQ.
-2. Powertools idempotency on the job id answers a redelivered job that already succeeded
-   (within ``IDEMPOTENCY_EXPIRY_SECONDS``, the queue's retention) from the idempotency table,
-   without touching anything. A second delivery of a job still in progress fails and is
-   retried later.
-3. The job row is set to RECEIVED (with ``received_at`` and the receive count) unless it
-   already SUCCEEDED: that conditional write guards against duplicates after the idempotency
-   window, too.
-4. The job runs; JobSucceeded is put on the bus (when ``EVENT_BUS_NAME`` is set) and then
+2. The job row is set to RECEIVED (with ``received_at``, the receive count and a *lease*,
+   ``lease_until``: the batch's deadline in epoch ms) in one conditional write, the claim.
+   It is refused when the job already SUCCEEDED (a redelivery, at any time: answered as a
+   duplicate, nothing runs) or when another attempt holds a running lease (a concurrent
+   duplicate: :class:`JobInProgressError` fails the record, SQS redelivers it after the
+   visibility timeout and it is answered then). The refusal returns the row with the error
+   (``ReturnValuesOnConditionCheckFailure``), so a duplicate costs that one call. A lease
+   that ran out (the attempt died) is simply taken: SQS redelivers a message only after its
+   visibility timeout, at least 6 x the function's timeout, so a live attempt's lease has
+   always run out by then.
+3. The job runs; JobSucceeded is put on the bus (when ``EVENT_BUS_NAME`` is set) and then
    SUCCEEDED (with ``finished_at`` and the JSON result) recorded; or FAILED (with the error)
    is recorded, and JobFailed put once the last receive failed (the message is about to be
-   parked in the DLQ).
+   parked in the DLQ). Either write drops the lease.
+
+So a job costs 3 AWS calls: the claim, PutEvents, SUCCEEDED. The event must go out before
+SUCCEEDED is recorded (else a refused event would be lost behind a "duplicate" answer) and
+after the claim (else a concurrent duplicate would announce it too): neither write can go.
+Powertools idempotency is deliberately not used (it was, until issue #16): its in-progress
+and completed records (two more DynamoDB writes per job) repeated what the claim decides;
+its in-progress lock is the lease, carried by the claim at no extra call. Powertools still
+does the batch processing, logging and metrics.
 
 Clients and configuration are built on first use, so a missing variable surfaces as a clear
 :class:`jobs.ConfigurationError` and tests can start moto first.
@@ -28,10 +39,11 @@ from __future__ import annotations
 import functools
 import json
 import os
-from collections.abc import Callable, Mapping
+import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import boto3
 from aws_lambda_powertools import Logger, Metrics
@@ -43,12 +55,6 @@ from aws_lambda_powertools.utilities.batch import (
     SqsFifoPartialProcessor,
 )
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from aws_lambda_powertools.utilities.idempotency import (
-    DynamoDBPersistenceLayer,
-    IdempotencyConfig,
-    idempotent_function,
-)
-from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 from botocore.client import BaseClient
 from botocore.config import Config
 from botocore.exceptions import ClientError
@@ -70,12 +76,15 @@ __all__ = [
     "ConfigurationError",
     "EventPublishError",
     "InvalidJob",
+    "JobInProgressError",
     "new_processor",
     "process_record",
     "runtime",
 ]
 
 RECEIVED = "RECEIVED"
+#: Job-row attribute of a RECEIVED job: until then (epoch ms) its attempt is running it.
+LEASE_UNTIL = "lease_until"
 SUCCEEDED = "SUCCEEDED"
 FAILED = "FAILED"
 
@@ -85,8 +94,17 @@ logger = Logger()
 metrics = Metrics()
 
 
+class _RemainingTime(Protocol):
+    def get_remaining_time_in_millis(self) -> int: ...
+
+
 class EventPublishError(RuntimeError):
     """EventBridge did not accept an outcome event; the record fails and is retried."""
+
+
+class JobInProgressError(RuntimeError):
+    """Another attempt holds a running lease on this job: the record fails, SQS redelivers it
+    after the visibility timeout, and it is answered then (a duplicate, or the job taken over)."""
 
 
 class _JobTable:
@@ -96,18 +114,23 @@ class _JobTable:
         self._client = client
         self._table_name = table_name
 
-    def mark_received(self, job: Job, now: str) -> bool:
-        """Record the receive; False when the job already SUCCEEDED (a late duplicate)."""
+    def mark_received(self, job: Job, now: str, *, now_ms: int, lease_until: int) -> bool:
+        """Claim the job with a lease; False when it already SUCCEEDED (a duplicate).
+
+        Raises :class:`JobInProgressError` when another attempt's lease still runs.
+        """
         values: dict[str, Any] = {
             ":received": {"S": RECEIVED},
             ":succeeded": {"S": SUCCEEDED},
             ":now": {"S": now},
+            ":now_ms": {"N": str(now_ms)},
+            ":lease": {"N": str(lease_until)},
             ":attempts": {"N": str(job.receive_count)},
             ":job_type": {"S": job.job_type},
             ":message_id": {"S": job.message_id},
         }
         assignments = ["#status = :received", "received_at = :now", "attempts = :attempts",
-                       "job_type = :job_type", "message_id = :message_id"]
+                       "job_type = :job_type", "message_id = :message_id", "#lease = :lease"]
         for name in ("submitted_by", "submitted_at"):
             value = getattr(job, name)
             if value:
@@ -119,23 +142,35 @@ class _JobTable:
                 Key={"job_id": {"S": job.job_id}},
                 UpdateExpression="SET " + ", ".join(assignments)
                 + " REMOVE finished_at, #error, #result",
-                ConditionExpression="attribute_not_exists(job_id) OR #status <> :succeeded",
+                ConditionExpression=(
+                    "attribute_not_exists(job_id) OR (#status <> :succeeded AND (#status <> "
+                    ":received OR attribute_not_exists(#lease) OR #lease < :now_ms))"
+                ),
                 ExpressionAttributeNames={"#status": "status", "#error": "error",
-                                          "#result": "result"},
+                                          "#result": "result", "#lease": LEASE_UNTIL},
                 ExpressionAttributeValues=values,
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as err:
-            if err.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            if not _condition_failed(err):
+                raise
+            old = err.response.get("Item") or {}
+            if old.get("status", {}).get("S") == SUCCEEDED:
                 return False
-            raise
+            raise JobInProgressError(
+                f"job {job.job_id} is being run by another attempt (lease until "
+                f"{old.get(LEASE_UNTIL, {}).get('N')} ms); it is answered on redelivery"
+            ) from None
         return True
 
     def mark_succeeded(self, job_id: str, result: Mapping[str, Any], now: str) -> None:
         self._client.update_item(
             TableName=self._table_name,
             Key={"job_id": {"S": job_id}},
-            UpdateExpression="SET #status = :status, finished_at = :now, #result = :result",
-            ExpressionAttributeNames={"#status": "status", "#result": "result"},
+            UpdateExpression="SET #status = :status, finished_at = :now, #result = :result "
+                             "REMOVE #lease",
+            ExpressionAttributeNames={"#status": "status", "#result": "result",
+                                      "#lease": LEASE_UNTIL},
             ExpressionAttributeValues={":status": {"S": SUCCEEDED}, ":now": {"S": now},
                                        ":result": {"S": json.dumps(result, sort_keys=True)}},
         )
@@ -147,9 +182,10 @@ class _JobTable:
                 TableName=self._table_name,
                 Key={"job_id": {"S": job_id}},
                 UpdateExpression="SET #status = :failed, finished_at = :now, #error = :error, "
-                                 "attempts = :attempts",
+                                 "attempts = :attempts REMOVE #lease",
                 ConditionExpression="attribute_not_exists(job_id) OR #status <> :succeeded",
-                ExpressionAttributeNames={"#status": "status", "#error": "error"},
+                ExpressionAttributeNames={"#status": "status", "#error": "error",
+                                          "#lease": LEASE_UNTIL},
                 ExpressionAttributeValues={
                     ":failed": {"S": FAILED}, ":succeeded": {"S": SUCCEEDED},
                     ":now": {"S": now}, ":error": {"S": error},
@@ -157,10 +193,21 @@ class _JobTable:
                 },
             )
         except ClientError as err:
-            if err.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            if _condition_failed(err):
                 return False
             raise
         return True
+
+
+class Deadline:
+    """When the batch in hand must be done (epoch ms): the lease of every claim in it."""
+
+    def __init__(self) -> None:
+        self.epoch_ms = 0
+
+    def start(self, context: _RemainingTime) -> None:
+        """Set from a Lambda context (or the poller's stand-in) at the start of a batch."""
+        self.epoch_ms = _now_ms() + context.get_remaining_time_in_millis()
 
 
 @dataclass(frozen=True)
@@ -170,39 +217,19 @@ class Runtime:
     settings: Settings
     table: _JobTable
     events: BaseClient | None
-    idempotency_config: IdempotencyConfig
-    process_job: Callable[..., dict[str, Any]]
+    deadline: Deadline
 
 
 @functools.cache
 def runtime() -> Runtime:
     """Read the configuration and create the clients (once)."""
     settings = load_settings(os.environ)
-    dynamodb = boto3.client("dynamodb", config=_BOTO_CONFIG)
-    config = IdempotencyConfig(
-        event_key_jmespath="job_id",
-        raise_on_no_idempotency_key=True,
-        expires_after_seconds=settings.idempotency_expiry_seconds,
-        response_hook=_on_duplicate,
-    )
-    persistence = DynamoDBPersistenceLayer(
-        table_name=settings.idempotency_table_name, boto3_client=dynamodb
-    )
-    process_job = idempotent_function(
-        _process_job,
-        data_keyword_argument="job",
-        persistence_store=persistence,
-        config=config,
-        # Fixed, so renaming code never makes in-window duplicates look new.
-        key_prefix="job-worker",
-    )
     return Runtime(
         settings=settings,
-        table=_JobTable(dynamodb, settings.job_table_name),
+        table=_JobTable(boto3.client("dynamodb", config=_BOTO_CONFIG), settings.job_table_name),
         events=(boto3.client("events", config=_BOTO_CONFIG)
                 if settings.event_bus_name else None),
-        idempotency_config=config,
-        process_job=process_job,
+        deadline=Deadline(),
     )
 
 
@@ -237,14 +264,14 @@ def process_record(record: SQSRecord) -> dict[str, Any]:
             _record_failure(current, err.job_id, err, count)
         raise
     logger.append_keys(job_id=job.job_id)
-    return current.process_job(job=job)
+    return _process_job(current, job)
 
 
-def _process_job(job: Job) -> dict[str, Any]:
+def _process_job(current: Runtime, job: Job) -> dict[str, Any]:
     """RECEIVED, run, SUCCEEDED (or FAILED and re-raise); idempotent on the job id."""
-    current = runtime()
     received_at = _utc_now()
-    if not current.table.mark_received(job, received_at):
+    if not current.table.mark_received(job, received_at, now_ms=_now_ms(),
+                                       lease_until=current.deadline.epoch_ms):
         logger.info("Job already succeeded: duplicate delivery skipped")
         metrics.add_metric(name="DuplicateJobs", unit=MetricUnit.Count, value=1)
         return {"job_id": job.job_id, "status": SUCCEEDED, "duplicate": True}
@@ -303,16 +330,18 @@ def _publish(current: Runtime, detail: Mapping[str, Any]) -> None:
                                 f"{entry.get('ErrorMessage')}")
 
 
-def _on_duplicate(response: Any, idempotent_data: DataRecord) -> Any:
-    """A redelivered job answered from the idempotency store: count it, run nothing."""
-    logger.info("Duplicate job answered from the idempotency store")
-    metrics.add_metric(name="DuplicateJobs", unit=MetricUnit.Count, value=1)
-    return response
+def _condition_failed(err: ClientError) -> bool:
+    return err.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
 
 
 def _receive_count(record: SQSRecord) -> int:
     raw = str((record.raw_event.get("attributes") or {}).get("ApproximateReceiveCount", "1"))
     return int(raw) if raw.isdigit() else 1
+
+
+def _now_ms() -> int:
+    """Current time in epoch milliseconds (the lease's unit)."""
+    return int(time.time() * 1000)
 
 
 def _utc_now() -> str:

@@ -12,6 +12,10 @@ with its original data, never raised: Firehose then writes it, base64-encoded wi
 error, under the stream's error prefix (``processing-failed/``), and the rest of the batch
 is delivered. Raising would fail the whole batch (Firehose retries it, then sends every
 record of it to the error prefix).
+
+No Powertools ``Tracer``: the transformation makes no AWS call, so its only subsegment would
+repeat the invocation segment Lambda's active tracing records anyway, and constructing it
+imports the X-Ray SDK, most of this function's cold start (issue #16, ``docs/performance.md``).
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import (
     KinesisFirehoseDataTransformationResponse,
@@ -32,7 +36,6 @@ from normalise import OK, PROCESSING_FAILED, ConfigurationError, load_settings, 
 __all__ = ["ConfigurationError", "handler"]
 
 logger = Logger()
-tracer = Tracer()
 metrics = Metrics()
 #: Read once per container: a bad environment fails the first invocation loudly.
 SETTINGS = load_settings()
@@ -40,7 +43,6 @@ SETTINGS = load_settings()
 
 @metrics.log_metrics
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
 @event_source(data_class=KinesisFirehoseEvent)
 def handler(event: KinesisFirehoseEvent, context: LambdaContext) -> dict[str, Any]:
     response = KinesisFirehoseDataTransformationResponse()

@@ -8,8 +8,8 @@ version in the window that the rule would have ingested:
 - no ledger row: the event was lost somewhere upstream (S3 to EventBridge, the rule, the
   target, the validator's retries). The version is *re-driven*: the validator is invoked
   asynchronously with the compact event the rule would have sent, so it goes through the
-  same rules, idempotency, conditional ledger write, quarantine and outcome event, and a
-  late original event is answered as a duplicate;
+  same rules, conditional ledger claim (with its lease), quarantine and outcome event, and
+  a late original event is answered as a duplicate;
 - a ledger row without ``published_at`` older than ``minimum_age``: an attempt claimed the
   object and never finished (its event ended in the validator's failure queue); re-driving
   makes the validator finish the recorded decision;

@@ -17,17 +17,36 @@ publishes ``ObjectAccepted`` / ``ObjectRejected`` (overridable through ``ACCEPTE
 ``REJECTED_DETAIL_TYPE``) to ``EVENT_BUS_NAME``.
 
 Why the steps run in this order (S3 and EventBridge deliver at least once, Lambda retries
-failed async invocations):
+failed async invocations, the reconciliation sweep re-drives):
 
-1. Powertools idempotency on (bucket, key, version_id) answers duplicates that arrive within
-   ``IDEMPOTENCY_EXPIRY_SECONDS`` from the idempotency table, without touching anything.
-2. The ledger row is written *before* any side effect, with ``attribute_not_exists``: the
-   row is the claim on the object version, so a duplicate arriving after the idempotency
-   window never moves or announces the object a second time.
+1. The ledger row is written *before* any side effect, with ``attribute_not_exists``: the
+   row is the claim on the object version and records the decision, so a duplicate (at any
+   time later) never moves or announces the object a second time, and a resumed attempt
+   carries out the recorded decision (a rejected object moved away by the first attempt is
+   not re-judged as "gone"). A failed claim returns the existing row with the error
+   (``ReturnValuesOnConditionCheckFailure``): a duplicate costs that one call.
+2. The claim carries a *lease* (``lease_until``, epoch ms: the attempt's Lambda deadline).
+   A duplicate that finds an unfinished row whose lease runs raises
+   :class:`ObjectInProgressError` (Lambda retries it later) instead of publishing a second
+   time next to the running attempt; once the lease has run out (the attempt died) a
+   duplicate, Lambda's retry or the sweep's re-drive takes the lease over with a conditional
+   write and finishes the recorded decision. An attempt that fails with an exception hands
+   its lease back first, so Lambda's retry need not wait for the deadline.
 3. The quarantine move and the event follow; ``published_at`` is set on the row last. If an
    attempt fails in between (PutEvents rejected the entry, a timeout), the retry finds a row
    without ``published_at`` and finishes the recorded decision instead of returning early -
-   otherwise the outcome event would be lost for good.
+   otherwise the outcome event would be lost for good. ``object_reconciler`` re-drives rows
+   left without ``published_at``, so this second write is what makes "nothing lost" hold.
+
+So an accepted object costs 3 AWS calls (claim, PutEvents, ``published_at``) and a rejected
+one 6 (plus HeadObject for the headers a REPLACE copy must carry over, CopyObject,
+DeleteObject); neither can lose one without losing a guarantee: one write cannot both claim
+before the event and mark it sent after it, and PutEvents cannot be made conditional.
+Powertools idempotency is deliberately not used here (it was, until issue #16): its
+in-progress and completed records (two more DynamoDB writes per object) only repeated what
+the ledger's conditional claim already decides, for longer than its expiry window; its one
+extra, the in-progress lock against concurrent duplicates, is the lease above, carried by the
+claim at no extra call. Powertools still does the logging, tracing and metrics.
 
 Clients and configuration are built on first use, not at import, so a missing variable
 surfaces as a clear :class:`rules.ConfigurationError` and tests can start moto first.
@@ -39,7 +58,8 @@ import functools
 import json
 import math
 import os
-from collections.abc import Callable, Mapping
+import time
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -49,12 +69,6 @@ from typing import Any
 import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.idempotency import (
-    DynamoDBPersistenceLayer,
-    IdempotencyConfig,
-    idempotent_function,
-)
-from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.client import BaseClient
@@ -80,6 +94,7 @@ __all__ = [
     "EventPublishError",
     "InvalidObjectEvent",
     "LedgerConflictError",
+    "ObjectInProgressError",
     "ObjectRef",
     "Settings",
     "ValidationRules",
@@ -97,6 +112,8 @@ SKIPPED = "SKIPPED"
 
 #: Ledger attribute set once the outcome event is on the bus: a row without it is unfinished.
 PUBLISHED_AT = "published_at"
+#: Ledger attribute of an unfinished row: until then (epoch ms) its attempt is working on it.
+LEASE_UNTIL = "lease_until"
 
 #: CopyObject refuses sources over 5 GiB; larger objects are copied part by part.
 _MAX_SINGLE_COPY_BYTES = 5 * 1024**3
@@ -135,6 +152,14 @@ class EventPublishError(RuntimeError):
     """
 
 
+class ObjectInProgressError(RuntimeError):
+    """Another attempt holds the lease on this object version and has not finished.
+
+    Raised so Lambda retries the duplicate later (then it is answered from the ledger, or
+    takes over a lease that ran out); never published next to the running attempt.
+    """
+
+
 class LedgerConflictError(RuntimeError):
     """The ledger already holds this object id for a different ETag.
 
@@ -154,27 +179,75 @@ class _Ledger:
         self._client = client
         self._table_name = table_name
 
-    def claim(self, row: Mapping[str, Any]) -> bool:
-        """Write the row unless one exists; False means this version was recorded before."""
+    def claim(self, row: Mapping[str, Any]) -> dict[str, Any] | None:
+        """Write the row unless one exists; else return the existing row (one call either way).
+
+        The failed condition hands back the stored item (``ALL_OLD``), so a duplicate needs
+        no second read. Raises when DynamoDB refuses the condition without the item (it does
+        not, but a row decided on nothing must never be resumed).
+        """
         try:
             self._client.put_item(
                 TableName=self._table_name,
                 Item={k: self._serializer.serialize(v) for k, v in row.items()},
                 ConditionExpression="attribute_not_exists(object_id)",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as err:
-            if err.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            if not _condition_failed(err):
+                raise
+            item = err.response.get("Item")
+            if not item:
+                raise RuntimeError(
+                    f"ledger refused the claim on {row['object_id']} without its row"
+                ) from err
+            return self._row(item)
+        return None
+
+    def take_over(self, object_id: str, *, expired: int | None, lease_until: int) -> bool:
+        """Take the lease of an unfinished row whose lease (``expired``) ran out.
+
+        Conditional on the row still being unfinished and its lease unchanged, so of two
+        attempts taking over at once exactly one wins; False for the loser.
+        """
+        condition = "attribute_not_exists(#published_at) AND "
+        values: dict[str, Any] = {":mine": {"N": str(lease_until)}}
+        if expired is None:
+            condition += "attribute_not_exists(#lease)"
+        else:
+            condition += "#lease = :expired"
+            values[":expired"] = {"N": str(expired)}
+        try:
+            self._client.update_item(
+                TableName=self._table_name,
+                Key=self._key(object_id),
+                UpdateExpression="SET #lease = :mine",
+                ConditionExpression=condition,
+                ExpressionAttributeNames={"#lease": LEASE_UNTIL, "#published_at": PUBLISHED_AT},
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as err:
+            if _condition_failed(err):
                 return False
             raise
         return True
 
-    def read(self, object_id: str) -> dict[str, Any]:
-        """Read a row strongly consistently (it was written moments ago, maybe by a retry)."""
-        item = self._client.get_item(
-            TableName=self._table_name, Key=self._key(object_id), ConsistentRead=True
-        ).get("Item")
-        if item is None:
-            raise RuntimeError(f"ledger row {object_id} vanished after its conditional put failed")
+    def release(self, object_id: str, lease_until: int) -> None:
+        """Hand back this attempt's lease (it failed), so Lambda's retry can resume at once."""
+        try:
+            self._client.update_item(
+                TableName=self._table_name,
+                Key=self._key(object_id),
+                UpdateExpression="REMOVE #lease",
+                ConditionExpression="#lease = :mine",
+                ExpressionAttributeNames={"#lease": LEASE_UNTIL},
+                ExpressionAttributeValues={":mine": {"N": str(lease_until)}},
+            )
+        except ClientError as err:
+            if not _condition_failed(err):
+                raise
+
+    def _row(self, item: Mapping[str, Any]) -> dict[str, Any]:
         row = {k: self._deserializer.deserialize(v) for k, v in item.items()}
         return {k: int(v) if isinstance(v, Decimal) else v for k, v in row.items()}
 
@@ -189,12 +262,12 @@ class _Ledger:
         )
 
     def mark_published(self, object_id: str) -> None:
-        """Mark the row finished: its outcome event is on the bus."""
+        """Mark the row finished: its outcome event is on the bus (the lease goes with it)."""
         self._client.update_item(
             TableName=self._table_name,
             Key=self._key(object_id),
-            UpdateExpression="SET #published_at = :now",
-            ExpressionAttributeNames={"#published_at": PUBLISHED_AT},
+            UpdateExpression="SET #published_at = :now REMOVE #lease",
+            ExpressionAttributeNames={"#published_at": PUBLISHED_AT, "#lease": LEASE_UNTIL},
             ExpressionAttributeValues={":now": {"S": _utc_now()}},
         )
 
@@ -211,48 +284,22 @@ class _Runtime:
     s3: BaseClient
     events: BaseClient
     ledger: _Ledger
-    idempotency_config: IdempotencyConfig
-    process: Callable[..., dict[str, Any]]
 
 
 @functools.cache
 def _runtime() -> _Runtime:
     """Read the configuration and create the clients (once per container).
 
-    All clients come from boto3's default session and the ledger shares its DynamoDB client
-    with Powertools: every extra session or resource re-parses botocore's endpoint and
-    service models, which is most of a cold start's client cost.
+    All clients come from boto3's default session: every extra session or resource
+    re-parses botocore's endpoint and service models, which is most of a cold start's
+    client cost.
     """
     settings = load_settings(os.environ)
-    dynamodb = boto3.client("dynamodb", config=_BOTO_CONFIG)
-    idempotency_config = IdempotencyConfig(
-        event_key_jmespath="[bucket, key, version_id]",
-        # Same version but another ETag means an unversioned key was overwritten: fail
-        # loudly (on-failure destination) instead of answering with the older object's outcome.
-        payload_validation_jmespath="etag",
-        raise_on_no_idempotency_key=True,
-        expires_after_seconds=settings.idempotency_expiry_seconds,
-        response_hook=_on_idempotent_replay,
-    )
-    persistence = DynamoDBPersistenceLayer(
-        table_name=settings.idempotency_table_name, boto3_client=dynamodb
-    )
-    process = idempotent_function(
-        _process_object,
-        data_keyword_argument="obj",
-        persistence_store=persistence,
-        config=idempotency_config,
-        # A fixed prefix instead of the default "<function>.<module>.<qualname>": renaming
-        # code must not make in-window duplicates look new.
-        key_prefix="object-validator",
-    )
     return _Runtime(
         settings=settings,
         s3=boto3.client("s3", config=_BOTO_CONFIG),
         events=boto3.client("events", config=_BOTO_CONFIG),
-        ledger=_Ledger(dynamodb, settings.ledger_table_name),
-        idempotency_config=idempotency_config,
-        process=process,
+        ledger=_Ledger(boto3.client("dynamodb", config=_BOTO_CONFIG), settings.ledger_table_name),
     )
 
 
@@ -285,8 +332,8 @@ def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
             "reason": f"key is under the quarantine prefix {runtime.settings.quarantine_prefix!r}",
         }
 
-    runtime.idempotency_config.register_lambda_context(context)
-    return runtime.process(obj=ref)
+    lease_until = _now_ms() + context.get_remaining_time_in_millis()
+    return _process_object(runtime, ref, lease_until=lease_until)
 
 
 @tracer.capture_method
@@ -317,18 +364,12 @@ def _resolve_object(s3: BaseClient, ref: ObjectRef) -> ObjectRef:
     return ref
 
 
-def _on_idempotent_replay(response: Any, idempotent_data: DataRecord) -> Any:
-    """Count duplicates answered from the idempotency table (nothing else runs for them)."""
-    logger.info("Duplicate delivery answered from the idempotency store")
-    metrics.add_metric(name="DuplicateDeliveries", unit=MetricUnit.Count, value=1)
-    return response
-
-
 @tracer.capture_method
-def _process_object(obj: ObjectRef) -> dict[str, Any]:
-    """Decide, claim the ledger row, then carry out the decision (idempotent on the version)."""
-    runtime = _runtime()
-    ref = obj
+def _process_object(runtime: _Runtime, ref: ObjectRef, *, lease_until: int) -> dict[str, Any]:
+    """Decide, claim the ledger row, then carry out the decision (idempotent on the version).
+
+    ``lease_until`` (epoch ms) is this attempt's deadline: the claim's lease.
+    """
     exists = True
     size = ref.size
     if size is None:
@@ -353,10 +394,11 @@ def _process_object(obj: ObjectRef) -> dict[str, Any]:
             )
         )
 
-    if runtime.ledger.claim(row):
-        return _carry_out(runtime, row, resuming=False)
+    row[LEASE_UNTIL] = lease_until
+    existing = runtime.ledger.claim(row)
+    if existing is None:
+        return _carry_out_leased(runtime, row, lease_until, resuming=False)
 
-    existing = runtime.ledger.read(row["object_id"])
     if _strip_quotes(existing["etag"]) != _strip_quotes(ref.etag):
         raise LedgerConflictError(
             f"ledger already records {row['object_id']} with ETag {existing['etag']!r}, "
@@ -367,9 +409,35 @@ def _process_object(obj: ObjectRef) -> dict[str, Any]:
         logger.info("Duplicate delivery answered from the ledger", extra={"row": existing})
         metrics.add_metric(name="DuplicateDeliveries", unit=MetricUnit.Count, value=1)
         return _summary(existing)
+    lease = existing.get(LEASE_UNTIL)
+    if lease is not None and lease > _now_ms():
+        raise ObjectInProgressError(
+            f"{row['object_id']} is being processed by another attempt (lease until "
+            f"{lease} ms); retry later"
+        )
+    if not runtime.ledger.take_over(row["object_id"], expired=lease, lease_until=lease_until):
+        raise ObjectInProgressError(
+            f"another attempt took over or finished {row['object_id']} just now; retry later"
+        )
     # An earlier attempt claimed the row but failed before publishing: finish *its* decision.
     logger.warning("Resuming unfinished processing", extra={"status": existing["status"]})
-    return _carry_out(runtime, existing, resuming=True)
+    return _carry_out_leased(runtime, {**existing, LEASE_UNTIL: lease_until}, lease_until,
+                             resuming=True)
+
+
+def _carry_out_leased(
+    runtime: _Runtime, row: dict[str, Any], lease_until: int, *, resuming: bool
+) -> dict[str, Any]:
+    """:func:`_carry_out` under this attempt's lease, handed back if the attempt fails."""
+    try:
+        return _carry_out(runtime, row, resuming=resuming)
+    except Exception:
+        try:
+            runtime.ledger.release(row["object_id"], lease_until)
+        except ClientError:
+            # The lease then runs out at the deadline: a retry waits, nothing is lost.
+            logger.exception("Could not hand back the lease")
+        raise
 
 
 def _carry_out(runtime: _Runtime, row: dict[str, Any], *, resuming: bool) -> dict[str, Any]:
@@ -431,6 +499,10 @@ def _ref_from_row(row: Mapping[str, Any]) -> ObjectRef:
         size=int(row["size"]),
         version_id=row.get("version_id") or None,
     )
+
+
+def _condition_failed(err: ClientError) -> bool:
+    return err.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
 
 
 def _summary(row: Mapping[str, Any]) -> dict[str, Any]:
@@ -646,6 +718,11 @@ def _publish(runtime: _Runtime, row: Mapping[str, Any]) -> None:
 def _utc_now() -> str:
     """Current time as ISO-8601 UTC, e.g. ``2025-01-31T12:00:00.000+00:00``."""
     return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def _now_ms() -> int:
+    """Current time in epoch milliseconds (the lease's unit)."""
+    return int(time.time() * 1000)
 
 
 def _strip_quotes(etag: str) -> str:

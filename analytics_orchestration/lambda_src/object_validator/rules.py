@@ -263,13 +263,11 @@ class Settings:
     """The function's configuration, read once from the environment the construct sets."""
 
     ledger_table_name: str
-    idempotency_table_name: str
     event_bus_name: str
     event_source: str
     accepted_detail_type: str
     rejected_detail_type: str
     quarantine_prefix: str
-    idempotency_expiry_seconds: int
     rules: ValidationRules
 
 
@@ -297,11 +295,9 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         return int(raw)
 
     ledger = required("LEDGER_TABLE_NAME")
-    idempotency = required("IDEMPOTENCY_TABLE_NAME")
     bus = required("EVENT_BUS_NAME")
     source = required("EVENT_SOURCE")
     prefix = required("QUARANTINE_PREFIX")
-    expiry = non_negative_int("IDEMPOTENCY_EXPIRY_SECONDS", minimum=1)
     max_size = non_negative_int("MAX_OBJECT_SIZE_BYTES", minimum=0)
 
     raw_reject = environ.get("REJECT_EMPTY", "")
@@ -327,13 +323,11 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         raise ConfigurationError("invalid object validator configuration: " + "; ".join(problems))
     return Settings(
         ledger_table_name=ledger,
-        idempotency_table_name=idempotency,
         event_bus_name=bus,
         event_source=source,
         accepted_detail_type=environ.get("ACCEPTED_DETAIL_TYPE") or DEFAULT_ACCEPTED_DETAIL_TYPE,
         rejected_detail_type=environ.get("REJECTED_DETAIL_TYPE") or DEFAULT_REJECTED_DETAIL_TYPE,
         quarantine_prefix=prefix,
-        idempotency_expiry_seconds=expiry,
         rules=ValidationRules(
             allowed_suffixes=suffixes,
             max_object_size_bytes=max_size,

@@ -2,8 +2,12 @@
 
 Pipes calls this function synchronously with the batch, a JSON array of SQS records, and
 sends what it returns (an array, one workflow input per record, in order) to the state
-machine. The logic is in ``enrichment.py``; this module adds Powertools logging, tracing
-and metrics (``MessagesEnriched``, ``MalformedMessages``).
+machine. The logic is in ``enrichment.py``; this module adds Powertools logging and
+metrics (``MessagesEnriched``, ``MalformedMessages``).
+
+No Powertools ``Tracer``: the enrichment makes no AWS call, so its only subsegment would
+repeat the invocation segment Lambda's active tracing records anyway, and constructing it
+imports the X-Ray SDK, most of this function's cold start (issue #16, ``docs/performance.md``).
 
 A malformed message does not fail the batch (the pipe would retry every message in it):
 it reaches the workflow with ``valid: false`` and the reason, for the workflow to route.
@@ -13,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from enrichment import InvalidPipeBatch, count_invalid, enrich_batch, enrich_record
@@ -21,12 +25,10 @@ from enrichment import InvalidPipeBatch, count_invalid, enrich_batch, enrich_rec
 __all__ = ["InvalidPipeBatch", "enrich_batch", "enrich_record", "handler"]
 
 logger = Logger()
-tracer = Tracer()
 metrics = Metrics()
 
 
 @metrics.log_metrics
-@tracer.capture_lambda_handler
 @logger.inject_lambda_context
 def handler(event: Any, context: LambdaContext) -> list[dict[str, Any]]:
     """Enrich one batch (see the module docstring)."""

@@ -31,6 +31,7 @@ fails the request with the statement and Redshift's error; nothing loops forever
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -85,7 +86,11 @@ class Plan:
     statements: tuple[str, ...]
 
 
+@functools.cache
 def _client() -> BaseClient:
+    """One Data API client per execution environment: the waiter polls the same warm
+    function every query interval, and building a client (botocore's service model and
+    endpoint rules) cost more than the poll's own work."""
     return boto3.client("redshift-data", config=Config(retries={"mode": "standard"}))
 
 
