@@ -3,11 +3,11 @@
 
 The Lambda handler (``lambda_src/job_worker/index.handler``) processes batches of 10 SQS
 records, exactly as the event source mapping delivers them, against moto: every job is
-parsed, claimed in the idempotency table, recorded RECEIVED then SUCCEEDED in the job
-table and announced on an event bus. Each job is a ``summary`` of 100 values. Prints
+parsed, claimed RECEIVED (with its lease) then recorded SUCCEEDED in the job table and
+announced on an event bus. Each job is a ``summary`` of 100 values. Prints
 messages per second (median of 3 runs of ``BATCHES`` batches) and, for scale, the rate of
 the job logic alone. moto's DynamoDB and EventBridge stand in for AWS: on AWS the DynamoDB
-round trips (four per job) dominate, so read this as the worker's CPU cost per message, not
+round trips (two per job) dominate, so read this as the worker's CPU cost per message, not
 as a deployed pool's throughput (which scales with ``max_concurrency``).
 """
 
@@ -41,8 +41,6 @@ ENVIRONMENT = {
     "POWERTOOLS_METRICS_NAMESPACE": "Bench",
     "POWERTOOLS_LOG_LEVEL": "ERROR",
     "JOB_TABLE_NAME": "jobs",
-    "IDEMPOTENCY_TABLE_NAME": "idempotency",
-    "IDEMPOTENCY_EXPIRY_SECONDS": "345600",
     "MAX_RECEIVE_COUNT": "5",
     "QUEUE_NAME": "work",
     "QUEUE_FIFO": "false",
@@ -81,7 +79,7 @@ def _one_run(run: int) -> float:
 
     with mock_aws():
         dynamodb = boto3.client("dynamodb")
-        for table, key in (("jobs", "job_id"), ("idempotency", "id")):
+        for table, key in (("jobs", "job_id"),):
             dynamodb.create_table(
                 TableName=table, KeySchema=[{"AttributeName": key, "KeyType": "HASH"}],
                 AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"}],

@@ -97,9 +97,6 @@ __all__ = [
 #: largest single PUT S3 accepts).
 DEFAULT_MAX_OBJECT_SIZE_BYTES = 5 * 1024**3
 DEFAULT_QUARANTINE_PREFIX = "quarantine/"
-#: How long the validator remembers an object for idempotency: as long as EventBridge
-#: may keep redelivering an event (24 hours).
-IDEMPOTENCY_EXPIRY = Duration.hours(24)
 #: Default period of the ``metric_*`` helpers.
 METRIC_PERIOD = Duration.minutes(5)
 #: CloudWatch namespace of the validator's Powertools metrics.
@@ -169,8 +166,8 @@ class ReconciliationSweep:
     Each run lists the object versions under the pipeline's key prefixes (with its
     suffix and size filters) that landed since the previous pass, minus an overlap, and
     invokes the validator with the event the rule would have sent for every version
-    without a ledger row (or with an unfinished one). The validator's idempotency and
-    conditional ledger write make a re-drive and a late original event count once. Each
+    without a ledger row (or with an unfinished one). The validator's conditional ledger
+    claim (with its lease) makes a re-drive and a late original event count once. Each
     run reports ``ObjectsReconciled`` / ``ObjectsExamined`` metrics and, when it re-drove
     anything, an ``ObjectsReconciled`` event (:data:`~analytics_orchestration.event_catalog
     .OBJECTS_RECONCILED`). The first pass examines every existing version: objects that
@@ -357,7 +354,7 @@ class EventDrivenIngestion(Construct):
         you to turn them on. Default: None, a secure bucket is created (KMS, versioned,
         access-logged, TLS only, RETAINed).
     :param encryption_key: the KMS key for what the construct creates (bucket, ledger,
-        idempotency table, fan-out topic). Default: None, a rotating key is created.
+        fan-out topic). Default: None, a rotating key is created.
     :param server_access_logs_bucket: where the created bucket logs access. Only with a
         created bucket. Default: None, an access-log bucket is created.
     :param noncurrent_version_expiration: when superseded versions of the created bucket
@@ -462,8 +459,6 @@ class EventDrivenIngestion(Construct):
         )
         #: Ledger of every validated object (None without validation).
         self.ledger_table: dynamodb.Table | None = None
-        #: Powertools idempotency records of the validator (None without validation).
-        self.idempotency_table: dynamodb.Table | None = None
         #: The validation stage (None without validation).
         self.validator: PythonFunction | None = None
         #: The rule routing accepted objects to targets (None when nothing is routed).
@@ -696,10 +691,6 @@ class EventDrivenIngestion(Construct):
         self.ledger_table = secure_table(
             self, "Ledger", partition_key="object_id", encryption_key=self.encryption_key
         )
-        self.idempotency_table = secure_table(
-            self, "IdempotencyTable", partition_key="id", encryption_key=self.encryption_key,
-            time_to_live_attribute="expiration",
-        )
         self.validator = python_function(
             self,
             "Validator",
@@ -712,8 +703,6 @@ class EventDrivenIngestion(Construct):
             log_encryption_key=self.encryption_key,
             environment={
                 "LEDGER_TABLE_NAME": self.ledger_table.table_name,
-                "IDEMPOTENCY_TABLE_NAME": self.idempotency_table.table_name,
-                "IDEMPOTENCY_EXPIRY_SECONDS": str(int(IDEMPOTENCY_EXPIRY.to_seconds())),
                 "EVENT_BUS_NAME": self.event_bus.event_bus_name,
                 "EVENT_SOURCE": OBJECT_ACCEPTED.source,
                 "ACCEPTED_DETAIL_TYPE": OBJECT_ACCEPTED.detail_type,
@@ -764,14 +753,10 @@ class EventDrivenIngestion(Construct):
             keys.add(self.bucket.encryption_key)
         for key in keys:
             key.grant(role, "kms:Decrypt", "kms:GenerateDataKey")
-        assert self.ledger_table is not None and self.idempotency_table is not None
-        self.ledger_table.grant(
-            role, "dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem"
-        )
-        self.idempotency_table.grant(
-            role, "dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem",
-            "dynamodb:DeleteItem",
-        )
+        assert self.ledger_table is not None
+        # The claim is a conditional put that returns the stored row when it fails, so the
+        # validator never reads the ledger; the lease and published_at are updates.
+        self.ledger_table.grant(role, "dynamodb:PutItem", "dynamodb:UpdateItem")
         self.event_bus.grant_put_events_to(role)
         policy = role.node.try_find_child("DefaultPolicy")
         assert policy is not None

@@ -221,7 +221,7 @@ def test_validator_environment_carries_the_rules(full_pipeline):
     assert env["EVENT_SOURCE"] == OBJECT_ACCEPTED.source
     assert env["ACCEPTED_DETAIL_TYPE"] == "ObjectAccepted"
     assert env["REJECTED_DETAIL_TYPE"] == "ObjectRejected"
-    assert env["IDEMPOTENCY_EXPIRY_SECONDS"] == "86400"
+    assert not any(name.startswith("IDEMPOTENCY_") for name in env)
     assert env["EVENT_BUS_NAME"] == {"Ref": _logical_id(handles["bus"])}
     assert env["LEDGER_TABLE_NAME"] == {"Ref": _logical_id(ingestion.ledger_table)}
     assert env["POWERTOOLS_METRICS_NAMESPACE"] == "AnalyticsOrchestration/Ingestion"
@@ -238,21 +238,20 @@ def test_default_rules_reach_the_validator(default_pipeline):
     assert env["EVENT_BUS_NAME"] == "default"
 
 
-def test_ledger_and_idempotency_tables(default_pipeline):
+def test_the_ledger_is_the_only_table_of_the_validator(default_pipeline):
+    """The ledger's conditional claim is the validator's idempotency: no second table."""
     ingestion, template = default_pipeline
     resources = template.to_json()["Resources"]
     ledger = resources[_logical_id(ingestion.ledger_table)]
-    idempotency = resources[_logical_id(ingestion.idempotency_table)]
     assert ledger["Properties"]["KeySchema"] == [{"AttributeName": "object_id", "KeyType": "HASH"}]
-    assert idempotency["Properties"]["KeySchema"] == [{"AttributeName": "id", "KeyType": "HASH"}]
-    assert idempotency["Properties"]["TimeToLiveSpecification"] == {
-        "AttributeName": "expiration", "Enabled": True}
-    for table in (ledger, idempotency):
-        assert table["Properties"]["PointInTimeRecoverySpecification"] == {
-            "PointInTimeRecoveryEnabled": True}
-        assert table["Properties"]["SSESpecification"]["KMSMasterKeyId"] == {
-            "Fn::GetAtt": [_logical_id(ingestion.encryption_key), "Arn"]}
-        assert table["DeletionPolicy"] == "Retain"
+    assert ledger["Properties"]["PointInTimeRecoverySpecification"] == {
+        "PointInTimeRecoveryEnabled": True}
+    assert ledger["Properties"]["SSESpecification"]["KMSMasterKeyId"] == {
+        "Fn::GetAtt": [_logical_id(ingestion.encryption_key), "Arn"]}
+    assert ledger["DeletionPolicy"] == "Retain"
+    tables = [logical_id for logical_id, resource in resources.items()
+              if resource["Type"] == "AWS::DynamoDB::Table"]
+    assert tables == [_logical_id(ingestion.ledger_table)]
 
 
 def test_validator_permissions_are_exact(full_pipeline):
@@ -280,8 +279,9 @@ def test_validator_permissions_are_exact(full_pipeline):
     ledger_actions = [s["Action"] for s in statements if s["Resource"] == [
         {"Fn::GetAtt": [_logical_id(ingestion.ledger_table), "Arn"]}, {"Ref": "AWS::NoValue"}]
         or s["Resource"] == {"Fn::GetAtt": [_logical_id(ingestion.ledger_table), "Arn"]}]
+    # The claim returns the stored row when its condition fails: the validator never reads.
     assert ledger_actions and sorted(ledger_actions[0]) == [
-        "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
+        "dynamodb:PutItem", "dynamodb:UpdateItem"]
     assert all(s["Resource"] != "*" or s["Action"][0].startswith("xray:") for s in statements)
 
 

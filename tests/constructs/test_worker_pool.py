@@ -187,18 +187,17 @@ def test_batching_window_and_container_timeouts_raise_the_visibility_timeout(bui
     assert _props(built, pools["registry"].queue)["VisibilityTimeout"] == 1200
 
 
-def test_job_and_idempotency_tables(built):
+def test_the_job_table_is_the_only_table_of_a_pool(built):
+    """The job row's leased claim is the workers' idempotency: no second table."""
     pool = built["pools"]["default"]
     jobs = _props(built, pool.job_table)
-    idempotency = _props(built, pool.idempotency_table)
     assert jobs["KeySchema"] == [{"AttributeName": "job_id", "KeyType": "HASH"}]
-    assert idempotency["KeySchema"] == [{"AttributeName": "id", "KeyType": "HASH"}]
-    assert idempotency["TimeToLiveSpecification"] == {"AttributeName": "expiration",
-                                                      "Enabled": True}
-    for table in (jobs, idempotency):
-        assert table["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
-        assert table["SSESpecification"]["KMSMasterKeyId"] == {
-            "Fn::GetAtt": [_id(pool.encryption_key), "Arn"]}
+    assert jobs["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert jobs["SSESpecification"]["KMSMasterKeyId"] == {
+        "Fn::GetAtt": [_id(pool.encryption_key), "Arn"]}
+    tables = built["template"].find_resources("AWS::DynamoDB::Table")
+    pools = built["pools"].values()
+    assert len(tables) == len({_id(p.job_table) for p in pools})
     built["template"].has_resource_properties("AWS::KMS::Key", {"EnableKeyRotation": True})
 
 
@@ -238,8 +237,7 @@ def test_default_worker_is_the_reference_worker(built):
     assert function["TracingConfig"] == {"Mode": "Active"}
     env = function["Environment"]["Variables"]
     assert env["JOB_TABLE_NAME"] == {"Ref": _id(pool.job_table)}
-    assert env["IDEMPOTENCY_TABLE_NAME"] == {"Ref": _id(pool.idempotency_table)}
-    assert env["IDEMPOTENCY_EXPIRY_SECONDS"] == str(4 * 86400)
+    assert not any(name.startswith("IDEMPOTENCY_") for name in env)
     assert env["MAX_RECEIVE_COUNT"] == "5"
     assert env["QUEUE_NAME"] == {"Fn::GetAtt": [_id(pool.queue), "QueueName"]}
     assert env["QUEUE_FIFO"] == "false"
@@ -268,7 +266,6 @@ def test_worker_options_reach_the_function(built):
     assert (function["Timeout"], function["MemorySize"]) == (30, 1024)
     env = function["Environment"]["Variables"]
     assert (env["EXTRA"], env["QUEUE_FIFO"], env["MAX_RECEIVE_COUNT"]) == ("1", "true", "3")
-    assert env["IDEMPOTENCY_EXPIRY_SECONDS"] == str(2 * 86400)
     assert env["EVENT_BUS_NAME"] == {"Ref": _id(built["bus"])}
 
 
@@ -277,9 +274,10 @@ def test_worker_may_record_jobs_and_put_events_but_nothing_more(built):
     statements = _statements(built, pool.worker_function.role)
     actions = _actions(statements)
     assert {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
-            "dynamodb:DeleteItem", "kms:Decrypt", "kms:GenerateDataKey",
+            "kms:Decrypt", "kms:GenerateDataKey",
             "events:PutEvents", "sqs:ReceiveMessage", "sqs:DeleteMessage"} <= actions
     assert not [a for a in actions if a.startswith("dynamodb:") and a.endswith(("*", "Scan"))]
+    assert "dynamodb:DeleteItem" not in actions  # no idempotency records to delete
     [put_events] = [s for s in statements if s["Action"] == "events:PutEvents"]
     assert put_events["Resource"] == {"Fn::GetAtt": [_id(built["bus"]), "Arn"]}
 

@@ -121,7 +121,7 @@ class FakeLambdaContext:
     remaining_time_in_millis: int = 60_000
 
     def get_remaining_time_in_millis(self) -> int:
-        """Powertools idempotency uses it to expire in-progress records."""
+        """The validator and the job worker take it as their claim's lease (its deadline)."""
         return self.remaining_time_in_millis
 
 

@@ -84,7 +84,7 @@ class LambdaWorkers(WorkerCompute):
     :param code: your worker code (a ``lambda_.Code`` asset) for the created function. Its
         handler gets the same environment as the reference worker. Default: None, the
         library's reference worker (``lambda_src/job_worker``: Powertools batch processing,
-        job table, idempotency, summary/histogram/group_aggregate jobs).
+        job table with a leased claim per job, summary/histogram/group_aggregate jobs).
     :param handler: the entry point in ``code``. Only with ``code``. Default:
         ``index.handler``.
     :param timeout: the created function's timeout. Default: 1 minute.

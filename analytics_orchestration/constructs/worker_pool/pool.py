@@ -168,11 +168,6 @@ class SqsWorkerPool(Construct):
         self.job_table: dynamodb.Table = secure_table(
             self, "JobTable", partition_key="job_id", encryption_key=self.encryption_key
         )
-        #: Powertools idempotency records of the workers (expire with the queue retention).
-        self.idempotency_table: dynamodb.Table = secure_table(
-            self, "IdempotencyTable", partition_key="id", encryption_key=self.encryption_key,
-            time_to_live_attribute="expiration",
-        )
         #: The bus of JobSucceeded / JobFailed (None: no events).
         self.event_bus = event_bus
 
@@ -248,8 +243,6 @@ class SqsWorkerPool(Construct):
         """What every worker (function or container) is told; override to add variables."""
         environment = {
             "JOB_TABLE_NAME": self.job_table.table_name,
-            "IDEMPOTENCY_TABLE_NAME": self.idempotency_table.table_name,
-            "IDEMPOTENCY_EXPIRY_SECONDS": str(int(self.retention_period.to_seconds())),
             "MAX_RECEIVE_COUNT": str(self.max_receive_count),
             "QUEUE_NAME": self.queue.queue_name,
             "QUEUE_FIFO": "true" if self.fifo else "false",
@@ -444,12 +437,10 @@ class SqsWorkerPool(Construct):
         self.worker_function = function
 
     def _grant_records(self, grantee: iam.IGrantable) -> iam.Grant:
-        """Exactly what a worker does besides consuming: job rows, idempotency, events."""
+        """What a worker does besides consuming: job rows (the claim that makes a redelivered
+        job run once is a conditional write on its row), events."""
         grant = self.job_table.grant(
             grantee, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem")
-        grant = grant.combine(self.idempotency_table.grant(
-            grantee, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
-            "dynamodb:DeleteItem"))
         grant = grant.combine(
             self.encryption_key.grant(grantee, "kms:Decrypt", "kms:GenerateDataKey"))
         if self.event_bus is not None:
