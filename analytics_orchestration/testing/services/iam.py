@@ -48,7 +48,7 @@ class IamService:
         """Generate moto's key pairs on first use (:class:`_PrivateKeyOnFirstUse`)."""
         from moto.kms import models as kms_models
 
-        generate = kms_models.generate_private_key
+        generate = getattr(kms_models, "generate_private_key")  # noqa: B009 (not re-exported)
         patcher.set(kms_models, "generate_private_key",
                     lambda key_spec: _PrivateKeyOnFirstUse(generate, key_spec))
 
