@@ -25,7 +25,7 @@ class Patcher:
             self._saved.append((owner, name, owner.get(name, _MISSING)))
             owner[name] = value
         else:
-            self._saved.append((owner, name, getattr(owner, name, _MISSING)))
+            self._saved.append((owner, name, _own_attribute(owner, name)))
             setattr(owner, name, value)
 
     def undo(self) -> None:
@@ -44,6 +44,21 @@ class Patcher:
 
 
 _MISSING = object()
+
+
+def _own_attribute(owner: Any, name: str) -> Any:
+    """``owner``'s own attribute ``name`` as stored, descriptor included; else ``_MISSING``.
+
+    ``getattr`` would unwrap a ``staticmethod`` to its function: set back on the class, that
+    function binds ``self`` and every later call of it breaks (moto's ``Preprocessor.
+    _inner_string_of`` did so in executions still running after a harness exited). An
+    attribute the owner only inherits is ``_MISSING``, so ``undo`` deletes the patch and the
+    inherited one shows again.
+    """
+    namespace = getattr(owner, "__dict__", None)
+    if namespace is None:
+        return getattr(owner, name, _MISSING)
+    return namespace.get(name, _MISSING)
 
 
 class VirtualClock:
