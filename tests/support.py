@@ -7,7 +7,7 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -82,6 +82,17 @@ def run_app_py(directory: Path) -> AppRun:
     result = subprocess.run([sys.executable, str(REPOSITORY_ROOT / "app.py")], cwd=directory,
                             env=env, capture_output=True, text=True, timeout=900, check=False)
     return AppRun(result.returncode, result.stdout, result.stderr, directory)
+
+
+def render_joined(value: Any, intrinsic: Callable[[dict[str, Any]], str]) -> str:
+    """A resolved CloudFormation string as deployed: ``Fn::Join`` joined, every other
+    intrinsic (a ``Ref``, a ``Fn::GetAtt``) given the value ``intrinsic`` returns for it."""
+    if isinstance(value, str):
+        return value
+    if "Fn::Join" in value:
+        separator, parts = value["Fn::Join"]
+        return str(separator).join(render_joined(part, intrinsic) for part in parts)
+    return intrinsic(value)
 
 
 def normalise_template(template: dict[str, Any]) -> dict[str, Any]:

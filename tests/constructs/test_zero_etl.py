@@ -32,7 +32,7 @@ from analytics_orchestration import (
 )
 from analytics_orchestration import building_blocks as blocks
 from stacks.zero_etl_stack import MERGE_SQL, WAREHOUSE_DDL, WAREHOUSE_DROP
-from tests.support import new_stack
+from tests.support import new_stack, render_joined
 
 ROLE_ARN = "arn:aws:iam::111111111111:role/Copy"
 STREAM = "Zero-Stream-AbC1"
@@ -57,11 +57,10 @@ def _bucket(stack: Stack) -> Any:
 
 def _render(value: Any) -> str:
     """A resolved CloudFormation string as deployed (Refs and GetAtts given values)."""
-    if isinstance(value, str):
-        return value
-    if "Fn::Join" in value:
-        separator, parts = value["Fn::Join"]
-        return separator.join(_render(part) for part in parts)
+    return render_joined(value, _deployed_value)
+
+
+def _deployed_value(value: dict[str, Any]) -> str:
     if "Ref" in value:
         return STREAM
     if "Fn::GetAtt" in value:

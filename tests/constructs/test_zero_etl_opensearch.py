@@ -40,6 +40,7 @@ from tests.support import (
     cdk_json_context,
     lint_problems,
     recording_acknowledgments,
+    render_joined,
     stale_acknowledgments,
 )
 
@@ -134,11 +135,10 @@ def _pipeline(stack: Stack, parts: dict[str, Any], **overrides: Any) -> S3Ingest
 
 def _render(value: Any) -> str:
     """A resolved CloudFormation string as deployed (Refs and GetAtts given values)."""
-    if isinstance(value, str):
-        return value
-    if "Fn::Join" in value:
-        separator, parts = value["Fn::Join"]
-        return separator.join(_render(part) for part in parts)
+    return render_joined(value, _deployed_value)
+
+
+def _deployed_value(value: dict[str, Any]) -> str:
     if value.get("Ref") == "AWS::Region":
         return "us-east-1"
     if "Ref" in value:
