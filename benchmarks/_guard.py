@@ -1,0 +1,91 @@
+"""Where cfn-guard's share of a synth goes (issue #16): the guard binary itself, per template.
+
+Run after ``make synth`` (it reads ``cdk.out``)::
+
+    .venv/bin/python benchmarks/_guard.py
+
+For each synthesized template it runs the cfn-guard binary bundled in
+``cdk-validator-cfnguard`` exactly as the plugin does (``--output-format json --show-summary
+none --structured``) with the rules :class:`~analytics_orchestration.compliance.ControlTowerRules`
+hands it for that template, and prints the wall time and the output size. Then, on the
+largest template, one rule given once, the same rule given as ten files, and the ten
+concatenated into one file: guard's cost grows with the number of rule *files* it is given
+per template, not only with the rules in them. (Concatenating the Control Tower files is not a
+safe cut: they share top-level names and the findings change; see ``docs/performance.md``.)
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import json
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from analytics_orchestration.compliance import inapplicable_rules  # noqa: E402
+
+_FLAGS = ["--output-format", "json", "--show-summary", "none", "--structured"]
+
+
+def _unpack_plugin(into: Path) -> Path:
+    """Unpack the plugin's jsii bundle (rules and binaries) and return its package folder."""
+    bundle_dir = importlib.resources.files("cdklabs.cdk_validator_cfnguard._jsii")
+    (bundle,) = (entry for entry in bundle_dir.iterdir() if entry.name.endswith(".jsii.tgz"))
+    with bundle.open("rb") as raw, tarfile.open(fileobj=raw, mode="r:gz") as archive:
+        archive.extractall(into, filter="tar")
+    return into / "package"
+
+
+def _run(guard: Path, rules: list[Path], template: Path) -> tuple[float, int]:
+    args = [str(guard), "validate", *[a for r in rules for a in ("--rules", str(r))],
+            "--data", str(template), *_FLAGS]
+    start = time.perf_counter()
+    out = subprocess.run(args, capture_output=True, check=False)
+    return time.perf_counter() - start, len(out.stdout)
+
+
+def main() -> None:
+    templates = sorted((ROOT / "cdk.out").glob("*.template.json"))
+    if not templates:
+        raise SystemExit("no cdk.out/*.template.json: run `make synth` first")
+    with tempfile.TemporaryDirectory() as scratch:
+        package = _unpack_plugin(Path(scratch))
+        arch = {"x86_64": "x86_64", "aarch64": "aarch64", "arm64": "aarch64"}[
+            __import__("platform").machine()]
+        platform = "macos" if sys.platform == "darwin" else "ubuntu"
+        guard = package / "bin" / platform / arch / "cfn-guard"
+        all_rules = sorted((package / "rules/control-tower/cfn-guard").rglob("*.guard"))
+        total = 0.0
+        sizes: dict[Path, int] = {}
+        for template in templates:
+            resources = json.loads(template.read_text()).get("Resources", {})
+            skip = set(inapplicable_rules({str(r.get("Type")) for r in resources.values()}))
+            rules = [r for r in all_rules if r.stem not in skip]
+            seconds, size = _run(guard, rules, template)
+            total += seconds
+            sizes[template] = len(resources)
+            print(f"{template.name:42} {len(resources):4} resources {len(rules):3} rules "
+                  f"{seconds:6.2f} s  {size / 1e6:.2f} MB out")
+        print(f"guard binary, all templates: {total:.2f} s")
+        largest = max(sizes, key=lambda t: sizes[t])
+        rule = next(r for r in all_rules if r.stem == "ct-rds-pr-6")
+        ten = Path(scratch) / "ten"
+        ten.mkdir()
+        copies = [ten / f"copy{i}.guard" for i in range(10)]
+        for copy in copies:
+            copy.write_text(rule.read_text())
+        combined = Path(scratch) / "combined.guard"
+        combined.write_text("\n".join(rule.read_text() for _ in copies))
+        print(f"on {largest.name}: one rule file {_run(guard, [rule], largest)[0]:.2f} s, "
+              f"ten files {_run(guard, copies, largest)[0]:.2f} s, "
+              f"the ten in one file {_run(guard, [combined], largest)[0]:.2f} s")
+
+
+if __name__ == "__main__":
+    main()
