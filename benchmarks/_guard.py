@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import importlib.resources
 import json
+import platform
 import subprocess
 import sys
 import tarfile
@@ -56,10 +57,10 @@ def main() -> None:
         raise SystemExit("no cdk.out/*.template.json: run `make synth` first")
     with tempfile.TemporaryDirectory() as scratch:
         package = _unpack_plugin(Path(scratch))
-        arch = {"x86_64": "x86_64", "aarch64": "aarch64", "arm64": "aarch64"}[
-            __import__("platform").machine()]
-        platform = "macos" if sys.platform == "darwin" else "ubuntu"
-        guard = package / "bin" / platform / arch / "cfn-guard"
+        # The plugin's own choice of binary (CfnGuardValidator.getPlatform/getArchitecture).
+        arch = {"x86_64": "x86_64", "aarch64": "aarch64", "arm64": "aarch64"}[platform.machine()]
+        system = "macos" if sys.platform == "darwin" else "ubuntu"
+        guard = package / "bin" / system / arch / "cfn-guard"
         all_rules = sorted((package / "rules/control-tower/cfn-guard").rglob("*.guard"))
         total = 0.0
         sizes: dict[Path, int] = {}
