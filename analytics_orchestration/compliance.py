@@ -30,6 +30,7 @@ import json
 import re
 import tarfile
 from collections.abc import Iterable, Mapping
+from importlib.resources.abc import Traversable
 from typing import Any, cast
 
 import jsii
@@ -192,6 +193,14 @@ _RESOURCE_TYPE = re.compile(r"AWS::[A-Za-z0-9]+::[A-Za-z0-9]+")
 _CONTROL_TOWER_RULES = "package/rules/control-tower/cfn-guard/"
 
 
+def cfnguard_bundle() -> Traversable:
+    """The ``cdk-validator-cfnguard`` jsii bundle (its rules and cfn-guard binaries), as
+    installed; benchmarks/_guard.py unpacks it to time the binary alone."""
+    bundle_dir = importlib.resources.files("cdklabs.cdk_validator_cfnguard._jsii")
+    (bundle,) = (entry for entry in bundle_dir.iterdir() if entry.name.endswith(".jsii.tgz"))
+    return bundle
+
+
 @functools.cache
 def control_tower_rule_types() -> Mapping[str, frozenset[str]]:
     """Each bundled Control Tower rule (file name without ``.guard``) -> the resource types
@@ -199,10 +208,8 @@ def control_tower_rule_types() -> Mapping[str, frozenset[str]]:
 
     A rule naming no type at all maps to an empty set: it is always run.
     """
-    bundle_dir = importlib.resources.files("cdklabs.cdk_validator_cfnguard._jsii")
-    (bundle,) = (entry for entry in bundle_dir.iterdir() if entry.name.endswith(".jsii.tgz"))
     rules: dict[str, frozenset[str]] = {}
-    with bundle.open("rb") as raw, tarfile.open(fileobj=raw, mode="r:gz") as archive:
+    with cfnguard_bundle().open("rb") as raw, tarfile.open(fileobj=raw, mode="r:gz") as archive:
         for member in archive:
             if not (member.isfile() and member.name.startswith(_CONTROL_TOWER_RULES)
                     and member.name.endswith(".guard")):

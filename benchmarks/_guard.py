@@ -16,7 +16,6 @@ safe cut: they share top-level names and the findings change; see ``docs/perform
 
 from __future__ import annotations
 
-import importlib.resources
 import json
 import platform
 import subprocess
@@ -29,21 +28,20 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from analytics_orchestration.compliance import inapplicable_rules  # noqa: E402
+from analytics_orchestration.compliance import cfnguard_bundle, inapplicable_rules  # noqa: E402
 
 _FLAGS = ["--output-format", "json", "--show-summary", "none", "--structured"]
 
 
 def _unpack_plugin(into: Path) -> Path:
     """Unpack the plugin's jsii bundle (rules and binaries) and return its package folder."""
-    bundle_dir = importlib.resources.files("cdklabs.cdk_validator_cfnguard._jsii")
-    (bundle,) = (entry for entry in bundle_dir.iterdir() if entry.name.endswith(".jsii.tgz"))
-    with bundle.open("rb") as raw, tarfile.open(fileobj=raw, mode="r:gz") as archive:
+    with cfnguard_bundle().open("rb") as raw, tarfile.open(fileobj=raw, mode="r:gz") as archive:
         archive.extractall(into, filter="tar")
     return into / "package"
 
 
 def _run(guard: Path, rules: list[Path], template: Path) -> tuple[float, int]:
+    """Seconds and output bytes of one cfn-guard run, with the plugin's flags."""
     args = [str(guard), "validate", *[a for r in rules for a in ("--rules", str(r))],
             "--data", str(template), *_FLAGS]
     start = time.perf_counter()
