@@ -25,18 +25,14 @@ from __future__ import annotations
 
 import enum
 import functools
-import importlib.resources
 import json
 import re
-import tarfile
 from collections.abc import Iterable, Mapping
-from importlib.resources.abc import Traversable
 from typing import Any, cast
 
 import jsii
 from aws_cdk import (
     IAspect,
-    IPolicyValidationContextBeta1,
     IPolicyValidationPlugin,
     PolicyValidationPluginReportBeta1,
     Stack,
@@ -48,6 +44,7 @@ from cdk_nag import AwsSolutionsChecks, NIST80053R5Checks, ServerlessChecks
 from cdklabs.cdk_validator_cfnguard import CfnGuardValidator
 from constructs import IConstruct, IValidation
 
+from ._cfn_guard import policy_violations, run_in_parallel, unpacked_package
 from .constructs._foundation.compliance import acknowledge
 from .errors import ConfigurationError
 
@@ -190,15 +187,6 @@ def _plugin(scope: IConstruct, pack: RulePack) -> IPolicyValidationPlugin:
 
 #: A CloudFormation resource type named in a Guard rule file.
 _RESOURCE_TYPE = re.compile(r"AWS::[A-Za-z0-9]+::[A-Za-z0-9]+")
-_CONTROL_TOWER_RULES = "package/rules/control-tower/cfn-guard/"
-
-
-def cfnguard_bundle() -> Traversable:
-    """The ``cdk-validator-cfnguard`` jsii bundle (its rules and cfn-guard binaries), as
-    installed; benchmarks/_guard.py unpacks it to time the binary alone."""
-    bundle_dir = importlib.resources.files("cdklabs.cdk_validator_cfnguard._jsii")
-    (bundle,) = (entry for entry in bundle_dir.iterdir() if entry.name.endswith(".jsii.tgz"))
-    return bundle
 
 
 @functools.cache
@@ -209,18 +197,10 @@ def control_tower_rule_types() -> Mapping[str, frozenset[str]]:
     A rule naming no type at all maps to an empty set: it is always run.
     """
     rules: dict[str, frozenset[str]] = {}
-    with cfnguard_bundle().open("rb") as raw, tarfile.open(fileobj=raw, mode="r:gz") as archive:
-        for member in archive:
-            if not (member.isfile() and member.name.startswith(_CONTROL_TOWER_RULES)
-                    and member.name.endswith(".guard")):
-                continue
-            extracted = archive.extractfile(member)
-            assert extracted is not None
-            text = extracted.read().decode()
-            code = "\n".join(line for line in text.splitlines()
-                             if not line.lstrip().startswith("#"))
-            name = member.name.rsplit("/", 1)[1].removesuffix(".guard")
-            rules[name] = frozenset(_RESOURCE_TYPE.findall(code))
+    for name, path in unpacked_package().rule_files().items():
+        code = "\n".join(line for line in path.read_text().splitlines()
+                         if not line.lstrip().startswith("#"))
+        rules[name] = frozenset(_RESOURCE_TYPE.findall(code))
     return rules
 
 
@@ -238,17 +218,22 @@ def inapplicable_rules(resource_types: Iterable[str]) -> list[str]:
 
 
 class ControlTowerRules(CfnGuardValidator):
-    """cfn-guard with every bundled Control Tower rule, run only where it can apply.
+    """cfn-guard with every bundled Control Tower rule, run only where it can apply, on
+    every core.
 
     The same plugin as ``CfnGuardValidator(control_tower_rules_enabled=True)`` (same name,
-    rule ids and findings), except that cfn-guard is run once per template with only the
-    rules that name a resource type present in that template (:func:`inapplicable_rules`):
-    cfn-guard parses and evaluates every rule file it is given against every template it
-    is given, and most of the 237 rules concern services an app does not use, and most of
-    the rest services only some of its stacks use. That was most of a synth's time (issue
-    #16): on the example app, all 237 rules against all ten templates at once took 67 s of
-    CPU, the rules of all templates' types against all of them 26 s, each template's own
-    rules against it alone about two thirds of that.
+    rule ids, guard binary, rule files and findings), except for two things (issue #16):
+
+    - cfn-guard is run once per template with only the rules that name a resource type
+      present in that template (:func:`inapplicable_rules`): guard parses and evaluates
+      every rule file it is given against every template it is given, and most of the 237
+      rules concern services an app does not use. On the example app, all rules against all
+      ten templates at once took 67 s of CPU, the rules of all templates' types against all
+      of them 26 s, each template's own rules against it alone about two thirds of that.
+    - the templates' guard processes run side by side, one per core, instead of one after
+      another inside the jsii kernel; guard's output is read by a port of the plugin's own
+      result handling (:mod:`analytics_orchestration._cfn_guard`), proven equal to the
+      plugin's on templates with hundreds of findings.
     """
 
     def __init__(self) -> None:
@@ -256,33 +241,16 @@ class ControlTowerRules(CfnGuardValidator):
 
     def validate(self, context: Any) -> Any:
         """Run cfn-guard on each of ``context``'s templates with the rules that can apply."""
-        reports = []
+        rule_files = unpacked_package().rule_files()
+        jobs = []
         for path in context.template_paths:
             with open(path) as template:
                 resources = json.load(template).get("Resources", {})
-            present = {str(resource.get("Type")) for resource in resources.values()}
-            applicable = CfnGuardValidator(
-                control_tower_rules_enabled=True, disabled_rules=inapplicable_rules(present)
-            )
-            reports.append(applicable.validate(_OneTemplate(context, path)))
+            skipped = set(inapplicable_rules(
+                {str(resource.get("Type")) for resource in resources.values()}))
+            jobs.append((path, [file for name, file in rule_files.items() if name not in skipped]))
+        reports = run_in_parallel(jobs)
         return PolicyValidationPluginReportBeta1(
             success=all(report.success for report in reports),
-            violations=[violation for report in reports for violation in report.violations],
+            violations=[violation for report in reports for violation in policy_violations(report)],
         )
-
-
-@jsii.implements(IPolicyValidationContextBeta1)
-class _OneTemplate:
-    """A validation context of one of another context's templates."""
-
-    def __init__(self, context: Any, template_path: str) -> None:
-        self._context = context
-        self._template_path = template_path
-
-    @property
-    def template_paths(self) -> list[str]:
-        return [self._template_path]
-
-    @property
-    def app_construct(self) -> Any:
-        return self._context.app_construct

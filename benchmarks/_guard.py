@@ -17,10 +17,9 @@ safe cut: they share top-level names and the findings change; see ``docs/perform
 from __future__ import annotations
 
 import json
-import platform
+import os
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 from pathlib import Path
@@ -28,22 +27,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from analytics_orchestration.compliance import cfnguard_bundle, inapplicable_rules  # noqa: E402
-
-_FLAGS = ["--output-format", "json", "--show-summary", "none", "--structured"]
-
-
-def _unpack_plugin(into: Path) -> Path:
-    """Unpack the plugin's jsii bundle (rules and binaries) and return its package folder."""
-    with cfnguard_bundle().open("rb") as raw, tarfile.open(fileobj=raw, mode="r:gz") as archive:
-        archive.extractall(into, filter="tar")
-    return into / "package"
+from analytics_orchestration._cfn_guard import (  # noqa: E402
+    OUTPUT_FLAGS,
+    run_in_parallel,
+    unpacked_package,
+)
+from analytics_orchestration.compliance import inapplicable_rules  # noqa: E402
 
 
 def _run(guard: Path, rules: list[Path], template: Path) -> tuple[float, int]:
     """Seconds and output bytes of one cfn-guard run, with the plugin's flags."""
     args = [str(guard), "validate", *[a for r in rules for a in ("--rules", str(r))],
-            "--data", str(template), *_FLAGS]
+            "--data", str(template), *OUTPUT_FLAGS]
     start = time.perf_counter()
     out = subprocess.run(args, capture_output=True, check=False)
     return time.perf_counter() - start, len(out.stdout)
@@ -54,12 +49,9 @@ def main() -> None:
     if not templates:
         raise SystemExit("no cdk.out/*.template.json: run `make synth` first")
     with tempfile.TemporaryDirectory() as scratch:
-        package = _unpack_plugin(Path(scratch))
-        # The plugin's own choice of binary (CfnGuardValidator.getPlatform/getArchitecture).
-        arch = {"x86_64": "x86_64", "aarch64": "aarch64", "arm64": "aarch64"}[platform.machine()]
-        system = "macos" if sys.platform == "darwin" else "ubuntu"
-        guard = package / "bin" / system / arch / "cfn-guard"
-        all_rules = sorted((package / "rules/control-tower/cfn-guard").rglob("*.guard"))
+        package = unpacked_package()  # the plugin's own binary and rule files
+        guard = package.binary
+        all_rules = list(package.rule_files().values())
         total = 0.0
         sizes: dict[Path, int] = {}
         for template in templates:
@@ -71,7 +63,17 @@ def main() -> None:
             sizes[template] = len(resources)
             print(f"{template.name:42} {len(resources):4} resources {len(rules):3} rules "
                   f"{seconds:6.2f} s  {size / 1e6:.2f} MB out")
-        print(f"guard binary, all templates: {total:.2f} s")
+        print(f"guard binary, all templates one after another (the plugin): {total:.2f} s")
+        jobs = []
+        for template in templates:
+            resources = json.loads(template.read_text()).get("Resources", {})
+            skip = set(inapplicable_rules({str(r.get("Type")) for r in resources.values()}))
+            jobs.append((str(template), [r for r in all_rules if r.stem not in skip]))
+        start = time.perf_counter()
+        reports = run_in_parallel(jobs)
+        print(f"ControlTowerRules' run, one guard per core ({os.cpu_count()}), results read: "
+              f"{time.perf_counter() - start:.2f} s, "
+              f"{sum(len(r.violations) for r in reports)} violations")
         largest = max(sizes, key=lambda t: sizes[t])
         rule = next(r for r in all_rules if r.stem == "ct-rds-pr-6")
         ten = Path(scratch) / "ten"

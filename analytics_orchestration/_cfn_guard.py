@@ -1,0 +1,538 @@
+"""cfn-guard with the Control Tower rules, one process per template, in parallel.
+
+``cdk-validator-cfnguard`` runs its bundled cfn-guard binary with ``spawnSync`` from inside
+the jsii kernel: one template after another, on one core, while the rest of the machine
+waits. On the example app that was 26-32 s of a 48 s synth (issue #16, ``benchmarks/_guard.py``).
+This module runs the *same binary* on the *same rule files* with the *same flags*, one process
+per template, as many at once as there are cores, and turns guard's output into the
+plugin's violations with a line-for-line port of the plugin's own result handling
+(``lib/plugin.js``: ``execGuard`` and its JSON ``reviver``; ``lib/check.js``:
+``ViolationCheck``), JavaScript's semantics included (``undefined`` against ``null``,
+``??`` against ``||``, ``Object.values`` of a string, the TypeErrors the plugin turns into a
+failed synth). ``tests/constructs/test_cfn_guard_port.py`` proves the port's violations equal
+the plugin's own, byte for byte, on templates with hundreds of findings of every shape the
+bundled rules produce.
+
+Nothing here decides what is checked: :mod:`analytics_orchestration.compliance` chooses the
+rules per template; this module only runs them and reads the answer.
+"""
+
+from __future__ import annotations
+
+import atexit
+import functools
+import importlib.resources
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from importlib.resources.abc import Traversable
+from pathlib import Path
+from typing import Any
+
+from aws_cdk import PolicyViolatingResourceBeta1, PolicyViolationBeta1
+
+#: Where the Control Tower rule files sit in the plugin's package.
+CONTROL_TOWER_RULES = "rules/control-tower/cfn-guard"
+#: The flags the plugin gives guard after the rules and the data (``execGuard``).
+OUTPUT_FLAGS = ("--output-format", "json", "--show-summary", "none", "--structured")
+#: guard's exit codes for "ran, found violations" (the plugin's ``utils.exec``).
+_VIOLATIONS_FOUND = (5, 19)
+#: The documentation link the plugin puts on every violation (``generateRuleDocUrl``).
+RULE_DOC_URL = "https://github.com/cdklabs/cdk-validator-cfnguard#bundled-control-tower-rules"
+
+
+class GuardFailed(RuntimeError):
+    """cfn-guard did not run, or its output is not what the plugin can read.
+
+    The plugin fails the synth in both cases (``CfnGuardValidator plugin failed processing
+    cfn-guard results``); so does this module, naming the template and the cause.
+    """
+
+
+def cfnguard_bundle() -> Traversable:
+    """The ``cdk-validator-cfnguard`` jsii bundle (its rules and cfn-guard binaries), as
+    installed."""
+    bundle_dir = importlib.resources.files("cdklabs.cdk_validator_cfnguard._jsii")
+    (bundle,) = (entry for entry in bundle_dir.iterdir() if entry.name.endswith(".jsii.tgz"))
+    return bundle
+
+
+def _binary_folder() -> str:
+    """``bin/<platform>/<architecture>``, chosen as the plugin's ``getPlatform`` and
+    ``getArchitecture`` choose (guard calls every Linux "ubuntu")."""
+    system = {"linux": "ubuntu", "darwin": "macos"}.get(sys.platform)
+    if system is None:
+        raise GuardFailed(f"{sys.platform} not supported, must be either 'darwin' or 'linux'")
+    machine = platform.machine().lower()
+    architecture = {"x86_64": "x86_64", "amd64": "x86_64",
+                    "aarch64": "aarch64", "arm64": "aarch64"}.get(machine)
+    if architecture is None:
+        raise GuardFailed(f"{machine} not supported, must be either 'x64' or 'arm64'")
+    return f"bin/{system}/{architecture}"
+
+
+@dataclass(frozen=True)
+class GuardPackage:
+    """The plugin's package unpacked on disk: this machine's guard binary and the rules."""
+
+    root: Path
+
+    @property
+    def binary(self) -> Path:
+        return self.root / _binary_folder() / "cfn-guard"
+
+    @property
+    def rules_folder(self) -> Path:
+        return self.root / CONTROL_TOWER_RULES
+
+    def rule_files(self) -> dict[str, Path]:
+        """Each Control Tower rule (file name without ``.guard``) -> its file."""
+        return {path.stem: path for path in sorted(self.rules_folder.rglob("*.guard"))}
+
+
+@functools.cache
+def unpacked_package() -> GuardPackage:
+    """The bundle's rules and this machine's binary, unpacked once per process into a
+    temporary folder removed at exit (0.5 s: the same read of the archive the rule index
+    needs anyway)."""
+    binary = _binary_folder()
+    scratch = Path(tempfile.mkdtemp(prefix="cfn-guard-"))
+    atexit.register(shutil.rmtree, scratch, ignore_errors=True)
+    wanted = (f"package/{binary}/", f"package/{CONTROL_TOWER_RULES}/")
+    with cfnguard_bundle().open("rb") as raw, tarfile.open(fileobj=raw, mode="r:gz") as archive:
+        members = [member for member in archive if member.name.startswith(wanted)]
+        archive.extractall(scratch, members=members, filter="tar")
+    package = GuardPackage(scratch / "package")
+    if not package.binary.is_file():
+        raise GuardFailed(f"the plugin's bundle holds no cfn-guard binary at {binary}")
+    return package
+
+
+@dataclass(frozen=True)
+class GuardReport:
+    """What the plugin's ``execGuard`` returns for one guard run: ``violations`` hold
+    ``PolicyViolationBeta1``'s fields, camelCase, as the plugin builds them."""
+
+    success: bool
+    violations: list[dict[str, Any]]
+
+
+def run_in_parallel(
+    jobs: Sequence[tuple[str, Sequence[Path]]], *, workers: int | None = None,
+) -> list[GuardReport]:
+    """Run guard on each ``(template path, rule files)`` of ``jobs``, ``workers`` at a time
+    (default: one per core), and return each template's report in ``jobs``' order.
+
+    A thread per job is enough: each one waits on its guard process, and the port's Python
+    work on guard's output is a small share of guard's own time.
+    """
+    if not jobs:
+        return []
+    package = unpacked_package()
+    count = workers or os.cpu_count() or 1
+    with ThreadPoolExecutor(max_workers=max(1, min(count, len(jobs)))) as pool:
+        return list(pool.map(lambda job: violations_of(package, *job), jobs))
+
+
+def violations_of(package: GuardPackage, template: str, rules: Sequence[Path]) -> GuardReport:
+    """Guard's report of ``rules`` on ``template``, as the plugin's would be."""
+    output = guard_output(package, template, rules)
+    try:
+        return violations_from_output(output)
+    except (TypeError, KeyError, IndexError, AttributeError) as error:
+        raise GuardFailed(
+            f"cfn-guard's results for {template} are not in a shape the plugin can read "
+            f"({type(error).__name__}: {error}); the plugin fails the synth on the same output"
+        ) from error
+
+
+def guard_output(package: GuardPackage, template: str, rules: Sequence[Path]) -> Any:
+    """guard's parsed JSON output for ``template``, run with the plugin's command line."""
+    if not rules:  # the plugin always passes rules; with none guard has nothing to run
+        return []
+    command = [str(package.binary), "validate",
+               *(arg for rule in rules for arg in ("--rules", str(rule))),
+               "--data", template, *OUTPUT_FLAGS]
+    proc = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, check=False)
+    if proc.returncode not in (0, *_VIOLATIONS_FOUND):
+        status = (f"status {proc.returncode}" if proc.returncode > 0
+                  else f"signal {-proc.returncode}")
+        raise GuardFailed(f"cfn-guard exited with {status} on {template}: "
+                          f"{proc.stderr.decode(errors='replace').strip()}")
+    text = proc.stdout.decode("utf-8").strip()
+    if not text:
+        return {}
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise GuardFailed(f"cfn-guard's output on {template} is not JSON: {error}") from error
+
+
+# --- The plugin's result handling, ported -----------------------------------------------------
+# The plugin parses guard's output with a JSON.parse reviver that pulls the few fields it
+# uses up out of guard's rule-shaped nesting, then builds one violation per rule and fix.
+# Each function below is the JavaScript one of the same name; `_UNDEFINED` is JavaScript's
+# `undefined`, which the reviver creates and tests apart from `null` (`'from' in x`).
+
+
+class _Undefined:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "undefined"
+
+
+_UNDEFINED: Any = _Undefined()
+#: The characters JavaScript's ``String.prototype.trim`` removes.
+_JS_WHITESPACE = ("\t\n\v\f\r \u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
+                  "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff")
+_ARRAY_INDEX = re.compile(r"0|[1-9][0-9]*")
+_FIX_MARKER = re.compile(r"^\[FIX\]:[" + re.escape(_JS_WHITESPACE) + r"]*")
+
+
+def _nullish(value: Any) -> bool:
+    return value is None or value is _UNDEFINED
+
+
+def _coalesce(value: Any, otherwise: Callable[[], Any]) -> Any:
+    """``value ?? otherwise()``: the right side is evaluated only when needed."""
+    return otherwise() if _nullish(value) else value
+
+
+def _truthy(value: Any) -> bool:
+    if _nullish(value) or value is False or value == "":
+        return False
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return value == value and value != 0  # NaN and 0 are falsy
+    return True
+
+
+def _key_order(obj: dict[str, Any]) -> list[str]:
+    """A JavaScript object's key order: array-index keys ascending, then insertion order."""
+    indexes = sorted((key for key in obj if _ARRAY_INDEX.fullmatch(key) and int(key) < 2**32 - 1),
+                     key=int)
+    return indexes + [key for key in obj if key not in set(indexes)]
+
+
+def _get(obj: Any, key: str) -> Any:
+    """``obj.key``: a TypeError on ``null``/``undefined``, ``undefined`` when absent."""
+    if _nullish(obj):
+        raise TypeError(f"Cannot read properties of {'null' if obj is None else 'undefined'} "
+                        f"(reading '{key}')")
+    if isinstance(obj, dict):
+        return obj.get(key, _UNDEFINED)
+    if isinstance(obj, (list, str)) and key == "length":
+        return len(obj)
+    return _UNDEFINED
+
+
+def _optional_get(obj: Any, key: str) -> Any:
+    """``obj?.key``."""
+    return _UNDEFINED if _nullish(obj) else _get(obj, key)
+
+
+def _values(obj: Any) -> list[Any]:
+    """``Object.values(obj)``."""
+    if _nullish(obj):
+        raise TypeError("Cannot convert undefined or null to object")
+    if isinstance(obj, dict):
+        return [obj[key] for key in _key_order(obj)]
+    if isinstance(obj, (list, str)):
+        return list(obj)
+    return []
+
+
+def _keys(obj: Any) -> list[str]:
+    """``Object.keys(obj)``."""
+    if _nullish(obj):
+        raise TypeError("Cannot convert undefined or null to object")
+    if isinstance(obj, dict):
+        return _key_order(obj)
+    if isinstance(obj, (list, str)):
+        return [str(index) for index in range(len(obj))]
+    return []
+
+
+def _entries(obj: dict[str, Any]) -> list[tuple[str, Any]]:
+    return [(key, obj[key]) for key in _key_order(obj)]
+
+
+def _has(obj: Any, key: str) -> bool:
+    """``key in obj``: a TypeError unless ``obj`` is an object."""
+    if isinstance(obj, dict):
+        return key in obj
+    if isinstance(obj, list):
+        return key == "length" or (bool(_ARRAY_INDEX.fullmatch(key)) and int(key) < len(obj))
+    raise TypeError(f"Cannot use 'in' operator to search for '{key}' in {obj!r}")
+
+
+def _spread(obj: Any) -> dict[str, Any]:
+    """``{...obj}``."""
+    if isinstance(obj, dict):
+        return {key: obj[key] for key in _key_order(obj)}
+    if isinstance(obj, (list, str)):
+        return {str(index): item for index, item in enumerate(obj)}
+    return {}
+
+
+def _is_plain_object(value: Any) -> bool:
+    """``value !== null && typeof value === 'object' && !Array.isArray(value)``."""
+    return isinstance(value, dict)
+
+
+def _has_own_checks(value: Any) -> bool:
+    """``typeof value === 'object' && value.hasOwnProperty('checks')`` (throws on null)."""
+    if value is None:
+        raise TypeError("Cannot read properties of null (reading 'hasOwnProperty')")
+    return isinstance(value, dict) and "checks" in value
+
+
+def _parse_with_reviver(document: Any) -> Any:
+    """``JSON.parse(JSON.stringify(document), reviver)``: the reviver is applied bottom up,
+    each object's properties in JavaScript key order, and last to the whole document."""
+
+    def internalize(key: str, value: Any) -> Any:
+        if isinstance(value, list):
+            value = [internalize(str(index), item) for index, item in enumerate(value)]
+        elif isinstance(value, dict):
+            value = {name: internalize(name, value[name]) for name in _key_order(value)}
+        return _reviver(key, value)
+
+    return internalize("", document)
+
+
+def _reviver(key: str, value: Any) -> Any:
+    if key == "not_compliant":
+        return [_get(item, "Rule") for item in _values(value)]
+    if _is_plain_object(value):
+        return _extract_nested_object(value)
+    if key == "checks" and isinstance(value, list):
+        return _extract_nested_checks([leaf for item in value for leaf in _flat(item)])
+    return value
+
+
+def _flat(item: Any) -> list[Any]:
+    """One level of ``Array.prototype.flatMap(v => v)``."""
+    return list(item) if isinstance(item, list) else [item]
+
+
+def _extract_nested_checks(checks: list[Any]) -> list[Any]:
+    contains_nested = any(
+        any(_has_own_checks(value) for value in _values(check) if _is_object_type(value))
+        for check in checks
+    )
+    if contains_nested:
+        result: list[Any] = []
+        for check in checks:
+            if "traversed" in _keys(check):
+                result.append(check)
+                continue
+            for check_value in _values(check):
+                inner = _get(check_value, "checks")
+                for nested in _values(check_value if _nullish(inner) else inner):
+                    merged = _spread(nested)
+                    merged["name"] = _get(check_value, "name")
+                    messages = _get(check_value, "messages")
+                    if _nullish(messages):
+                        messages = _get(nested, "messages")
+                    merged["messages"] = messages
+                    result.append(merged)
+        return result
+    flat: list[Any] = []
+    for check in checks:
+        if "traversed" in _keys(check):
+            flat.append(check)
+        else:
+            flat.extend(_values(check))
+    return flat
+
+
+def _is_object_type(value: Any) -> bool:
+    """``typeof value === 'object'`` (true for ``null`` and arrays)."""
+    return value is None or isinstance(value, (dict, list))
+
+
+def _extract_nested_object(obj: dict[str, Any]) -> Any:
+    new_object: Any = obj
+    for level1_key, nested in _entries(obj):
+        lowered = level1_key.lower()
+        if lowered == "traversed_to":
+            from_ = _get(nested, "from")
+            new_object = {
+                "traversed": {
+                    "to": {"path": _get(nested, "path"), "value": _get(nested, "value")},
+                    "from": ({"path": _get(from_, "path"), "value": _UNDEFINED}
+                             if _truthy(from_) else _UNDEFINED),
+                },
+                "messages": _get(nested, "messages"),
+            }
+        elif lowered == "unresolved":
+            new_object = {
+                "resolved": False,
+                "traversed": _get(nested, "traversed"),
+                "messages": _coalesce(_get(nested, "messages"), lambda: _get(obj, "messages")),
+            }
+        elif lowered in ("resolved", "inresolved"):
+            if _has(nested, "from"):
+                new_object = {
+                    "resolved": True,
+                    "traversed": {
+                        "from": _get(nested, "from"),
+                        "to": {"path": _get(_get(nested, "from"), "path"),
+                               "value": _get(_get(nested, "to"), "value")},
+                    },
+                    "messages": _get(nested, "messages"),
+                }
+            elif _has(nested, "value"):
+                value = _get(nested, "value")
+                new_object = {
+                    "resolved": True,
+                    "traversed": {
+                        "from": value,
+                        "to": {"path": _get(value, "path"), "value": _get(value, "value")},
+                    },
+                    "messages": _get(nested, "messages"),
+                }
+        if _is_plain_object(nested):
+            for level2_key, level2_value in _entries(nested):
+                if level2_key.lower() == "traversed":
+                    messages = _get(nested, "messages")
+                    if _nullish(messages):
+                        messages = _get(level2_value, "messages")
+                    if _nullish(messages):
+                        messages = _get(obj, "messages")
+                    new_object = {
+                        "traversed": _get(nested, "traversed"),
+                        "resolved": _get(nested, "resolved"),
+                        "messages": messages,
+                    }
+    return new_object
+
+
+def violations_from_output(output: Any) -> GuardReport:
+    """The plugin's report of guard's parsed ``output`` (``execGuard``'s loop): not a
+    success as soon as one result holds a non-compliant rule, even one that yields no
+    violation (CDK then fails the synth with the plugin's report)."""
+    results = _parse_with_reviver(output)
+    if isinstance(results, str):  # for...of a string walks its characters: no results
+        return GuardReport(success=True, violations=[])
+    if not isinstance(results, list):
+        raise TypeError("guardResults is not iterable")
+    success = True
+    violations: list[dict[str, Any]] = []
+    for result in results:
+        not_compliant = _get(result, "not_compliant")
+        if not _truthy(not_compliant) or _get(not_compliant, "length") == 0:
+            continue
+        success = False
+        for rule_check in _iterate(not_compliant):
+            violations.extend(_ViolationCheck(rule_check, _get(result, "name")).process_check())
+    return GuardReport(success=success, violations=violations)
+
+
+class _ViolationCheck:
+    """``lib/check.js``: one violation per fix of a rule, each naming its resources."""
+
+    def __init__(self, rule_check: Any, template_path: Any) -> None:
+        self.rule_check = rule_check
+        self.template_path = template_path
+        self.description: Any = _UNDEFINED
+        self.fix: Any = _UNDEFINED
+        # fix -> (description, {resource name -> locations}), both in insertion order.
+        self.by_fix: dict[Any, tuple[Any, dict[Any, list[Any]]]] = {}
+
+    def set_violating_resources(self, check: Any) -> None:
+        messages = _get(check, "messages")
+        if not _truthy(self.description):
+            custom = _optional_get(messages, "custom_message")
+            self.description = (custom if _truthy(custom)
+                                else _optional_get(messages, "error_message"))
+        self.fix = _coalesce(self.fix, lambda: _coalesce(
+            _optional_get(messages, "custom_message"), lambda: "N/A"))
+        location = _get(_get(_get(check, "traversed"), "to"), "path")
+        if not isinstance(location, str):
+            raise TypeError(f"location.split is not a function (path {location!r})")
+        parts = location.split("/")
+        resource_name = parts[2] if len(parts) > 2 else _UNDEFINED
+        if self.fix in self.by_fix:
+            self.by_fix[self.fix][1].setdefault(resource_name, []).append(location)
+        else:
+            self.by_fix[self.fix] = (_coalesce(self.description, lambda: ""),
+                                     {resource_name: [location]})
+
+    def process_check(self) -> list[dict[str, Any]]:
+        for check in _iterate(_get(self.rule_check, "checks")):
+            custom = _optional_get(_get(check, "messages"), "custom_message")
+            if _truthy(custom):
+                if not isinstance(custom, str):
+                    raise TypeError("check.messages.custom_message.split is not a function")
+                for line in custom.split("\n"):
+                    message = line.strip(_JS_WHITESPACE)
+                    if not message:
+                        continue
+                    if message.startswith("[FIX]"):
+                        self.fix = _FIX_MARKER.sub("", message, count=1)
+                    else:
+                        self.description = message
+            self.set_violating_resources(check)
+        return [
+            {
+                "description": description,
+                "fix": fix,
+                "ruleMetadata": {"DocumentationUrl": RULE_DOC_URL},
+                "ruleName": _get(self.rule_check, "name"),
+                "violatingResources": [
+                    {"locations": locations, "resourceLogicalId": name,
+                     "templatePath": self.template_path}
+                    for name, locations in resources.items()
+                ],
+            }
+            for fix, (description, resources) in self.by_fix.items()
+        ]
+
+
+def _iterate(checks: Any) -> Iterable[Any]:
+    """``checks.forEach``: a TypeError unless ``checks`` is an array."""
+    if not isinstance(checks, list):
+        raise TypeError(f"ruleCheck.checks.forEach is not a function ({checks!r})")
+    return checks
+
+
+def policy_violations(report: GuardReport) -> list[PolicyViolationBeta1]:
+    """``report``'s violations as CDK's ``PolicyViolationBeta1``: every field a string, as
+    jsii demands when the plugin hands its report to CDK (where a missing rule name or
+    resource id fails the synth: ``A value is required``), so here too."""
+    violations = []
+    for violation in report.violations:
+        fields = [violation["description"], violation["fix"], violation["ruleName"]]
+        for resource in violation["violatingResources"]:
+            fields += [resource["resourceLogicalId"], resource["templatePath"],
+                       *resource["locations"]]
+        if not all(isinstance(field, str) for field in fields):
+            raise GuardFailed(
+                f"cfn-guard reported a violation the plugin cannot hand to CDK (a value is "
+                f"required, type is non-optional): {json.dumps(violation, default=repr)}")
+        violations.append(PolicyViolationBeta1(
+            description=violation["description"],
+            fix=violation["fix"],
+            rule_name=violation["ruleName"],
+            rule_metadata=dict(violation["ruleMetadata"]),
+            violating_resources=[
+                PolicyViolatingResourceBeta1(
+                    locations=list(resource["locations"]),
+                    resource_logical_id=resource["resourceLogicalId"],
+                    template_path=resource["templatePath"],
+                )
+                for resource in violation["violatingResources"]
+            ],
+        ))
+    return violations

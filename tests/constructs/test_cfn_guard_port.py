@@ -1,0 +1,154 @@
+"""The library runs cfn-guard itself, in parallel (issue #16): its findings must be the plugin's.
+
+The oracle is ``cdk-validator-cfnguard`` itself, run through jsii on the same templates with
+the same rules: the port of its result handling must give the same success flag and the same
+violations, field for field and in the same order, or fail where the plugin fails.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+import jsii
+import pytest
+from aws_cdk import IPolicyValidationContextBeta1
+from cdklabs.cdk_validator_cfnguard import CfnGuardValidator
+
+from analytics_orchestration import _cfn_guard as guard
+from analytics_orchestration.compliance import control_tower_rule_types, inapplicable_rules
+from tests.support import AppRun
+
+
+@jsii.implements(IPolicyValidationContextBeta1)
+class _Templates:
+    def __init__(self, paths: list[str]) -> None:
+        self._paths = paths
+
+    @property
+    def template_paths(self) -> list[str]:
+        return self._paths
+
+    @property
+    def app_construct(self) -> Any:
+        return None  # the plugin reads only the template paths
+
+
+def _skipped(template: Path) -> list[str]:
+    resources = json.loads(template.read_text()).get("Resources", {})
+    return inapplicable_rules({str(resource.get("Type")) for resource in resources.values()})
+
+
+def _plugin_outcome(template: Path) -> tuple[Any, ...]:
+    """The plugin's own report on ``template``, with ControlTowerRules' choice of rules."""
+    plugin = CfnGuardValidator(control_tower_rules_enabled=True, disabled_rules=_skipped(template))
+    try:
+        report = plugin.validate(_Templates([str(template)]))
+    except RuntimeError as error:
+        return ("fails", str(error))
+    violations = [
+        {"description": v.description, "fix": v.fix, "ruleMetadata": dict(v.rule_metadata or {}),
+         "ruleName": v.rule_name,
+         "violatingResources": [
+             {"locations": list(r.locations), "resourceLogicalId": r.resource_logical_id,
+              "templatePath": r.template_path} for r in v.violating_resources]}
+        for v in report.violations
+    ]
+    return (report.success, violations)
+
+
+def _port_outcome(template: Path) -> tuple[Any, ...]:
+    package = guard.unpacked_package()
+    skipped = set(_skipped(template))
+    rules = [path for name, path in package.rule_files().items() if name not in skipped]
+    try:
+        report = guard.violations_of(package, str(template), rules)
+        guard.policy_violations(report)  # what CDK would be handed
+    except guard.GuardFailed as error:
+        return ("fails", str(error))
+    return (report.success, report.violations)
+
+
+def _without_some_properties(template: dict[str, Any], seed: int) -> dict[str, Any]:
+    """``template`` with about one property in twelve removed and one flag in four flipped,
+    anywhere in the resources' properties: findings of many rules, in many result shapes."""
+    rng = random.Random(seed)
+    mutated = copy.deepcopy(template)
+
+    def mutate(node: Any) -> None:
+        if isinstance(node, dict):
+            for key in list(node):
+                draw = rng.random()
+                if draw < 0.08:
+                    del node[key]
+                elif isinstance(node[key], bool) and draw < 0.33:
+                    node[key] = not node[key]
+                else:
+                    mutate(node[key])
+        elif isinstance(node, list):
+            for item in node:
+                mutate(item)
+
+    for resource in mutated.get("Resources", {}).values():
+        mutate(resource.get("Properties"))
+    return mutated
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory, app_py_run: AppRun) -> list[Path]:
+    """Templates with findings of every bundled rule: one resource of each type the rules
+    name, with empty properties and with none; and example stacks with properties removed."""
+    folder = tmp_path_factory.mktemp("guard-corpus")
+    types = sorted(set().union(*control_tower_rule_types().values()))
+    documents = {
+        "every-type-empty": {"Resources": {f"R{i}": {"Type": t, "Properties": {}}
+                                           for i, t in enumerate(types)}},
+        "every-type-bare": {"Resources": {f"R{i}": {"Type": t} for i, t in enumerate(types)}},
+    }
+    templates = app_py_run.templates()
+    for seed, stack in enumerate(("AnalyticsJobQueue", "AnalyticsIngestion", "AnalyticsAirflow")):
+        documents[f"{stack}-mutated"] = _without_some_properties(templates[stack], seed)
+    paths = []
+    for name, document in documents.items():
+        path = folder / f"{name}.template.json"
+        path.write_text(json.dumps(document))
+        paths.append(path)
+    return paths
+
+
+def test_the_port_reports_what_the_plugin_reports(corpus):
+    outcomes = {path.name: (_port_outcome(path), _plugin_outcome(path)) for path in corpus}
+    for name, (port, plugin) in outcomes.items():
+        if plugin[0] == "fails":
+            assert port[0] == "fails", (name, plugin[1])
+        else:
+            assert port == plugin, name
+    # The corpus exercises the port: hundreds of findings, from most of the rules.
+    found = [v for port, _ in outcomes.values() if port[0] != "fails" for v in port[1]]
+    assert len(found) > 300
+    assert len({v["ruleName"] for v in found}) > 100
+
+
+def test_a_template_guard_cannot_evaluate_fails_as_the_plugin_fails(tmp_path):
+    """guard exits 255 on a null where a rule expects a list: the plugin fails the synth."""
+    template = tmp_path / "Null.template.json"
+    template.write_text(json.dumps({"Resources": {"Alarm": {
+        "Type": "AWS::CloudWatch::Alarm", "Properties": {"AlarmActions": None}}}}))
+    plugin = _plugin_outcome(template)
+    assert plugin[0] == "fails" and "status 255" in plugin[1]
+    port = _port_outcome(template)
+    assert port[0] == "fails" and "status 255" in port[1] and str(template) in port[1]
+
+
+def test_the_parallel_run_keeps_each_templates_report_in_order(corpus):
+    package = guard.unpacked_package()
+    rules = list(package.rule_files().values())
+    jobs = [(str(path), rules) for path in corpus[:2]]
+    parallel = guard.run_in_parallel(jobs, workers=2)
+    assert [r.violations for r in parallel] == [
+        guard.violations_of(package, *job).violations for job in jobs]
+    assert {v["violatingResources"][0]["templatePath"] for v in parallel[0].violations} == {
+        str(corpus[0])}
