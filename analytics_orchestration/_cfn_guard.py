@@ -126,25 +126,37 @@ class GuardReport:
     violations: list[dict[str, Any]]
 
 
-def run_in_parallel(
-    jobs: Sequence[tuple[str, Sequence[Path]]], *, workers: int | None = None,
-) -> list[GuardReport]:
-    """Run guard on each ``(template path, rule files)`` of ``jobs``, ``workers`` at a time
-    (default: one per core), and return each template's report in ``jobs``' order.
+@dataclass(frozen=True)
+class GuardJob:
+    """One guard run: ``rules`` on ``data`` (default: ``template`` itself), its findings
+    reported against ``template``."""
+
+    template: str
+    rules: Sequence[Path]
+    data: str | None = None
+
+    @property
+    def reads(self) -> str:
+        return self.data or self.template
+
+
+def run_in_parallel(jobs: Sequence[GuardJob], *, workers: int | None = None) -> list[GuardReport]:
+    """Run each of ``jobs``, ``workers`` at a time (default: one per core), and return
+    their reports in ``jobs``' order.
 
     A thread per job is enough: each one waits on its guard process, and the port's Python
     work on guard's output is a small share of guard's own time. The costliest jobs start
-    first (template bytes times rule files, which is what guard's time grows with), so the
-    largest template does not start last and leave the other cores idle while it runs.
+    first (data bytes times rule files, which is what guard's time grows with), so the
+    largest does not start last and leave the other cores idle while it runs.
     """
     if not jobs:
         return []
     package = unpacked_package()
     count = max(1, min(workers or _usable_cores(), len(jobs)))
     costliest_first = sorted(range(len(jobs)),
-                             key=lambda i: -os.path.getsize(jobs[i][0]) * len(jobs[i][1]))
+                             key=lambda i: -os.path.getsize(jobs[i].reads) * len(jobs[i].rules))
     with ThreadPoolExecutor(max_workers=count) as pool:
-        futures = {i: pool.submit(violations_of, package, *jobs[i]) for i in costliest_first}
+        futures = {i: pool.submit(violations_of, package, jobs[i]) for i in costliest_first}
         return [futures[i].result() for i in range(len(jobs))]
 
 
@@ -155,25 +167,128 @@ def _usable_cores() -> int:
     return os.cpu_count() or 1
 
 
-def violations_of(package: GuardPackage, template: str, rules: Sequence[Path]) -> GuardReport:
-    """Guard's report of ``rules`` on ``template``, as the plugin's would be."""
-    output = guard_output(package, template, rules)
+def violations_of(package: GuardPackage, job: GuardJob) -> GuardReport:
+    """Guard's report of ``job``, as the plugin's would be on ``job.template``."""
+    output = guard_output(package, job)
+    if job.data and isinstance(output, list):
+        # Each result names the file guard read, as its canonical path: name the template,
+        # as guard would have named it.
+        read, template = os.path.realpath(job.data), os.path.realpath(job.template)
+        for result in output:
+            if isinstance(result, dict) and result.get("name") == read:
+                result["name"] = template
     try:
         return violations_from_output(output)
     except (TypeError, KeyError, IndexError, AttributeError) as error:
         raise GuardFailed(
-            f"cfn-guard's results for {template} are not in a shape the plugin can read "
+            f"cfn-guard's results for {job.template} are not in a shape the plugin can read "
             f"({type(error).__name__}: {error}); the plugin fails the synth on the same output"
         ) from error
 
 
-def guard_output(package: GuardPackage, template: str, rules: Sequence[Path]) -> Any:
-    """guard's parsed JSON output for ``template``, run with the plugin's command line."""
+def split_by_rule_types(
+    template: str, rules: Sequence[tuple[Path, frozenset[str]]], scratch: Path,
+) -> list[GuardJob]:
+    """Jobs that run ``rules`` (each with the resource types it names) on ``template`` with
+    the findings guard would give on the whole template, each reading only what its rules
+    can look at.
+
+    guard's time on a template grows with the template times the rule files: it walks the
+    whole document for every file. A Control Tower rule looks only at resources of the
+    types it names (``Resources.*[ Type == ... ]``), and at resources those reference, by
+    key (``%doc.Resources[ keys == %resource_key ]``, then ``Type ==`` a named type). So
+    each run of consecutive rule files naming the same types reads a copy of the template
+    with every section but ``Resources`` as it is, and of the resources only those of its
+    types and all they reference, directly or not (``Ref``, ``Fn::GetAtt``, ``Fn::Sub``,
+    ``DependsOn``). Consecutive, so that the jobs' findings, concatenated, come in the
+    plugin's order (guard reports rules in the order it is given them). A rule naming no
+    type reads the whole template.
+    """
+    with open(template) as source:
+        document = json.load(source)
+    resources = document.get("Resources")
+    if not isinstance(resources, dict):
+        return [GuardJob(template, [rule for rule, _ in rules])] if rules else []
+    groups: list[tuple[frozenset[str], list[Path]]] = []
+    for rule, types in rules:
+        if groups and groups[-1][0] == types:
+            groups[-1][1].append(rule)
+        else:
+            groups.append((types, [rule]))
+    jobs = []
+    folder: Path | None = None
+    for index, (types, group) in enumerate(groups):
+        if not types:
+            jobs.append(GuardJob(template, group))
+            continue
+        kept = _with_references(resources, {key for key, resource in resources.items()
+                                            if isinstance(resource, dict)
+                                            and resource.get("Type") in types})
+        part = {**document, "Resources": {key: value for key, value in resources.items()
+                                          if key in kept}}
+        if folder is None:
+            folder = Path(tempfile.mkdtemp(prefix=Path(template).stem, dir=scratch))
+        data = folder / f"part{index}.json"
+        data.write_text(json.dumps(part))
+        jobs.append(GuardJob(template, group, str(data)))
+    return jobs
+
+
+_SUB_NAME = re.compile(r"\$\{(?!!)([^}.]+)")
+
+
+def _with_references(resources: dict[str, Any], keys: set[str]) -> set[str]:
+    """``keys`` and every resource they reference, directly or through others."""
+    kept, pending = set(), list(keys)
+    while pending:
+        key = pending.pop()
+        if key in kept:
+            continue
+        kept.add(key)
+        pending.extend(name for name in _referenced(resources[key]) if name in resources)
+    return kept
+
+
+def _referenced(node: Any) -> set[str]:
+    """The logical ids ``node`` names in ``Ref``, ``Fn::GetAtt``, ``Fn::Sub`` and
+    ``DependsOn``."""
+    found: set[str] = set()
+    stack = [node]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, list):
+            stack.extend(value)
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if key == "Ref" and isinstance(item, str):
+                    found.add(item)
+                elif key == "Fn::GetAtt":
+                    target = item[0] if isinstance(item, list) and item else item
+                    if isinstance(target, str):
+                        found.add(target.split(".", 1)[0])
+                elif key == "Fn::Sub":
+                    text = item[0] if isinstance(item, list) and item else item
+                    if isinstance(text, str):
+                        found.update(_SUB_NAME.findall(text))
+                elif key == "DependsOn":
+                    found.update([item] if isinstance(item, str) else
+                                 [name for name in item if isinstance(name, str)]
+                                 if isinstance(item, list) else [])
+                stack.append(item)
+    return found
+
+
+def guard_output(package: GuardPackage, job: GuardJob) -> Any:
+    """guard's parsed JSON output for ``job``, run with the plugin's command line; errors
+    name the template (and the part of it guard read)."""
+    rules, template = job.rules, job.template
+    if job.data:
+        template = f"{job.template} (the part in {job.data})"
     if not rules:  # the plugin always passes rules; with none guard has nothing to run
         return []
     command = [str(package.binary), "validate",
                *(arg for rule in rules for arg in ("--rules", str(rule))),
-               "--data", template, *OUTPUT_FLAGS]
+               "--data", job.reads, *OUTPUT_FLAGS]
     proc = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, check=False)
     if proc.returncode not in (0, *_VIOLATIONS_FOUND):
         status = (f"status {proc.returncode}" if proc.returncode > 0

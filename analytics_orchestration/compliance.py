@@ -27,7 +27,9 @@ import enum
 import functools
 import json
 import re
+import tempfile
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any, cast
 
 import jsii
@@ -44,7 +46,12 @@ from cdk_nag import AwsSolutionsChecks, NIST80053R5Checks, ServerlessChecks
 from cdklabs.cdk_validator_cfnguard import CfnGuardValidator
 from constructs import IConstruct, IValidation
 
-from ._cfn_guard import policy_violations, run_in_parallel, unpacked_package
+from ._cfn_guard import (
+    policy_violations,
+    run_in_parallel,
+    split_by_rule_types,
+    unpacked_package,
+)
 from .constructs._foundation.compliance import acknowledge
 from .errors import ConfigurationError
 
@@ -242,14 +249,18 @@ class ControlTowerRules(CfnGuardValidator):
     def validate(self, context: Any) -> Any:
         """Run cfn-guard on each of ``context``'s templates with the rules that can apply."""
         rule_files = unpacked_package().rule_files()
-        jobs = []
-        for path in context.template_paths:
-            with open(path) as template:
-                resources = json.load(template).get("Resources", {})
-            skipped = set(inapplicable_rules(
-                {str(resource.get("Type")) for resource in resources.values()}))
-            jobs.append((path, [file for name, file in rule_files.items() if name not in skipped]))
-        reports = run_in_parallel(jobs)
+        rule_types = control_tower_rule_types()
+        with tempfile.TemporaryDirectory(prefix="cfn-guard-data-") as scratch:
+            jobs = []
+            for path in context.template_paths:
+                with open(path) as template:
+                    resources = json.load(template).get("Resources", {})
+                skipped = set(inapplicable_rules(
+                    {str(resource.get("Type")) for resource in resources.values()}))
+                rules = [(file, rule_types[name]) for name, file in rule_files.items()
+                         if name not in skipped]
+                jobs += split_by_rule_types(path, rules, Path(scratch))
+            reports = run_in_parallel(jobs)
         return PolicyValidationPluginReportBeta1(
             success=all(report.success for report in reports),
             violations=[violation for report in reports for violation in policy_violations(report)],
