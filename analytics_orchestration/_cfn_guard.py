@@ -1,20 +1,22 @@
-"""cfn-guard with the Control Tower rules, one process per template, in parallel.
+"""cfn-guard with the Control Tower rules: on every core, each run on what its rules read.
 
 ``cdk-validator-cfnguard`` runs its bundled cfn-guard binary with ``spawnSync`` from inside
-the jsii kernel: one template after another, on one core, while the rest of the machine
-waits. On the example app that was 26-32 s of a 48 s synth (issue #16, ``benchmarks/_guard.py``).
-This module runs the *same binary* on the *same rule files* with the *same flags*, one process
-per template, as many at once as there are cores, and turns guard's output into the
-plugin's violations with a line-for-line port of the plugin's own result handling
-(``lib/plugin.js``: ``execGuard`` and its JSON ``reviver``; ``lib/check.js``:
-``ViolationCheck``), JavaScript's semantics included (``undefined`` against ``null``,
-``??`` against ``||``, ``Object.values`` of a string, the TypeErrors the plugin turns into a
-failed synth). ``tests/constructs/test_cfn_guard_port.py`` proves the port's violations equal
-the plugin's own, byte for byte, on templates with hundreds of findings of every shape the
-bundled rules produce.
+the jsii kernel: one template after another, on one core, each against all its rules, while
+the rest of the machine waits. On the example app that was 26-32 s of a 48 s synth (issue
+#16, ``benchmarks/_guard.py``). This module runs the *same binary* on the *same rule files*
+with the *same flags*, several processes at once, each on the part of a template its rules
+can read (:func:`split_by_rule_types`), and turns guard's output into the plugin's
+violations with a line-for-line port of the plugin's own result handling (``lib/plugin.js``:
+``execGuard`` and its JSON ``reviver``; ``lib/check.js``: ``ViolationCheck``), JavaScript's
+semantics included (``undefined`` against ``null``, ``??`` against ``||``, ``Object.values``
+of a string, the TypeErrors the plugin turns into a failed synth).
+``tests/constructs/test_cfn_guard_port.py`` proves the reports equal the plugin's own on
+whole templates, field for field and in order, on templates with hundreds of findings of
+most of the bundled rules, and that every bundled rule reads resources only in the ways the
+split relies on.
 
-Nothing here decides what is checked: :mod:`analytics_orchestration.compliance` chooses the
-rules per template; this module only runs them and reads the answer.
+Nothing here decides which rules apply: :mod:`analytics_orchestration.compliance` chooses
+them per template; this module runs them and reads the answer.
 """
 
 from __future__ import annotations
@@ -186,6 +188,13 @@ def violations_of(package: GuardPackage, job: GuardJob) -> GuardReport:
         ) from error
 
 
+#: A guard process's own cost (start-up and a rule file parsed: 19.5 ms for one rule on an
+#: empty template), in units of one rule file evaluated on one resource (0.48 ms: 80 rules
+#: on the 219 resources of the zero-ETL template took 8.46 s). Measured on the 2-core
+#: development machine (benchmarks/_guard.py); only the ratio matters.
+_PROCESS_COST = 40
+
+
 def split_by_rule_types(
     template: str, rules: Sequence[tuple[Path, frozenset[str]]], scratch: Path,
 ) -> list[GuardJob]:
@@ -196,34 +205,40 @@ def split_by_rule_types(
     guard's time on a template grows with the template times the rule files: it walks the
     whole document for every file. A Control Tower rule looks only at resources of the
     types it names (``Resources.*[ Type == ... ]``), and at resources those reference, by
-    key (``%doc.Resources[ keys == %resource_key ]``, then ``Type ==`` a named type). So
-    each run of consecutive rule files naming the same types reads a copy of the template
-    with every section but ``Resources`` as it is, and of the resources only those of its
-    types and all they reference, directly or not (``Ref``, ``Fn::GetAtt``, ``Fn::Sub``,
-    ``DependsOn``). Consecutive, so that the jobs' findings, concatenated, come in the
-    plugin's order (guard reports rules in the order it is given them). A rule naming no
-    type reads the whole template.
+    key (``%doc.Resources[ keys == %resource_key ]`` of a ``Ref``'s or ``Fn::GetAtt``'s
+    target); ``tests/constructs/test_cfn_guard_port.py`` checks every bundled rule reads
+    resources in no other way. So a run of consecutive rule files reads a copy of the
+    template with every section but ``Resources`` as it is, and of the resources only those
+    of its rules' types and all they reference, directly or not (``Ref``, ``Fn::GetAtt``,
+    ``Fn::Sub``, ``DependsOn``). Runs are consecutive, so that the jobs' findings,
+    concatenated, come in the plugin's order (guard reports rules in the order it is given
+    them); a run grows while one process on the union costs less than two
+    (:data:`_PROCESS_COST`). A rule naming no type reads the whole template.
     """
     with open(template) as source:
         document = json.load(source)
     resources = document.get("Resources")
     if not isinstance(resources, dict):
         return [GuardJob(template, [rule for rule, _ in rules])] if rules else []
-    groups: list[tuple[frozenset[str], list[Path]]] = []
+    runs: list[tuple[list[Path], set[str] | None]] = []  # None: the whole template
     for rule, types in rules:
-        if groups and groups[-1][0] == types:
-            groups[-1][1].append(rule)
-        else:
-            groups.append((types, [rule]))
-    jobs = []
-    folder: Path | None = None
-    for index, (types, group) in enumerate(groups):
-        if not types:
-            jobs.append(GuardJob(template, group))
-            continue
         kept = _with_references(resources, {key for key, resource in resources.items()
                                             if isinstance(resource, dict)
-                                            and resource.get("Type") in types})
+                                            and resource.get("Type") in types}) if types else None
+        previous_rules, previous = runs[-1] if runs else ([], None)
+        if kept is not None and previous is not None:
+            union = previous | kept
+            apart = len(previous_rules) * len(previous) + len(kept) + 2 * _PROCESS_COST
+            if (len(previous_rules) + 1) * len(union) + _PROCESS_COST <= apart:
+                runs[-1] = ([*previous_rules, rule], union)
+                continue
+        runs.append(([rule], kept))
+    jobs = []
+    folder: Path | None = None
+    for index, (group, kept) in enumerate(runs):
+        if kept is None:
+            jobs.append(GuardJob(template, group))
+            continue
         part = {**document, "Resources": {key: value for key, value in resources.items()
                                           if key in kept}}
         if folder is None:

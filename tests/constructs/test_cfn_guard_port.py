@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import json
 import random
+import re
 from pathlib import Path
 from typing import Any
 
@@ -164,6 +165,7 @@ def test_the_parallel_run_keeps_each_templates_report_in_order(corpus):
 
 
 def test_each_part_holds_its_rules_types_and_all_they_reference(tmp_path):
+    queues = {f"Queue{i}": {"Type": "AWS::SQS::Queue"} for i in range(60)}
     template = tmp_path / "Refs.template.json"
     template.write_text(json.dumps({
         "Parameters": {"Stage": {"Type": "String"}},
@@ -175,18 +177,58 @@ def test_each_part_holds_its_rules_types_and_all_they_reference(tmp_path):
             "Alias": {"Type": "AWS::KMS::Alias"},
             "Role": {"Type": "AWS::IAM::Role"},
             "Waiter": {"Type": "AWS::CloudFormation::WaitConditionHandle"},
-            "Queue": {"Type": "AWS::SQS::Queue"},
+            **queues,
         },
     }))
     bucket, queue = frozenset({"AWS::S3::Bucket"}), frozenset({"AWS::SQS::Queue"})
     rules = [(tmp_path / "a.guard", bucket), (tmp_path / "b.guard", bucket),
              (tmp_path / "c.guard", queue), (tmp_path / "d.guard", bucket)]
     jobs = guard.split_by_rule_types(str(template), rules, tmp_path)
-    # Consecutive rules of the same types share a run; the order of the rules is kept.
+    # Consecutive rules share a run while one process costs less than two; order is kept.
     assert [[rule.name for rule in job.rules] for job in jobs] == [["a.guard", "b.guard"],
                                                                   ["c.guard"], ["d.guard"]]
     parts = [json.loads(Path(job.reads).read_text()) for job in jobs]
     assert list(parts[0]["Resources"]) == ["Bucket", "Key", "Alias", "Role", "Waiter"]
-    assert list(parts[1]["Resources"]) == ["Queue"]
+    assert list(parts[1]["Resources"]) == list(queues)
+    assert parts[2] == parts[0]
     assert all(part["Parameters"] == {"Stage": {"Type": "String"}} for part in parts)
     assert {job.template for job in jobs} == {str(template)}
+    # Small parts are cheaper in one process: with ten queues, all four rules run together.
+    small = json.loads(template.read_text())
+    small["Resources"] = {key: value for key, value in small["Resources"].items()
+                          if not key.startswith("Queue") or int(key[5:]) < 10}
+    template.write_text(json.dumps(small))
+    (together,) = guard.split_by_rule_types(str(template), rules, tmp_path)
+    assert len(json.loads(Path(together.reads).read_text())["Resources"]) == 15
+
+
+#: The ways a bundled rule reads the template's ``Resources`` (whitespace collapsed), which
+#: are what lets split_by_rule_types give it only its types' resources and their references.
+_RESOURCE_READS = [
+    re.compile(r"Resources (exists|not empty)"),  # the document is a template
+    re.compile(r"Resources(\.\*)? ?\[ ?Type == %(?P<first>\w+)(?P<rest>( or Type == %\w+)*) ?\]"),
+    re.compile(r"Resources\[ keys == %resource_key \]"),  # a referenced resource, by its key
+    re.compile(r'Resources( is_list|\[\*\] == "secrets")'),  # EKS EncryptionConfig's property
+]
+
+
+def test_every_rule_reads_resources_only_by_a_type_it_names_or_by_reference():
+    """If a plugin upgrade brings a rule that reads resources another way (all of them, or
+    by a type it does not spell out), this fails before any finding could change."""
+    types = control_tower_rule_types()
+    for name, path in guard.unpacked_package().rule_files().items():
+        code = "\n".join(line for line in path.read_text().splitlines()
+                         if not line.lstrip().startswith("#"))
+        code = re.sub(r"\s+", " ", re.sub(r"<<.*?>>", "<<>>", code, flags=re.S))
+        constants = dict(re.findall(r"""let (\w+) = ["'](AWS::\w+::\w+)["']""", code))
+        for found in re.finditer(r"\bResources\b", code):
+            tail = code[found.start():found.start() + 120]
+            read = next((p.match(tail) for p in _RESOURCE_READS if p.match(tail)), None)
+            assert read, (name, tail)
+            if read.re is _RESOURCE_READS[1]:
+                named = [read["first"], *re.findall(r"%(\w+)", read["rest"] or "")]
+                assert {constants.get(c) for c in named} <= types[name], (name, named)
+        # A lookup by key is only ever of a Ref's or a Fn::GetAtt's target (``this`` in a
+        # ``Ref`` block, ``this[0]`` in a ``Fn::GetAtt`` one), which a part always holds.
+        for call in re.findall(r"query_for_resource\(%doc, ([^,)]+)", code):
+            assert call in ("this", "this[0]"), (name, call)
