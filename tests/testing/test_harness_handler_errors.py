@@ -138,7 +138,7 @@ def test_declared(offline_aws):
 
 def test_the_offline_aws_fixture_fails_a_test_at_teardown_on_undeclared_errors(pytester):
     pytester.makepyfile(test_inner=textwrap.dedent(INNER_TESTS))
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=2, errors=1)
     result.stdout.fnmatch_lines([
         "*ERROR at teardown of test_undeclared*",
