@@ -82,7 +82,9 @@ UNIT_TESTS: dict[str, UnitTest] = {
         "tests/lambda_src/test_redshift_sql.py::"
         "test_is_complete_starts_each_statement_once_across_polls_of_the_data_api",
         5, "N + P for N statements over P polls (N = 2, P = 3 here, 10 s apart, against the "
-        "harness's Data API): one ExecuteStatement per statement, one status read per poll",
+        "harness's Data API): one ExecuteStatement per statement, one ListStatements per "
+        "poll (the handler keeps no state between polls; a failure adds one "
+        "DescribeStatement for Redshift's error)",
         units=1),
     "stream_window_counter (batch)": UnitTest(
         "tests/lambda_src/test_stream_window_counter.py::"

@@ -114,8 +114,9 @@ What runs
   :meth:`OfflineAws.destroy` sends Delete requests in reverse creation order. No other
   resource is updated or deleted. ``aws.custom_resource_requests`` lists every request.
 - Redshift Data API (``aws.redshift_data``): ``ExecuteStatement``,
-  ``BatchExecuteStatement``, ``DescribeStatement``, ``GetStatementResult`` and
-  ``CancelStatement`` from handlers and from Step Functions' ``aws-sdk:redshiftdata`` tasks,
+  ``BatchExecuteStatement``, ``DescribeStatement``, ``ListStatements`` (the caller's own,
+  as its API reference documents), ``GetStatementResult`` and ``CancelStatement`` from
+  handlers and from Step Functions' ``aws-sdk:redshiftdata`` tasks,
   recorded in order (``calls``, ``statements``, ``sql_run()``); statuses go SUBMITTED ->
   STARTED -> FINISHED on virtual time (``statement_seconds``); ``fail_statements``,
   ``abort_statements`` and ``throttle_statements`` by SQL pattern; ``set_result`` injects

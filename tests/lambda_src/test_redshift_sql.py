@@ -3,7 +3,7 @@ each CloudFormation request, idempotent submission, and failures that name the s
 
 The Data API is a small in-test double here (the harness's emulator covers the wire
 behaviour in tests/testing and tests/behaviour): it answers ExecuteStatement by client
-token and DescribeStatement from a script of statuses.
+token, and ListStatements and DescribeStatement from a script of statuses.
 """
 
 from __future__ import annotations
@@ -85,37 +85,87 @@ def test_client_tokens_are_stable_distinct_and_short(handler):
 
 
 class _DataApi:
-    """ExecuteStatement by client token; DescribeStatement from ``statuses[id]``."""
+    """ExecuteStatement by client token; ListStatements from ``statuses[n]`` (statement
+    n's status at each list that shows it, the last one kept); DescribeStatement too.
+    ``lag``: how many lists leave out a statement after its submission."""
 
-    def __init__(self, statuses: dict[int, list[str]]) -> None:
+    def __init__(self, statuses: dict[int, list[str]], lag: int = 0) -> None:
         self.statuses = statuses
+        self.lag = lag
         self.ids: dict[str, str] = {}
+        self.names: dict[str, str] = {}
+        self.unlisted: dict[str, int] = {}
         self.executed: list[str] = []
+        self.calls: list[str] = []
 
     def execute_statement(self, **params: Any) -> dict[str, Any]:
+        self.calls.append("ExecuteStatement")
         token = params["ClientToken"]
         if token not in self.ids:
-            self.ids[token] = str(len(self.ids))
+            statement_id = self.ids[token] = str(len(self.ids))
+            self.names[statement_id] = params["StatementName"]
+            self.unlisted[statement_id] = self.lag
             self.executed.append(params["Sql"])
         return {"Id": self.ids[token]}
 
+    def _status(self, statement_id: str, advance: bool) -> str:
+        script = self.statuses[int(statement_id)]
+        return script.pop(0) if advance and len(script) > 1 else script[0]
+
+    def list_statements(self, **params: Any) -> dict[str, Any]:
+        self.calls.append("ListStatements")
+        assert (params["Status"], params["RoleLevel"]) == ("ALL", True)
+        listed = []
+        for statement_id, name in self.names.items():
+            if not name.startswith(params["StatementName"]):
+                continue
+            if self.unlisted[statement_id] > 0:
+                self.unlisted[statement_id] -= 1
+                continue
+            listed.append({"Id": statement_id, "StatementName": name,
+                           "CreatedAt": int(statement_id),
+                           "Status": self._status(statement_id, advance=True)})
+        return {"Statements": listed}
+
     def describe_statement(self, Id: str) -> dict[str, Any]:
-        script = self.statuses[int(Id)]
-        status = script.pop(0) if len(script) > 1 else script[0]
+        self.calls.append("DescribeStatement")
+        status = self._status(Id, advance=False)
         answer = {"Id": Id, "Status": status}
         if status in ("FAILED", "ABORTED"):
             answer["Error"] = "ERROR: relation \"a\" does not exist"
         return answer
 
 
+def _polls(handler, api: _DataApi, event: dict[str, Any]) -> int:
+    work = handler.plan(event)
+    for poll in range(1, 10):
+        if handler.progress(api, event, work):
+            return poll
+    raise AssertionError("never complete")
+
+
 def test_statements_start_one_after_another_across_polls(handler):
     api = _DataApi({0: ["STARTED", "FINISHED"], 1: ["FINISHED"]})
-    event = _event("Create")
-    work = handler.plan(event)
-    assert handler.progress(api, event, work) is False
-    assert api.executed == ["CREATE SCHEMA a"]
-    assert handler.progress(api, event, work) is True
+    # 1: submit the first; 2: it runs; 3: it finished, submit the second; 4: both finished.
+    assert _polls(handler, api, _event("Create")) == 4
     assert api.executed == list(PROPS["CreateSql"])
+    # The least: one ListStatements a poll, one ExecuteStatement a statement.
+    assert sorted(api.calls) == ["ExecuteStatement"] * 2 + ["ListStatements"] * 4
+
+
+def test_a_statement_the_list_does_not_show_yet_is_not_run_twice(handler):
+    api = _DataApi({0: ["FINISHED"], 1: ["FINISHED"]}, lag=1)
+    _polls(handler, api, _event("Create"))
+    assert api.executed == list(PROPS["CreateSql"])  # re-submitted by token: same statement
+
+
+def test_another_requests_statements_are_not_this_ones(handler):
+    api = _DataApi({0: ["FINISHED"], 1: ["FINISHED"], 2: ["FINISHED"], 3: ["FINISHED"]})
+    _polls(handler, api, _event("Create"))
+    other = {**_event("Create"), "RequestId": "req-2"}
+    _polls(handler, api, other)
+    assert api.executed == list(PROPS["CreateSql"]) * 2
+    assert handler.request_prefix("req-1") != handler.request_prefix("req-2")
 
 
 @pytest.mark.parametrize("status", ["FAILED", "ABORTED"])
@@ -123,11 +173,12 @@ def test_a_failed_or_aborted_statement_raises_with_the_statement_and_error(handl
     api = _DataApi({0: ["FINISHED"], 1: [status]})
     event = _event("Create")
     with pytest.raises(handler.StatementFailedError) as failure:
-        handler.progress(api, event, handler.plan(event))
+        _polls(handler, api, event)
     message = str(failure.value)
     assert f"statement 2 of 2 on workgroup sales, database dev ended {status}" in message
     assert 'relation "a" does not exist' in message
     assert message.endswith("statement: CREATE TABLE a.t (x INT)")
+    assert api.calls[-1] == "DescribeStatement"  # the error is only in the description
 
 
 def test_on_event_calls_no_data_api_and_names_the_resource(handler, lambda_context):
@@ -172,8 +223,10 @@ def test_is_complete_starts_each_statement_once_across_polls_of_the_data_api(
     polls = _poll_until_complete(handler, _event("Create"), lambda_context, data_api)
 
     assert data_api.redshift_data.sql_run() == PROPS["CreateSql"]
-    # t=0 the first running; t=10 it finished, the second started; t=20 both finished.
+    # t=0 the first submitted; t=10 it finished, the second submitted; t=20 both finished.
     assert len(polls) == 3
+    operations = [call.operation for call in data_api.redshift_data.calls]
+    assert sorted(operations) == ["ExecuteStatement"] * 2 + ["ListStatements"] * 3
 
 
 def test_a_repeated_poll_after_completion_starts_nothing_again(

@@ -160,3 +160,54 @@ def test_only_the_statements_owner_may_describe_it():
             assert client.describe_statement(Id=statement)["Status"] == "SUBMITTED"
         with aws.iam.acting(other), pytest.raises(ClientError, match="not authorized"):
             client.describe_statement(Id=statement)
+
+
+def test_list_statements_shows_the_callers_own_by_name_prefix_and_status():
+    """ListStatements as its API reference documents it: only the caller's statements (its
+    role's with RoleLevel, the default; its session's without), FINISHED only unless
+    ``Status`` says otherwise, ``StatementName`` a case-sensitive prefix, pages of at most
+    100 with a NextToken."""
+    stack = new_stack(stack_id="Lister")
+    namespace = redshift.CfnNamespace(stack, "Namespace", namespace_name="sales")
+    workgroup = redshift.CfnWorkgroup(stack, "Workgroup", workgroup_name="sales",
+                                      namespace_name=namespace.namespace_name)
+    for name in ("Runner", "Other"):
+        role = iam.Role(stack, name, assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+        role.add_to_policy(iam.PolicyStatement(
+            actions=["redshift-data:ExecuteStatement", "redshift-serverless:GetCredentials"],
+            resources=[workgroup.attr_workgroup_workgroup_arn]))
+        role.add_to_policy(iam.PolicyStatement(actions=["redshift-data:ListStatements"],
+                                               resources=["*"]))
+    with OfflineAws() as aws:
+        aws.deploy(stack)
+        runner, runner_later, other = (
+            aws.iam.principal_for_role(aws.arn(role), session)
+            for role, session in (("Runner", "a"), ("Runner", "b"), ("Other", "a")))
+        client = aws.client("redshift-data")
+
+        def listed(**params):
+            return [s["StatementName"] for s in client.list_statements(**params)["Statements"]]
+
+        with aws.iam.acting(runner):
+            for name in ("cfn-x-0000", "cfn-x-0001", "cfn-y-0000", "CFN-x-0002"):
+                client.execute_statement(Sql=f"SELECT '{name}'", StatementName=name, **TARGET)
+            assert listed() == []  # none FINISHED yet
+            assert listed(Status="ALL", StatementName="cfn-x-") == ["cfn-x-0001", "cfn-x-0000"]
+            aws.clock.sleep(3)
+            [first] = client.list_statements(StatementName="cfn-y")["Statements"]
+            assert (first["Status"], first["QueryString"], first["IsBatchStatement"]) == (
+                "FINISHED", "SELECT 'cfn-y-0000'", False)
+            page = client.list_statements(Status="ALL", MaxResults=3)
+            assert len(page["Statements"]) == 3
+            rest = client.list_statements(Status="ALL", MaxResults=3,
+                                          NextToken=page["NextToken"])
+            assert len(rest["Statements"]) == 1 and "NextToken" not in rest
+            with pytest.raises(ClientError, match="MaxResults"):
+                client.list_statements(MaxResults=101)
+        with aws.iam.acting(runner_later):  # the same role, another session
+            assert len(listed(Status="ALL")) == 4
+            assert listed(Status="ALL", RoleLevel=False) == []
+        with aws.iam.acting(other):
+            assert listed(Status="ALL") == []
+    operations = {call.operation for call in aws.redshift_data.calls}
+    assert "ListStatements" in operations

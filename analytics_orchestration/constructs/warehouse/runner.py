@@ -34,8 +34,12 @@ DEFAULT_TOTAL_TIMEOUT = Duration.minutes(30)
 RESOURCE_TYPE = "Custom::RedshiftSql"
 #: The Data API's limit on one statement (100 KB).
 MAX_STATEMENT_BYTES = 100_000
-#: Statements per list: every poll walks the finished ones again (by client token).
+#: Statements per list: one ListStatements page (100) a poll reads them all; an update
+#: runs the old drop_sql and the new create_sql, two pages at most.
 MAX_STATEMENTS = 100
+#: What ``is_complete`` reads its request's statements with, once a poll; it lists only
+#: the caller's own statements and accepts no resource but ``*``.
+LIST_STATEMENTS_ACTION = "redshift-data:ListStatements"
 #: An IAM tag value holds at most 256 characters.
 _MAX_TAG_VALUE = 256
 _STATEMENTS = Items(min_items=0, max_items=MAX_STATEMENTS,
@@ -62,7 +66,8 @@ class RedshiftSqlRunner(Construct):
     ``COPY ... JOB CREATE``, ``CREATE EXTERNAL SCHEMA``, tables, grants). A custom resource
     of the CDK provider framework: ``on_event`` checks the request, ``is_complete`` runs
     at once and then every ``query_interval``, starting each statement once the previous
-    one FINISHED (only it calls the Data API, so it can read every statement it ran).
+    one FINISHED (only it calls the Data API, so it can read every statement it ran): one
+    ``ListStatements`` a poll and one ``ExecuteStatement`` a statement.
     Statements run one by one, never batched into one transaction (the
     statements above cannot run in one). A statement that ends FAILED or ABORTED fails the
     deploy with its text and Redshift's error; ``total_timeout`` bounds the whole request.
@@ -149,6 +154,8 @@ class RedshiftSqlRunner(Construct):
         #: The role that runs (and owns) every statement.
         self.role: iam.Role = handlers["IsComplete"].role
         target.grant_execute(self.role)
+        iam.Grant.add_to_principal(grantee=self.role, actions=[LIST_STATEMENTS_ACTION],
+                                   resource_arns=["*"])
         if database_roles:
             Tags.of(self.role).add(DATABASE_ROLES_TAG, ":".join(database_roles))
         self._acknowledge_statement_actions(self.role)
@@ -190,8 +197,9 @@ class RedshiftSqlRunner(Construct):
         acknowledge(
             policy, "AwsSolutions::AwsSolutions-IAM5[Resource::*]",
             f"{', '.join(STATEMENT_ACTIONS)} accept no resource but '*'; the statement-owner "
-            "condition limits them to the statements this role ran. X-Ray's actions accept "
-            "no resource either.",
+            f"condition limits them to the statements this role ran. {LIST_STATEMENTS_ACTION} "
+            "accepts no resource either and lists only the caller's own statements. X-Ray's "
+            "actions accept no resource either.",
         )
 
     def _depend_on_framework_policies_only(self) -> None:

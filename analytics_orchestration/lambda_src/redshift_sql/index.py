@@ -22,11 +22,17 @@ What runs, per request (the rule the construct documents):
 Statements run one at a time through the Data API's ``ExecuteStatement``, never batched:
 ``CREATE DATABASE ... FROM INTEGRATION``, ``COPY ... JOB CREATE`` or ``CREATE EXTERNAL
 SCHEMA`` cannot run inside the transaction block ``BatchExecuteStatement`` opens. The
-handlers keep no state between polls: every statement is submitted with a ``ClientToken``
-derived from the request id and its position, so ``is_complete`` re-submitting statement
-*i* gets the statement the first submission started (the Data API's idempotency), reads
-its status, and submits statement *i + 1* only once *i* is FINISHED. FAILED or ABORTED
-fails the request with the statement and Redshift's error; nothing loops forever.
+handlers keep no state between polls; the Data API does. Statement *i* of a request is
+named after the request (:func:`statement_name`), so one ``ListStatements`` per poll reads
+where every statement of the request stands; ``is_complete`` then submits the first one
+not started, once every one before it is FINISHED. A submission carries a ``ClientToken``
+derived from the request id and the statement's position, so submitting again a statement
+the list does not show yet (the list lags the submission) gets the statement the first
+submission started (the Data API's idempotency). FAILED or ABORTED fails the request with
+the statement and Redshift's error (one ``DescribeStatement``: the list carries no error);
+nothing loops forever. Per request that is one ``ExecuteStatement`` per statement and one
+``ListStatements`` per poll, the least the work needs (issue #16): re-submitting and
+describing every statement on every poll cost twice that.
 """
 
 from __future__ import annotations
@@ -148,13 +154,47 @@ def client_token(request_id: str, index: int, statement: str) -> str:
     return f"{index:04d}-{digest}"[:_TOKEN_LENGTH]
 
 
+def statement_name(request_id: str, index: int) -> str:
+    """The name of statement ``index`` of one request: the request's prefix
+    (:func:`request_prefix`), then the position."""
+    return f"{request_prefix(request_id)}{index:04d}"
+
+
+def request_prefix(request_id: str) -> str:
+    """What every statement name of one request starts with, and no other request's."""
+    return f"cfn-{hashlib.sha256(request_id.encode()).hexdigest()[:24]}-"
+
+
 def submit(client: BaseClient, event: Mapping[str, Any], work: Plan, index: int) -> str:
     """Start statement ``index`` (or find the one an earlier call started); its id."""
     statement = work.statements[index]
+    request_id = str(event["RequestId"])
     response = client.execute_statement(
-        Sql=statement, ClientToken=client_token(str(event["RequestId"]), index, statement),
-        StatementName=f"cfn-{index:04d}", WithEvent=False, **work.target.parameters())
+        Sql=statement, ClientToken=client_token(request_id, index, statement),
+        StatementName=statement_name(request_id, index), WithEvent=False,
+        **work.target.parameters())
     return str(response["Id"])
+
+
+def started_statements(client: BaseClient, event: Mapping[str, Any]) -> dict[str, Any]:
+    """This request's statements the Data API knows, by name: one ``ListStatements`` (a
+    request has far fewer statements than a page holds), every status, this role's own.
+
+    Should a name appear twice, the latest statement counts.
+    """
+    found: dict[str, Any] = {}
+    parameters: dict[str, Any] = {"StatementName": request_prefix(str(event["RequestId"])),
+                                  "Status": "ALL", "RoleLevel": True, "MaxResults": 100}
+    while True:
+        page = client.list_statements(**parameters)
+        for statement in page.get("Statements", []):
+            name = statement.get("StatementName")
+            if name and (name not in found
+                         or statement["CreatedAt"] > found[name]["CreatedAt"]):
+                found[name] = statement
+        if not page.get("NextToken"):
+            return found
+        parameters["NextToken"] = page["NextToken"]
 
 
 def describe_failure(work: Plan, index: int, description: Mapping[str, Any]) -> str:
@@ -168,18 +208,26 @@ def describe_failure(work: Plan, index: int, description: Mapping[str, Any]) -> 
 def progress(client: BaseClient, event: Mapping[str, Any], work: Plan) -> bool:
     """Advance the request: True once every statement FINISHED.
 
-    Walks the statements in order; each already submitted is found again through its
-    client token. Raises :class:`StatementFailedError` on the first FAILED or ABORTED.
+    Reads where the request's statements stand (:func:`started_statements`), then walks
+    them in order: the first one not started is submitted. Raises
+    :class:`StatementFailedError` on the first FAILED or ABORTED.
     """
+    started = started_statements(client, event)
+    request_id = str(event["RequestId"])
     for index in range(len(work.statements)):
-        statement_id = submit(client, event, work, index)
-        description = client.describe_statement(Id=statement_id)
-        status = description.get("Status")
+        listed = started.get(statement_name(request_id, index))
+        if listed is None:
+            statement_id = submit(client, event, work, index)
+            logger.info("statement submitted", extra={"index": index,
+                                                      "statement_id": statement_id})
+            return False
+        status = listed.get("Status")
         if status in FAILED_STATUSES:
+            description = client.describe_statement(Id=listed["Id"])
             raise StatementFailedError(describe_failure(work, index, description))
         if status != FINISHED:
             logger.info("statement running", extra={"index": index, "status": status,
-                                                    "statement_id": statement_id})
+                                                    "statement_id": listed["Id"]})
             return False
     return True
 

@@ -406,7 +406,8 @@ def _redshift_data(ctx: _Ctx, operation: str,
     Execute calls name the workgroup (or cluster) and need its credentials:
     ``redshift-serverless:GetCredentials`` on the workgroup with IAM authentication, or
     ``secretsmanager:GetSecretValue`` on ``SecretArn``. Statement calls accept no resource
-    but ``*`` and carry ``redshift-data:statement-owner-iam-userid`` (who ran the statement).
+    but ``*`` and carry ``redshift-data:statement-owner-iam-userid`` (who ran the statement);
+    ``ListStatements`` accepts ``*`` only.
     """
     if operation in ("ExecuteStatement", "BatchExecuteStatement"):
         workgroup = params.get("WorkgroupName")
@@ -422,6 +423,11 @@ def _redshift_data(ctx: _Ctx, operation: str,
         elif workgroup is not None:
             found.append(ActionRequest("redshift-serverless:GetCredentials", target))
         return found
+    if operation == "ListStatements":
+        # It lists the caller's own statements only. No statement-owner key is supplied:
+        # AWS documents none a list call would carry, so a grant conditioned on it is
+        # refused here (the strict side); grant ListStatements unconditioned.
+        return [ActionRequest("redshift-data:ListStatements", "*")]
     if operation in _REDSHIFT_STATEMENT_CALLS:
         statement = str(params.get("Id", "")).split(":", 1)[0]
         owner = ctx.index.statement_owners.get(statement)

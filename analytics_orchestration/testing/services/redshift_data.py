@@ -6,7 +6,8 @@ methods are replaced here, so that the bundled handlers (boto3 in-process) and S
 Functions' ``aws-sdk:redshiftdata`` tasks reach one emulator that:
 
 - records every ``ExecuteStatement`` / ``BatchExecuteStatement`` / ``DescribeStatement`` /
-  ``GetStatementResult`` / ``CancelStatement`` call in order with its parameters
+  ``ListStatements`` / ``GetStatementResult`` / ``CancelStatement`` call in order with its
+  parameters
   (:attr:`RedshiftDataService.calls`) and every statement with its SQL, parameters and
   workgroup / database / secret (:attr:`RedshiftDataService.statements`);
 - refuses a workgroup that no deployed ``AWS::RedshiftServerless::Workgroup`` (and no
@@ -18,7 +19,12 @@ Functions' ``aws-sdk:redshiftdata`` tasks reach one emulator that:
 - answers ``GetStatementResult`` with the rows a test injected (:meth:`set_result`);
 - honours ``ClientToken`` (the same token returns the same statement), and records each
   statement's owner (the caller's ``aws:userid``) for the IAM condition key
-  ``redshift-data:statement-owner-iam-userid``.
+  ``redshift-data:statement-owner-iam-userid``;
+- lists statements as ``ListStatements`` documents it (Amazon Redshift Data API Reference):
+  only the caller's own (its role's with ``RoleLevel``, the default; its session's
+  without), only FINISHED ones unless ``Status`` says otherwise (``ALL``), ``StatementName``
+  a case-sensitive prefix, ``MaxResults`` up to 100 a page with a ``NextToken``. AWS
+  documents no order; the harness lists the newest first.
 
 Zero-ETL integrations (``AWS::Redshift::Integration`` from S3 or DynamoDB,
 ``AWS::RDS::Integration`` from Aurora) deploy as records (:attr:`RedshiftDataService.integrations`)
@@ -59,6 +65,11 @@ SUBMITTED_SECONDS = 1.0
 #: Seconds from submission until a statement ends (FINISHED, FAILED or ABORTED).
 DEFAULT_STATEMENT_SECONDS = 3.0
 TERMINAL = frozenset({"FINISHED", "FAILED", "ABORTED"})
+#: ``ListStatements``'s ``Status`` filter values (the API's enumeration).
+LIST_STATUSES = frozenset({"SUBMITTED", "PICKED", "STARTED", "FINISHED", "ABORTED", "FAILED",
+                           "ALL"})
+#: ``ListStatements``'s page size: 0 to 100 (the harness reads 0 or none as 100).
+LIST_PAGE_LIMIT = 100
 #: Engine -> the cluster parameters an Aurora zero-ETL source must have ("Configure DB
 #: cluster parameters", Getting started with Aurora zero-ETL integrations, Amazon Aurora
 #: User Guide).
@@ -313,7 +324,7 @@ class RedshiftDataService:
             return respond
 
         for operation in ("ExecuteStatement", "BatchExecuteStatement", "DescribeStatement",
-                          "GetStatementResult", "CancelStatement"):
+                          "ListStatements", "GetStatementResult", "CancelStatement"):
             patcher.set(RedshiftDataAPIServiceResponse, _snake(operation), route(operation))
 
     def answer(self, operation: str, params: dict[str, Any]) -> tuple[int, dict[str, str], str]:
@@ -450,6 +461,62 @@ class RedshiftDataService:
                                        for i in range(len(record.sqls))]
         return answer
 
+    def _list_statements(self, params: dict[str, Any]) -> dict[str, Any]:
+        status = str(params.get("Status") or "FINISHED")
+        if status not in LIST_STATUSES:
+            raise _ApiError("ValidationException",
+                            f"Status must be one of {', '.join(sorted(LIST_STATUSES))}")
+        limit = int(params.get("MaxResults") or LIST_PAGE_LIMIT)
+        if not 0 < limit <= LIST_PAGE_LIMIT:
+            raise _ApiError("ValidationException", "MaxResults must be between 0 and 100")
+        if params.get("WorkgroupName") and params.get("ClusterIdentifier"):
+            raise _ApiError("ValidationException",
+                            "WorkgroupName and ClusterIdentifier cannot both be given")
+        principal = self.iam.current_principal()
+        caller = self.iam.user_id(principal) if principal is not None else None
+        by_role = params.get("RoleLevel", True) is not False
+        prefix = str(params.get("StatementName") or "")
+        matching = [
+            record for record in reversed(self.statements)
+            if _same_caller(record.owner, caller, by_role)
+            and (record.statement_name or "").startswith(prefix)
+            and (status == "ALL" or self.status(record) == status)
+            and all(not params.get(key) or params[key] == value for key, value in (
+                ("WorkgroupName", record.workgroup_name),
+                ("ClusterIdentifier", record.cluster_identifier),
+                ("Database", record.database)))
+        ]
+        token = str(params.get("NextToken") or "0")
+        if not token.isdigit() or int(token) > len(matching):
+            raise _ApiError("ValidationException", "NextToken is not valid")
+        start = int(token)
+        answer: dict[str, Any] = {"Statements": [self._listed(record)
+                                                 for record in matching[start:start + limit]]}
+        if start + limit < len(matching):
+            answer["NextToken"] = str(start + limit)
+        return answer
+
+    def _listed(self, record: StatementRecord) -> dict[str, Any]:
+        """A statement as ``ListStatements`` shows it (``StatementData``: no error, no
+        result; DescribeStatement has those)."""
+        status = self.status(record)
+        updated = (record.cancelled_at if record.cancelled_at is not None else
+                   record.created_at + (self.statement_seconds if status in TERMINAL else 0.0))
+        listed: dict[str, Any] = {"Id": record.id, "CreatedAt": self._epoch(record.created_at),
+                                  "UpdatedAt": self._epoch(updated), "Status": status,
+                                  "IsBatchStatement": record.batch}
+        if record.batch:
+            listed["QueryStrings"] = list(record.sqls)
+        else:
+            listed["QueryString"] = record.sqls[0]
+        for key, value in (("StatementName", record.statement_name),
+                           ("SecretArn", record.secret_arn)):
+            if value:
+                listed[key] = value
+        if record.parameters:
+            listed["QueryParameters"] = record.parameters
+        return listed
+
     def _sub_statement(self, record: StatementRecord, index: int, status: str) -> dict[str, Any]:
         """A batch's statements: those before the failure FINISHED, it FAILED, the rest
         ABORTED (one transaction)."""
@@ -501,6 +568,16 @@ class _ApiError(Exception):
         super().__init__(message)
         self.code = code
         self.message = message
+
+
+def _same_caller(owner: str | None, caller: str | None, by_role: bool) -> bool:
+    """Whether ``caller`` (an ``aws:userid``, ``ROLEID:session`` for a role) sees a
+    statement ``owner`` ran: its role's with ``RoleLevel``, else its session's only."""
+    if owner is None or caller is None:
+        return owner == caller
+    if by_role:
+        return owner.split(":", 1)[0] == caller.split(":", 1)[0]
+    return owner == caller
 
 
 def _authorizes(statement: dict[str, Any], source: str) -> bool:
