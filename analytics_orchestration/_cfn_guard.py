@@ -242,7 +242,7 @@ def split_by_rule_types(
         part = {**document, "Resources": {key: value for key, value in resources.items()
                                           if key in kept}}
         if folder is None:
-            folder = Path(tempfile.mkdtemp(prefix=Path(template).stem, dir=scratch))
+            folder = Path(tempfile.mkdtemp(prefix=f"{Path(template).stem}-", dir=scratch))
         data = folder / f"part{index}.json"
         data.write_text(json.dumps(part))
         jobs.append(GuardJob(template, group, str(data)))

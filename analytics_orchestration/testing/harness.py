@@ -55,7 +55,7 @@ from analytics_orchestration.testing.services.iam import IamService
 from analytics_orchestration.testing.services.iam_enforcement import Iam, IamFinding
 from analytics_orchestration.testing.services.kinesis import KinesisService
 from analytics_orchestration.testing.services.lambda_ import LambdaService
-from analytics_orchestration.testing.services.lambda_runtime import Invocation
+from analytics_orchestration.testing.services.lambda_runtime import ENVIRONMENT_LOCK, Invocation
 from analytics_orchestration.testing.services.opensearch import OpenSearchService
 from analytics_orchestration.testing.services.pipes import PipesService
 from analytics_orchestration.testing.services.rds import RdsService
@@ -247,10 +247,11 @@ class OfflineAws:
         config: Any = {"core": core, "stepfunctions": {"execute_state_machine": True}}
         # moto answers every request in MOTO_ACCOUNT_ID's account: make it the harness's,
         # so that ARNs the template builds and the resources moto holds agree.
-        self._saved_account = os.environ.get("MOTO_ACCOUNT_ID")
-        os.environ["MOTO_ACCOUNT_ID"] = self.account_id
         self._mock = mock_aws(config=config)
-        self._mock.start()
+        with ENVIRONMENT_LOCK:  # moto's start sets fake credentials in os.environ too
+            self._saved_account = os.environ.get("MOTO_ACCOUNT_ID")
+            os.environ["MOTO_ACCOUNT_ID"] = self.account_id
+            self._mock.start()
         self._saved_session = boto3.DEFAULT_SESSION
         boto3.DEFAULT_SESSION = _kernel.shared_session()
         patcher = self._kernel.patcher
@@ -261,8 +262,9 @@ class OfflineAws:
                     apply(patcher)
         except BaseException:
             patcher.undo()
-            self._mock.stop()
-            self._restore_account()
+            with ENVIRONMENT_LOCK:
+                self._mock.stop()
+                self._restore_account()
             raise
         _kernel.ACTIVE.append(self._kernel)
         return self
@@ -277,10 +279,11 @@ class OfflineAws:
             import boto3
 
             boto3.DEFAULT_SESSION = self._saved_session
-            self._restore_account()
-            self._kernel.patcher.undo()
-            if self._mock is not None:
-                self._mock.stop()
+            with ENVIRONMENT_LOCK:  # moto's stop restores the credentials it set
+                self._restore_account()
+                self._kernel.patcher.undo()
+                if self._mock is not None:
+                    self._mock.stop()
         finally:
             if self._kernel in _kernel.ACTIVE:
                 _kernel.ACTIVE.remove(self._kernel)

@@ -138,7 +138,10 @@ def test_declared(offline_aws):
 
 def test_the_offline_aws_fixture_fails_a_test_at_teardown_on_undeclared_errors(pytester):
     pytester.makepyfile(test_inner=textwrap.dedent(INNER_TESTS))
-    result = pytester.runpytest_inprocess("-p", "no:cacheprovider")
+    # A subprocess, not in-process: pytester restores sys.modules after an in-process run,
+    # dropping the moto modules the inner run imported first, and the harness's patches of
+    # later tests in this worker would then land on copies moto no longer uses.
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=2, errors=1)
     result.stdout.fnmatch_lines([
         "*ERROR at teardown of test_undeclared*",

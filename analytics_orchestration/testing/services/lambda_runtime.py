@@ -36,8 +36,12 @@ from analytics_orchestration.testing.exceptions import (
 _INVOKE_LOCK = threading.RLock()
 """Serialises invocations: ``os.environ`` and ``sys.path`` are process-wide.
 
-Re-entrant so that a handler may invoke another function synchronously.
+Re-entrant so that a handler may invoke another function synchronously. The harness takes
+it too (:data:`ENVIRONMENT_LOCK`) while it changes ``os.environ`` on entry and exit, so
+that a Step Functions execution still running in moto's thread never sees the variables
+change under a handler.
 """
+ENVIRONMENT_LOCK = _INVOKE_LOCK
 
 
 @dataclass
@@ -128,13 +132,12 @@ class FunctionRuntime:
 
     @contextmanager
     def _environment(self) -> Iterator[None]:
-        saved = dict(os.environ)
+        saved = _environment_snapshot()
         os.environ.update(self._base_environment())
         try:
             yield
         finally:
-            os.environ.clear()
-            os.environ.update(saved)
+            _restore_environment(saved)
 
     def _load_handler(self) -> Callable[[Any, Any], Any]:
         """Import the handler module from the code directory, isolated from other functions.
@@ -239,6 +242,28 @@ class FunctionRuntime:
                 record.error = error_payload(exc, request_id)
         self.invocations.append(record)
         return record
+
+
+def _environment_snapshot() -> dict[str, str]:
+    """``os.environ`` as a dict. Copying it walks its keys in Python: should code the lock
+    does not cover (a library's thread) change it meanwhile, the copy is taken again."""
+    while True:
+        try:
+            return dict(os.environ)
+        except (KeyError, RuntimeError):
+            continue
+
+
+def _restore_environment(saved: dict[str, str]) -> None:
+    """Put back ``saved``: remove what was added, reset what changed. Unlike
+    ``os.environ.clear()`` (which pops keys one by one and raises KeyError when another
+    thread removed one first), each step here tolerates a concurrent change."""
+    current = _environment_snapshot()
+    for key in current.keys() - saved.keys():
+        os.environ.pop(key, None)
+    for key, value in saved.items():
+        if current.get(key) != value:
+            os.environ[key] = value
 
 
 def _import_traceback(exc: BaseException) -> str:
