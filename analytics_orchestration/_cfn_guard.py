@@ -92,13 +92,10 @@ class GuardPackage:
     def binary(self) -> Path:
         return self.root / _binary_folder() / "cfn-guard"
 
-    @property
-    def rules_folder(self) -> Path:
-        return self.root / CONTROL_TOWER_RULES
-
     def rule_files(self) -> dict[str, Path]:
         """Each Control Tower rule (file name without ``.guard``) -> its file."""
-        return {path.stem: path for path in sorted(self.rules_folder.rglob("*.guard"))}
+        folder = self.root / CONTROL_TOWER_RULES
+        return {path.stem: path for path in sorted(folder.rglob("*.guard"))}
 
 
 @functools.cache
@@ -293,6 +290,13 @@ def _referenced(node: Any) -> set[str]:
     return found
 
 
+def guard_command(package: GuardPackage, rules: Sequence[Path], data: str) -> list[str]:
+    """The plugin's command line (``execGuard``): ``rules`` on ``data``, JSON out."""
+    return [str(package.binary), "validate",
+            *(arg for rule in rules for arg in ("--rules", str(rule))),
+            "--data", data, *OUTPUT_FLAGS]
+
+
 def guard_output(package: GuardPackage, job: GuardJob) -> Any:
     """guard's parsed JSON output for ``job``, run with the plugin's command line; errors
     name the template (and the part of it guard read)."""
@@ -301,10 +305,8 @@ def guard_output(package: GuardPackage, job: GuardJob) -> Any:
         template = f"{job.template} (the part in {job.data})"
     if not rules:  # the plugin always passes rules; with none guard has nothing to run
         return []
-    command = [str(package.binary), "validate",
-               *(arg for rule in rules for arg in ("--rules", str(rule))),
-               "--data", job.reads, *OUTPUT_FLAGS]
-    proc = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, check=False)
+    proc = subprocess.run(guard_command(package, rules, job.reads), stdin=subprocess.DEVNULL,
+                          capture_output=True, check=False)
     if proc.returncode not in (0, *_VIOLATIONS_FOUND):
         status = (f"status {proc.returncode}" if proc.returncode > 0
                   else f"signal {-proc.returncode}")

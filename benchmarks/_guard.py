@@ -30,19 +30,22 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from analytics_orchestration._cfn_guard import OUTPUT_FLAGS, unpacked_package  # noqa: E402
+from analytics_orchestration._cfn_guard import (  # noqa: E402
+    GuardPackage,
+    guard_command,
+    unpacked_package,
+)
 from analytics_orchestration.compliance import (  # noqa: E402
     ControlTowerRules,
     inapplicable_rules,
 )
 
 
-def _run(guard: Path, rules: list[Path], template: Path) -> tuple[float, int]:
+def _run(guard: GuardPackage, rules: list[Path], template: Path) -> tuple[float, int]:
     """Seconds and output bytes of one cfn-guard run, with the plugin's flags."""
-    args = [str(guard), "validate", *[a for r in rules for a in ("--rules", str(r))],
-            "--data", str(template), *OUTPUT_FLAGS]
     start = time.perf_counter()
-    out = subprocess.run(args, capture_output=True, check=False)
+    out = subprocess.run(guard_command(guard, rules, str(template)), capture_output=True,
+                         check=False)
     return time.perf_counter() - start, len(out.stdout)
 
 
@@ -51,9 +54,8 @@ def main() -> None:
     if not templates:
         raise SystemExit("no cdk.out/*.template.json: run `make synth` first")
     with tempfile.TemporaryDirectory() as scratch:
-        package = unpacked_package()  # the plugin's own binary and rule files
-        guard = package.binary
-        all_rules = list(package.rule_files().values())
+        guard = unpacked_package()  # the plugin's own binary and rule files
+        all_rules = list(guard.rule_files().values())
         total = 0.0
         sizes: dict[Path, int] = {}
         for template in templates:

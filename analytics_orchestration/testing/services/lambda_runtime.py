@@ -33,15 +33,13 @@ from analytics_orchestration.testing.exceptions import (
     UnsupportedIntegrationError,
 )
 
-_INVOKE_LOCK = threading.RLock()
+ENVIRONMENT_LOCK = threading.RLock()
 """Serialises invocations: ``os.environ`` and ``sys.path`` are process-wide.
 
 Re-entrant so that a handler may invoke another function synchronously. The harness takes
-it too (:data:`ENVIRONMENT_LOCK`) while it changes ``os.environ`` on entry and exit, so
-that a Step Functions execution still running in moto's thread never sees the variables
-change under a handler.
+it too while it changes ``os.environ`` on entry and exit, so that a Step Functions
+execution still running in moto's thread never sees the variables change under a handler.
 """
-ENVIRONMENT_LOCK = _INVOKE_LOCK
 
 
 @dataclass
@@ -203,7 +201,7 @@ class FunctionRuntime:
         """
         if not self.runtime.startswith("python"):
             return
-        with _INVOKE_LOCK, self._environment():
+        with ENVIRONMENT_LOCK, self._environment():
             self._load_handler()
 
     def invoke(self, event: Any) -> Invocation:
@@ -220,7 +218,7 @@ class FunctionRuntime:
             log_stream_name="offline",
             timeout_seconds=self.timeout,
         )
-        with _INVOKE_LOCK, self._environment():
+        with ENVIRONMENT_LOCK, self._environment():
             try:
                 handler = self._load_handler()
                 result = handler(event, context)

@@ -435,8 +435,7 @@ class RedshiftDataService:
         record = self._record(params)
         status = self.status(record)
         ended = status in TERMINAL
-        updated = (record.cancelled_at if record.cancelled_at is not None else
-                   record.created_at + (self.statement_seconds if ended else 0.0))
+        updated = self._updated_at(record, status)
         answer = {
             **self._submitted(record),
             "Status": status,
@@ -500,8 +499,7 @@ class RedshiftDataService:
         """A statement as ``ListStatements`` shows it (``StatementData``: no error, no
         result; DescribeStatement has those)."""
         status = self.status(record)
-        updated = (record.cancelled_at if record.cancelled_at is not None else
-                   record.created_at + (self.statement_seconds if status in TERMINAL else 0.0))
+        updated = self._updated_at(record, status)
         listed: dict[str, Any] = {"Id": record.id, "CreatedAt": self._epoch(record.created_at),
                                   "UpdatedAt": self._epoch(updated), "Status": status,
                                   "IsBatchStatement": record.batch}
@@ -516,6 +514,12 @@ class RedshiftDataService:
         if record.parameters:
             listed["QueryParameters"] = record.parameters
         return listed
+
+    def _updated_at(self, record: StatementRecord, status: str) -> float:
+        """Harness seconds of the statement's last change: cancelled, ended, or submitted."""
+        if record.cancelled_at is not None:
+            return record.cancelled_at
+        return record.created_at + (self.statement_seconds if status in TERMINAL else 0.0)
 
     def _sub_statement(self, record: StatementRecord, index: int, status: str) -> dict[str, Any]:
         """A batch's statements: those before the failure FINISHED, it FAILED, the rest
