@@ -229,3 +229,41 @@ def test_every_rule_reads_resources_only_by_a_type_it_names_or_by_reference():
         # ``Ref`` block, ``this[0]`` in a ``Fn::GetAtt`` one), which a part always holds.
         for call in re.findall(r"query_for_resource\(%doc, ([^,)]+)", code):
             assert call in ("this", "this[0]"), (name, call)
+
+
+def _fake_guard(tmp_path: Path, script: str) -> guard.GuardPackage:
+    """A package whose cfn-guard is ``script`` (a shell script), for the error paths."""
+    binary = tmp_path / guard._binary_folder() / "cfn-guard"
+    binary.parent.mkdir(parents=True)
+    binary.write_text(f"#!/bin/sh\n{script}\n")
+    binary.chmod(0o755)
+    return guard.GuardPackage(tmp_path)
+
+
+@pytest.mark.parametrize(("script", "message"), [
+    ("echo 'bad rule' >&2; exit 2", "cfn-guard exited with status 2 on T.json: bad rule"),
+    ("echo 'not json'; exit 0", "cfn-guard's output on T.json is not JSON"),
+    # A check without the traversed path a violation is located by: the plugin's TypeError.
+    ("""echo '[{"name": "T.json", "not_compliant": [{"Rule": {"name": "r", """
+     """"checks": [{"x": 1}]}}]}]'; exit 19""",
+     "not in a shape the plugin can read (TypeError: Cannot read properties of undefined"),
+])
+def test_guard_failures_name_the_template_and_the_cause(tmp_path, script, message):
+    package = _fake_guard(tmp_path, script)
+    with pytest.raises(guard.GuardFailed) as failure:
+        guard.violations_of(package, guard.GuardJob("T.json", [tmp_path / "r.guard"]))
+    assert message in str(failure.value)
+
+
+def test_a_violation_without_a_rule_name_fails_as_jsii_fails_the_plugin():
+    report = guard.violations_from_output([{"name": "T.json", "not_compliant": [{"Rule": {
+        "checks": [{"traversed_to": {"path": "/Resources/Q/Properties", "value": 1}}]}}]}])
+    assert report.success is False and len(report.violations) == 1
+    with pytest.raises(guard.GuardFailed, match="a value is required"):
+        guard.policy_violations(report)
+
+
+def test_a_platform_the_plugin_has_no_binary_for_is_named(monkeypatch):
+    monkeypatch.setattr(guard.sys, "platform", "win32")
+    with pytest.raises(guard.GuardFailed, match="win32 not supported"):
+        guard._binary_folder()
