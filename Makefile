@@ -46,7 +46,9 @@ synth: setup
 
 # node_modules too: the diagram tests render through Graphviz (WebAssembly) and resvg from npm.
 # One pytest-xdist worker per core (PYTEST_WORKERS=0 runs serially); the example app's
-# compliance gate runs once per session whatever the workers (tests/conftest.py).
+# compliance gate runs once per session whatever the workers, in the background, and the
+# tests that read the in-process example app share one worker, so it is built once
+# (tests/conftest.py, tests/scheduling.py).
 PYTEST_WORKERS ?= auto
 test: $(VENV_STAMP) $(NODE_STAMP)
 	$(VENV_PY) -m pytest -n $(PYTEST_WORKERS)

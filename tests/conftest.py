@@ -3,9 +3,11 @@
 Two syntheses serve the whole session (and every pytest-xdist worker of it):
 
 * ``python app.py``, run once as a user runs it (:func:`app_py_run`): the compliance gate
-  (the strict profile's four packs fail it on any open finding) and its validation report;
+  (the strict profile's four packs fail it on any open finding) and its validation report.
+  It starts in the background as soon as the session is collected, and its tests run last;
 * the same app built in-process without the packs (:func:`example_app`): the ``Stack``
-  objects and templates the other tests read and deploy.
+  objects and templates the other tests read and deploy. The tests that read it run on one
+  worker (:mod:`tests.scheduling`), so it is built once.
 
 Running the packs in both cost a second gate per session (about 35 s of CPU, issue #16);
 ``tests/first_run/test_app_without_cli.py`` checks both give identical templates.
@@ -19,17 +21,17 @@ from pathlib import Path
 
 import pytest
 from aws_cdk import App, Stack, cx_api
-from filelock import FileLock
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 from app import build_app
+from tests.scheduling import SchedulerPlugin, record_group, shared_directory
 from tests.support import (
+    AppPyRun,
     AppRun,
     RecordedAcknowledgment,
     cdk_json_context,
     recording_acknowledgments,
-    run_app_py,
 )
 
 ExampleApp = tuple[App, cx_api.CloudAssembly, list[RecordedAcknowledgment]]
@@ -47,24 +49,19 @@ def _example_app_build(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Exa
     yield app, app.synth(), acknowledgments
 
 
+def _app_py_run_of(config: pytest.Config) -> AppPyRun:
+    """The session's one ``python app.py`` run, shared by every pytest-xdist worker."""
+    return AppPyRun(shared_directory(config))
+
+
 @pytest.fixture(scope="session")
-def app_py_run(tmp_path_factory: pytest.TempPathFactory) -> AppRun:
+def app_py_run(request: pytest.FixtureRequest) -> AppRun:
     """``python app.py`` run once per session, in an empty directory, without the CDK CLI.
 
-    Under pytest-xdist every worker's base temporary directory is a child of the session's:
-    the first worker to ask runs it under a file lock and records the result there, the
-    others read that record (the pattern pytest-xdist documents for once-per-session work).
+    Started in the background when the session is collected (:func:`pytest_collection_finish`),
+    so no worker sits idle while the app synthesizes; this waits for its record.
     """
-    shared = tmp_path_factory.getbasetemp()
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        shared = shared.parent
-    record = shared / "app-py-run.json"
-    with FileLock(str(shared / "app-py-run.lock")):
-        if not record.exists():
-            directory = shared / "app-py-run"
-            directory.mkdir()
-            record.write_text(run_app_py(directory).to_json())
-    return AppRun.from_json(record.read_text())
+    return _app_py_run_of(request.config).result()
 
 
 @pytest.fixture(scope="session")
@@ -98,10 +95,49 @@ def example_stack(example_app: tuple[App, cx_api.CloudAssembly]) -> Callable[[st
     return find
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The tests of the ``python app.py`` gate first, the rest in their order.
+#: The fixtures that build the example app in-process (:func:`_example_app_build`).
+_IN_PROCESS_APP_FIXTURES = frozenset({"_example_app_build", "example_app",
+                                      "example_app_acknowledgments", "cloud_assembly",
+                                      "example_stack"})
+#: The fixture of the ``python app.py`` gate.
+_GATE_FIXTURES = frozenset({"app_py_run"})
 
-    The gate is the session's longest single piece of work (about 50 s): started first, it
-    overlaps everything else on the other pytest-xdist worker instead of trailing it.
+
+def _needs(item: pytest.Item, fixtures: frozenset[str]) -> bool:
+    return bool(fixtures & set(getattr(item, "fixturenames", ())))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The tests of the ``python app.py`` gate last, the rest in their order.
+
+    The gate is the session's longest single piece of work (about 20 s). It runs in the
+    background from the end of collection on (:func:`pytest_collection_finish`): its tests
+    come last so that the workers have other tests to run meanwhile.
     """
-    items.sort(key=lambda item: "app_py_run" not in getattr(item, "fixturenames", ()))
+    items.sort(key=lambda item: _needs(item, _GATE_FIXTURES))
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own, which reports the collection
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Start ``python app.py`` if a selected test needs it; record the example app's tests.
+
+    Here, after ``-k`` / ``-m`` deselection: the app then synthesizes alongside the tests
+    instead of blocking a worker, and only when a test needs it. The record of the tests
+    that read the in-process example app is what :mod:`tests.scheduling` runs on one worker.
+    """
+    if any(_needs(item, _GATE_FIXTURES) for item in session.items):
+        _app_py_run_of(session.config).start()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        record_group(session.config, (item.nodeid for item in session.items
+                                      if _needs(item, _IN_PROCESS_APP_FIXTURES)))
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Reap the ``python app.py`` run this process started (see :meth:`AppPyRun.reap`)."""
+    AppPyRun.reap()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """With pytest-xdist (not under ``-p no:xdist``), its scheduler for this suite."""
+    if config.pluginmanager.hasplugin("xdist"):
+        config.pluginmanager.register(SchedulerPlugin(), "analytics-example-app-scheduler")

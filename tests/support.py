@@ -7,22 +7,23 @@ import os
 import re
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from aws_cdk import Acknowledgment, App, Stack, Validations
 from cfnlint.api import lint_all
 from cfnlint.template.template import Template as LintedTemplate
 from constructs import IConstruct
+from filelock import FileLock
+
+from tests import app_py_runner
 
 REPOSITORY_ROOT = Path(__file__).resolve().parents[1]
 _ASSET_HASH = re.compile(r"\b[0-9a-f]{64}\b")
-#: What the CDK CLI sets for the app; none of it is there when a user runs ``python app.py``.
-CLI_ENVIRONMENT = ("CDK_CONTEXT_JSON", "CONTEXT_OVERFLOW_LOCATION_ENV", "CDK_OUTDIR",
-                   "CDK_CLI_VERSION", "CDK_CLI_ASM_VERSION")
 
 
 def cdk_json_context() -> dict[str, Any]:
@@ -74,14 +75,75 @@ class AppRun:
                    Path(fields["directory"]))
 
 
-def run_app_py(directory: Path) -> AppRun:
-    """Run ``python app.py`` in ``directory`` without the CDK CLI's environment."""
-    env = {k: v for k, v in os.environ.items() if k not in CLI_ENVIRONMENT}
-    env["JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION"] = "20"
-    # cwd is an empty directory: the default output goes there, cdk.json is found beside app.py.
-    result = subprocess.run([sys.executable, str(REPOSITORY_ROOT / "app.py")], cwd=directory,
-                            env=env, capture_output=True, text=True, timeout=900, check=False)
-    return AppRun(result.returncode, result.stdout, result.stderr, directory)
+class AppPyRun:
+    """``python app.py`` run once per test session, in the background, by whichever process
+    of the session asks first; every process reads its one record.
+
+    Under pytest-xdist every worker's base temporary directory is a child of the session's,
+    so ``shared`` (the session's) is the same for all: a file lock decides who starts
+    :mod:`tests.app_py_runner`, whose pid is written beside; its record appears whole when
+    the app has ended (the pattern pytest-xdist documents for once-per-session work, without
+    a worker blocked while the app runs).
+    """
+
+    #: The runner this process started, waited for when the process ends (:meth:`reap`).
+    _started: ClassVar[list[subprocess.Popen[bytes]]] = []
+
+    def __init__(self, shared: Path) -> None:
+        self.directory = shared / "app-py-run"
+        self.record = shared / "app-py-run.json"
+        self._lock = FileLock(str(shared / "app-py-run.lock"))
+        self._pid_file = shared / "app-py-run.pid"
+
+    def start(self) -> None:
+        """Start the runner unless a process of this session already did."""
+        with self._lock:
+            if self._pid_file.exists():
+                return
+            runner = subprocess.Popen(  # same process group: Ctrl-C stops it too
+                [sys.executable, str(REPOSITORY_ROOT / "tests" / "app_py_runner.py"),
+                 str(self.directory), str(self.record)], stdin=subprocess.DEVNULL)
+            self._started.append(runner)
+            self._pid_file.write_text(str(runner.pid))
+
+    def result(self, poll_seconds: float = 0.2) -> AppRun:
+        """The run's record, waiting for it (starting the run if no one has).
+
+        Fails, instead of waiting on, a runner that ended without a record (killed) or
+        outlived its own timeout (a zombie of another worker still "exists").
+        """
+        self.start()
+        pid = int(self._pid_file.read_text())
+        deadline = time.monotonic() + app_py_runner.TIMEOUT_SECONDS + 60
+        while not self.record.exists():
+            ended = not _process_exists(pid) or any(
+                runner.pid == pid and runner.poll() is not None for runner in self._started)
+            if (ended or time.monotonic() > deadline) and not self.record.exists():
+                raise RuntimeError(f"tests/app_py_runner.py (pid {pid}) ended without "
+                                   f"writing {self.record}")
+            time.sleep(poll_seconds)
+        return AppRun.from_json(self.record.read_text())
+
+
+    @classmethod
+    def reap(cls) -> None:
+        """Wait for the runner this process started, if it did, when the session ends.
+
+        Not to leave it behind (it ends anyway), but so that its CPU time is counted in
+        this process's children, as ``time make test`` and ``make bench`` read it.
+        """
+        for runner in cls._started:
+            runner.wait()
+
+
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, as another user's process
+        return True
+    return True
 
 
 def render_joined(value: Any, intrinsic: Callable[[dict[str, Any]], str]) -> str:
