@@ -1,9 +1,11 @@
 """Every code block of README.md runs as written (or is checked, when it cannot run here).
 
-- ``python`` blocks each run in a fresh interpreter, in an empty directory (no cdk.json, no
-  CDK CLI), exactly as a new user pasting them would; a block that defines ``test_``
-  functions is a pytest module and runs under pytest there (the ``offline_aws`` fixture
-  comes from the installed package's plugin).
+- ``python`` blocks each run in an empty directory of its own (no cdk.json, no CDK CLI),
+  as a new user pasting one into a file would run it: a script as ``python snippet.py`` in
+  a fresh interpreter; a block that defines ``test_`` functions is a pytest module, and the
+  README's modules run in one pytest session (one start of pytest, moto and jsii instead of
+  one each; the ``offline_aws`` fixture comes from the installed package's plugin), where
+  each must report all its tests passed.
 - ``bash`` blocks name commands that need a network, AWS credentials or a path of the
   user's: each command is checked against what it names instead (Makefile targets,
   pyproject extras and version, context keys the library reads, the pinned CDK CLI).
@@ -24,6 +26,7 @@ import sys
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 
@@ -76,21 +79,57 @@ def _environment() -> dict[str, str]:
     return env
 
 
+def _is_test_module(block: Block) -> bool:
+    return bool(re.search(r"^def test_", block.code, re.MULTILINE))
+
+
+def _run(command: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(command, cwd=cwd, env=_environment(), capture_output=True,
+                          text=True, timeout=900, check=False)
+
+
+def _output(result: subprocess.CompletedProcess[str]) -> str:
+    return result.stdout[-4000:] + result.stderr[-4000:]
+
+
+@pytest.fixture(scope="module")
+def test_module_outcomes(tmp_path_factory: pytest.TempPathFactory
+                         ) -> tuple[dict[str, list[str]], str]:
+    """The blocks that define tests, each a module in a directory of its own, run in one
+    pytest session: each module's test outcomes, and the session's output."""
+    root = tmp_path_factory.mktemp("readme-tests")
+    files = []
+    for block in filter(_is_test_module, PYTHON):
+        module = root / f"line{block.line}" / f"test_readme_line{block.line}.py"
+        module.parent.mkdir()
+        module.write_text(block.code)
+        files.append(str(module.relative_to(root)))
+    result = _run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                   "--junitxml=results.xml", *files], root)
+    outcomes: dict[str, list[str]] = {}
+    if (root / "results.xml").exists():
+        for case in ElementTree.parse(root / "results.xml").getroot().iter("testcase"):
+            bad = [child.tag for child in case if child.tag in {"failure", "error", "skipped"}]
+            module = case.get("classname", "").rsplit(".", 1)[-1]
+            outcomes.setdefault(module, []).append(bad[0] if bad else "passed")
+    return outcomes, _output(result)
+
+
 @pytest.mark.parametrize("block", PYTHON, ids=[f"line{b.line}" for b in PYTHON])
-def test_python_block_runs_as_written(block: Block, tmp_path: Path):
-    if re.search(r"^def test_", block.code, re.MULTILINE):
-        (tmp_path / "test_readme_example.py").write_text(block.code)
-        command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                   "test_readme_example.py"]
-    else:
-        command = [sys.executable, "-c", block.code]
-    result = subprocess.run(command, cwd=tmp_path, env=_environment(), capture_output=True,
-                            text=True, timeout=600, check=False)
-    output = result.stdout[-4000:] + result.stderr[-4000:]
-    assert result.returncode == 0, f"{block.name} failed:\n{output}"
-    if command[1] == "-m":
+def test_python_block_runs_as_written(block: Block, tmp_path: Path,
+                                      request: pytest.FixtureRequest):
+    if _is_test_module(block):
+        outcomes, output = request.getfixturevalue("test_module_outcomes")
         tests = len(re.findall(r"^def test_", block.code, re.MULTILINE))
-        assert f"{tests} passed" in result.stdout, output
+        reported = outcomes.get(f"test_readme_line{block.line}", [])
+        assert reported == ["passed"] * tests, f"{block.name}: {reported}\n{output}"
+    else:
+        # A fresh interpreter each, not one for all: jsii's node kernel keeps the working
+        # directory it started in, so in a shared interpreter a later block's relative asset
+        # path (``Path("handlers/indexer")``) would resolve in the first block's directory.
+        (tmp_path / "snippet.py").write_text(block.code)
+        result = _run([sys.executable, "snippet.py"], tmp_path)
+        assert result.returncode == 0, f"{block.name} failed:\n{_output(result)}"
 
 
 # ------------------------------------------------------------------------------ bash
