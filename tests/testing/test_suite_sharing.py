@@ -21,7 +21,7 @@ def _config(base: Path) -> Any:
     return SimpleNamespace(_tmp_path_factory=SimpleNamespace(getbasetemp=lambda: base))
 
 
-def test_the_recorded_group_is_one_work_unit_and_every_other_test_its_own(
+def test_the_recorded_group_is_one_work_unit_and_every_other_module_its_own(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     worker_base = tmp_path / "popen-gw1"
     worker_base.mkdir()
@@ -32,13 +32,14 @@ def test_the_recorded_group_is_one_work_unit_and_every_other_test_its_own(
     scheduler._config, scheduler._group = _config(tmp_path), None
     assert scheduler._split_scope("a.py::test_reads") == EXAMPLE_APP_UNIT
     assert scheduler._split_scope("b.py::test_deploys") == EXAMPLE_APP_UNIT
-    assert scheduler._split_scope("a.py::test_other") == "a.py::test_other"
+    assert scheduler._split_scope("a.py::test_other") == "a.py"
+    assert scheduler._split_scope("a.py::TestCase::test_other") == "a.py::TestCase"
 
 
-def test_without_a_recorded_group_every_test_is_its_own_unit(tmp_path: Path):
+def test_without_a_recorded_group_every_module_is_its_own_unit(tmp_path: Path):
     scheduler = object.__new__(ExampleAppOnOneWorker)
     scheduler._config, scheduler._group = _config(tmp_path), None
-    assert scheduler._split_scope("a.py::test_reads") == "a.py::test_reads"
+    assert scheduler._split_scope("a.py::test_reads[1]") == "a.py"
 
 
 def test_a_written_record_is_read_as_the_run(tmp_path: Path):
