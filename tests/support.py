@@ -124,7 +124,6 @@ class AppPyRun:
             time.sleep(poll_seconds)
         return AppRun.from_json(self.record.read_text())
 
-
     @classmethod
     def reap(cls) -> None:
         """Wait for the runner this process started, if it did, when the session ends.

@@ -93,7 +93,7 @@ def _output(result: subprocess.CompletedProcess[str]) -> str:
 
 
 @pytest.fixture(scope="module")
-def test_module_outcomes(tmp_path_factory: pytest.TempPathFactory
+def readme_module_outcomes(tmp_path_factory: pytest.TempPathFactory
                          ) -> tuple[dict[str, list[str]], str]:
     """The blocks that define tests, each a module in a directory of its own, run in one
     pytest session: each module's test outcomes, and the session's output."""
@@ -119,7 +119,7 @@ def test_module_outcomes(tmp_path_factory: pytest.TempPathFactory
 def test_python_block_runs_as_written(block: Block, tmp_path: Path,
                                       request: pytest.FixtureRequest):
     if _is_test_module(block):
-        outcomes, output = request.getfixturevalue("test_module_outcomes")
+        outcomes, output = request.getfixturevalue("readme_module_outcomes")
         tests = len(re.findall(r"^def test_", block.code, re.MULTILINE))
         reported = outcomes.get(f"test_readme_line{block.line}", [])
         assert reported == ["passed"] * tests, f"{block.name}: {reported}\n{output}"
