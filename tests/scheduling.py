@@ -6,9 +6,9 @@ machine a second build costs the whole suite about as much wall time. The tests 
 it run as one work unit on one worker; every other module (or test class) is its own unit,
 as under ``--dist loadscope``, so that a module-scoped fixture (a stack synthesized for the
 module's tests, a harness session) is built once too. On 2 cores the two ways measured
-within noise of each other (124-138 s by module, 132-139 s by test, the whole suite); by
-module cannot build a module's fixtures twice. Units are handed out largest first, to
-whichever worker is free.
+within noise of each other for the whole suite (126.7-138.4 s in three runs by module,
+135.2 s in one by test); by module cannot build a module's fixtures twice. Units are
+handed out largest first, to whichever worker is free.
 
 pytest-xdist's own ``--dist loadgroup`` would do this with an ``xdist_group`` mark, but on
 pytest 9.2 it silently stops grouping: it marks the group by rewriting ``item._nodeid``,
@@ -64,12 +64,11 @@ class ExampleAppOnOneWorker(LoadScopeScheduling):
 
     def __init__(self, config: pytest.Config, log: Producer | None = None) -> None:
         super().__init__(config, log)
-        self._config = config
         self._group: frozenset[str] | None = None
 
     def _split_scope(self, nodeid: str) -> str:
         if self._group is None:  # first called once every worker has reported its collection
-            path = shared_directory(self._config) / _GROUP_FILE
+            path = shared_directory(self.config) / _GROUP_FILE
             self._group = frozenset(json.loads(path.read_text())) if path.exists() \
                 else frozenset()
         return EXAMPLE_APP_UNIT if nodeid in self._group else super()._split_scope(nodeid)

@@ -30,13 +30,12 @@ from xml.etree import ElementTree
 
 import pytest
 
+from tests.app_py_runner import CLI_ENVIRONMENT
 from tests.support import REPOSITORY_ROOT
 
 README = REPOSITORY_ROOT / "README.md"
 _FENCE = re.compile(r"^```(?P<lang>[\w-]*)\n(?P<code>.*?)^```$", re.MULTILINE | re.DOTALL)
 _HEADING = re.compile(r"^#+ (.+)$", re.MULTILINE)
-#: What the CDK CLI would set; the README's snippets run without it.
-_CLI_ENVIRONMENT = ("CDK_CONTEXT_JSON", "CONTEXT_OVERFLOW_LOCATION_ENV", "CDK_OUTDIR")
 
 
 @dataclass(frozen=True)
@@ -73,7 +72,8 @@ def test_every_block_has_a_kind_this_test_handles():
 
 
 def _environment() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in _CLI_ENVIRONMENT}
+    # What only the CDK CLI sets: a user pasting a block has none of it.
+    env = {k: v for k, v in os.environ.items() if k not in CLI_ENVIRONMENT}
     env["JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION"] = "20"
     env.pop("PYTHONPATH", None)  # only what is installed, as for a user of the package
     return env

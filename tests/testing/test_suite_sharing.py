@@ -13,12 +13,20 @@ from typing import Any
 import pytest
 
 from tests import app_py_runner
-from tests.scheduling import EXAMPLE_APP_UNIT, ExampleAppOnOneWorker, record_group
+from tests.scheduling import (
+    EXAMPLE_APP_UNIT,
+    ExampleAppOnOneWorker,
+    SchedulerPlugin,
+    record_group,
+)
 from tests.support import AppPyRun, AppRun
 
 
-def _config(base: Path) -> Any:
-    return SimpleNamespace(_tmp_path_factory=SimpleNamespace(getbasetemp=lambda: base))
+def _config(base: Path, dist: str = "load") -> Any:
+    """What the scheduler reads of pytest's config: ``--dist``, ``--tx`` (``-n 2``), basetemp."""
+    options = {"dist": dist, "tx": ["2*popen"]}
+    return SimpleNamespace(getvalue=options.__getitem__,
+                           _tmp_path_factory=SimpleNamespace(getbasetemp=lambda: base))
 
 
 def test_the_recorded_group_is_one_work_unit_and_every_other_module_its_own(
@@ -28,8 +36,8 @@ def test_the_recorded_group_is_one_work_unit_and_every_other_module_its_own(
     monkeypatch.setenv("PYTEST_XDIST_WORKER", "gw1")
     record_group(_config(worker_base), ["b.py::test_deploys", "a.py::test_reads"])
     monkeypatch.delenv("PYTEST_XDIST_WORKER")  # the controller: its base is the session's
-    scheduler = object.__new__(ExampleAppOnOneWorker)
-    scheduler._config, scheduler._group = _config(tmp_path), None
+    scheduler = SchedulerPlugin.pytest_xdist_make_scheduler(_config(tmp_path), None)
+    assert isinstance(scheduler, ExampleAppOnOneWorker)
     assert scheduler._split_scope("a.py::test_reads") == EXAMPLE_APP_UNIT
     assert scheduler._split_scope("b.py::test_deploys") == EXAMPLE_APP_UNIT
     assert scheduler._split_scope("a.py::test_other") == "a.py"
@@ -37,9 +45,13 @@ def test_the_recorded_group_is_one_work_unit_and_every_other_module_its_own(
 
 
 def test_without_a_recorded_group_every_module_is_its_own_unit(tmp_path: Path):
-    scheduler = object.__new__(ExampleAppOnOneWorker)
-    scheduler._config, scheduler._group = _config(tmp_path), None
+    scheduler = ExampleAppOnOneWorker(_config(tmp_path))
     assert scheduler._split_scope("a.py::test_reads[1]") == "a.py"
+
+
+@pytest.mark.parametrize("dist", ["loadfile", "loadscope", "worksteal", "each"])
+def test_any_other_distribution_is_left_to_pytest_xdist(tmp_path: Path, dist: str):
+    assert SchedulerPlugin.pytest_xdist_make_scheduler(_config(tmp_path, dist), None) is None
 
 
 def test_a_written_record_is_read_as_the_run(tmp_path: Path):
