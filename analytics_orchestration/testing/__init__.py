@@ -37,8 +37,9 @@ On the handle:
 - time: ``advance(days=..., hours=..., minutes=..., seconds=...)`` fires the scheduled rules
   and Scheduler schedules due on the way, oldest first, and returns each :class:`Firing`;
   ``now`` is the virtual time;
-- waiting: ``settle()``, ``wait_for_executions(state_machine, count=...)``,
-  ``wait_for_execution(arn)``;
+- waiting: ``settle()`` (queued deliveries, pollers, and the Step Functions executions
+  running in moto's threads until each has finished or waits for a callback such as a task
+  token), ``wait_for_executions(state_machine, count=...)``, ``wait_for_execution(arn)``;
 - reading back: ``executions(...)``, ``execution_history(arn)`` (and ``Execution.history()``,
   ``Execution.states_entered()``), ``table_items(table)``, ``queue_messages(queue)``,
   ``get_object``, ``list_objects``, ``invocations(function)``, ``events_seen`` (every event put

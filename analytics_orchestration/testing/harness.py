@@ -504,6 +504,7 @@ class OfflineAws:
         if name:
             request["name"] = name
         arn: str = self.client("stepfunctions").start_execution(**request)["executionArn"]
+        self.settle()
         return arn
 
     def http_request(
@@ -788,7 +789,7 @@ class OfflineAws:
         return list(self._kernel.journal.entries)
 
     def report(self, path: str | Path, *, title: str = "Offline run") -> Path:
-        """Write a self-contained HTML report of the run so far; returns its path.
+        """Settle, then write a self-contained HTML report of the run so far; returns its path.
 
         The timeline of :attr:`journal` with each execution's states, retries and catches
         nested under its start; each workflow's graph with the path each execution took
@@ -797,10 +798,12 @@ class OfflineAws:
         """
         from analytics_orchestration.testing.report import write_report
 
+        self.settle()  # what the run still had queued or running belongs in it
         return write_report(self, Path(path), title=title)
 
     def settle(self) -> None:
-        """Run queued deliveries and poll SQS event sources until nothing is left to do.
+        """Run queued deliveries and poll SQS event sources until nothing is left to do, and
+        wait for running Step Functions executions to finish or wait for a callback.
 
         Errors of the harness itself (an unsupported target, a missing function) that
         happened in the background are raised here, the first one with the rest attached.

@@ -13,7 +13,11 @@
   string literals of the definition (``Assign`` values included) have their JSON escapes
   decoded, so ``States.StringToJson($var)`` of an assigned JSON text works;
   ``$$.Execution.RedriveCount`` / ``$states.context.Execution.RedriveCount`` is 0;
-- the analytics integrations (:mod:`.analytics`).
+- the analytics integrations (:mod:`.analytics`);
+- executions count as background work of the work loop (:class:`RunningExecutions`): a
+  ``settle()`` returns once every execution started in moto's worker threads has finished or
+  waits for a callback (a task token, an activity worker, a heartbeat), so what an execution
+  does after the call that started it (a message sent, a state entered) is there to read.
 
 The interpreter is patched with the first ``stepfunctions`` client the harness makes
 (:meth:`~..core.kernel.Kernel.on_first_client`): importing it takes about a second, and a
@@ -24,7 +28,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 import uuid
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
@@ -230,6 +236,73 @@ def _json_string_literal(parser_rule_context: Any) -> str | None:
     return text
 
 
+class RunningExecutions:
+    """Which executions run in moto's worker threads, and which callback endpoints a thread
+    waits on.
+
+    The work loop asks :meth:`busy` before it calls the system settled. An execution waiting
+    for a task token is at rest: only the test can move it on. Each task runs in a thread of
+    its own (moto's per-state timeout), so waits are counted, not matched to executions: a
+    Parallel state with one branch waiting and another still working counts as resting. An
+    endpoint stops counting when it is notified, not when its thread wakes: a settle() right
+    after ``SendTaskSuccess`` waits for the execution to go on.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._running = 0
+        self._waited_on: set[Any] = set()
+
+    def busy(self) -> bool:
+        """Whether some execution is working rather than waiting for a callback."""
+        with self._lock:
+            return self._running > len(self._waited_on)
+
+    def run(self, logic: Callable[[], None]) -> Callable[[], None]:
+        """Count an execution from now (before its thread starts) until ``logic`` returns."""
+        with self._lock:
+            self._running += 1
+
+        def counted() -> None:
+            try:
+                logic()
+            finally:
+                self.ended()
+
+        return counted
+
+    def ended(self) -> None:
+        """One execution counted by :meth:`run` is over (or its thread never started)."""
+        with self._lock:
+            self._running -= 1
+
+    def waiting(self, wait: Callable[..., Any]) -> Callable[..., Any]:
+        """An endpoint's ``wait``, its endpoint counted as waited on while it blocks."""
+
+        def counted(endpoint: Any, *args: Any, **kwargs: Any) -> Any:
+            with self._lock:
+                self._waited_on.add(endpoint)
+            try:
+                return wait(endpoint, *args, **kwargs)
+            finally:
+                self._answered(endpoint)
+
+        return counted
+
+    def notifying(self, notify: Callable[..., Any]) -> Callable[..., Any]:
+        """An endpoint's ``notify``: its waiter counts as working from this moment."""
+
+        def counted(endpoint: Any, *args: Any, **kwargs: Any) -> Any:
+            self._answered(endpoint)
+            return notify(endpoint, *args, **kwargs)
+
+        return counted
+
+    def _answered(self, endpoint: Any) -> None:
+        with self._lock:
+            self._waited_on.discard(endpoint)
+
+
 class StepFunctionsService:
     """State machines of one harness, and the interpreter's patches."""
 
@@ -278,6 +351,34 @@ class StepFunctionsService:
         """Patch the interpreter when the first ``stepfunctions`` client is made."""
         self.kernel.on_first_client("stepfunctions", lambda: self.patch_interpreter(patcher))
 
+    def _count_executions(self, patcher: Patcher) -> None:
+        from moto.stepfunctions.parser.asl.eval.callback import callback
+        from moto.stepfunctions.parser.backend import execution_worker
+
+        running = RunningExecutions()
+        self.kernel.loop.add_background(running.busy)
+        original_start: Callable[[Any], None] = execution_worker.ExecutionWorker.start
+
+        def start(worker: Any) -> None:
+            # The instance attribute shadows the method the original start hands its thread.
+            worker._execution_logic = running.run(worker._execution_logic)
+            try:
+                original_start(worker)
+            except BaseException:
+                running.ended()
+                raise
+
+        # SyncExecutionWorker (express, StartSyncExecution) runs in the caller's thread and
+        # overrides start: it is not background work and is not counted.
+        patcher.set(execution_worker.ExecutionWorker, "start", start)
+        for owner, wait, notifies in (
+                (callback.CallbackEndpoint, "wait", ("notify", "interrupt_all")),
+                (callback.ActivityTaskStartEndpoint, "wait", ("notify",)),
+                (callback.HeartbeatEndpoint, "clear_and_wait", ("notify",))):
+            patcher.set(owner, wait, running.waiting(getattr(owner, wait)))
+            for name in notifies:
+                patcher.set(owner, name, running.notifying(getattr(owner, name)))
+
     def patch_interpreter(self, patcher: Patcher) -> None:
         """Patch moto's Step Functions interpreter and the analytics-service emulator."""
         from moto.stepfunctions.parser import models as sfn_models
@@ -316,6 +417,9 @@ class StepFunctionsService:
         patcher.set(wait_function.WaitFunction, "_wait_interval", wait_interval)
         patcher.set(retrier_decl, "time", TimeShim(clock))
         patcher.set(state_task_service_callback, "_DELAY_SECONDS_SYNC_CONDITION_CHECK", 0.005)
+
+        # Step Functions: executions are background work of the loop until they rest.
+        self._count_executions(patcher)
 
         # Step Functions: API casing of optimized/aws-sdk integrations and AWS's error names.
         patcher.set(state_task_service.StateTaskService, "_normalise_parameters",
